@@ -1,0 +1,1 @@
+"""dlinalg: distributed R-like matrix algebra on Dask."""

@@ -1,0 +1,166 @@
+"""Every exception dlinalg raises, and the checks that raise them.
+
+All errors subclass a builtin (``ValueError``, ``TypeError``,
+``FileNotFoundError``) so callers can catch either the dlinalg class or the
+builtin one. Messages name the offending value, shape or path and, where one
+exists, the remedy.
+
+The ``check_*`` helpers run at the public boundary, before any Dask graph is
+built; the rest of the package trusts its inputs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DLinalgError",
+    "ShapeError",
+    "ChunkError",
+    "DTypeError",
+    "LabelError",
+    "StoreNotFoundError",
+    "IncompleteStoreError",
+    "UnsafeStoreError",
+    "check_shape_2d",
+    "check_dtype",
+    "check_row_chunks",
+    "check_labels",
+    "check_same_shape",
+    "check_same_nrow",
+    "check_matmul_shapes",
+]
+
+
+class DLinalgError(Exception):
+    """Base class of every dlinalg error."""
+
+
+class ShapeError(DLinalgError, ValueError):
+    """An array has the wrong number of dimensions or incompatible shape."""
+
+
+class ChunkError(DLinalgError, ValueError):
+    """Chunk sizes are negative, non-integer, unknown or do not add up."""
+
+
+class DTypeError(DLinalgError, TypeError):
+    """A dtype is not numeric (object, string, datetime...) or a type is wrong."""
+
+
+class LabelError(DLinalgError, ValueError):
+    """Row or column labels do not match the matrix, or a label is unknown."""
+
+
+class StoreNotFoundError(DLinalgError, FileNotFoundError):
+    """A Zarr store or a component inside it does not exist."""
+
+
+class IncompleteStoreError(DLinalgError, ValueError):
+    """A Zarr store has no completion marker: a writer died or it is foreign."""
+
+
+class UnsafeStoreError(DLinalgError, TypeError):
+    """A Zarr store holds object dtype or a pickle codec; dlinalg never unpickles."""
+
+
+def check_shape_2d(shape: tuple[int, ...], what: str = "input") -> None:
+    """Raise :class:`ShapeError` unless ``shape`` is 2-D with no zero-size axis."""
+    if len(shape) != 2:
+        raise ShapeError(
+            f"{what} must be 2-D, got {len(shape)}-D with shape {tuple(shape)}; "
+            "reshape a vector with x.reshape(-1, 1)"
+        )
+    if any(s is None or (isinstance(s, float) and np.isnan(s)) for s in shape):
+        raise ChunkError(
+            f"{what} has unknown shape {tuple(shape)}; call .compute_chunk_sizes() "
+            "on the dask array first"
+        )
+    if 0 in shape:
+        raise ShapeError(f"{what} has a zero-size axis: shape {tuple(shape)}")
+
+
+def check_dtype(dtype: Any, what: str = "input") -> np.dtype:
+    """Return ``dtype`` as a numpy dtype, refusing anything but bool/int/float.
+
+    Complex numbers are refused too: every kernel assumes real arithmetic.
+    """
+    dt = np.dtype(dtype)
+    if dt.kind not in "biuf":
+        raise DTypeError(
+            f"{what} has dtype {dt!s}; dlinalg needs a real numeric dtype "
+            "(bool, integer or floating point). Convert with .astype('float64')"
+        )
+    return dt
+
+
+def check_row_chunks(chunks: Any, nrow: int) -> tuple[int, ...]:
+    """Normalise a row-chunk spec to a tuple of block sizes summing to ``nrow``.
+
+    ``chunks`` may be a positive int (rows per block) or a sequence of
+    positive ints.
+    """
+    if isinstance(chunks, bool) or not (
+        isinstance(chunks, numbers.Integral) or isinstance(chunks, Sequence)
+    ):
+        raise ChunkError(
+            f"chunks must be an int (rows per block) or a tuple of row-block sizes, "
+            f"got {chunks!r} of type {type(chunks).__name__}"
+        )
+    if isinstance(chunks, numbers.Integral):
+        if chunks <= 0:
+            raise ChunkError(f"chunks must be a positive number of rows, got {chunks}")
+        full, rest = divmod(nrow, int(chunks))
+        return (int(chunks),) * full + ((rest,) if rest else ())
+    sizes = tuple(chunks)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
+            raise ChunkError(f"row-block sizes must be integers, got {size!r} in {chunks!r}")
+        if size <= 0:
+            raise ChunkError(f"row-block sizes must be positive, got {size} in {chunks!r}")
+    if sum(sizes) != nrow:
+        raise ChunkError(f"row-block sizes {sizes} add up to {sum(sizes)}, not to nrow={nrow}")
+    return tuple(int(s) for s in sizes)
+
+
+def check_labels(labels: Any, length: int, axis: str) -> tuple | None:
+    """Return labels as a tuple, checking their count and uniqueness."""
+    if labels is None:
+        return None
+    if isinstance(labels, str) or np.ndim(labels) != 1:
+        raise LabelError(f"{axis} labels must be a 1-D sequence, got {labels!r}")
+    out = tuple(np.asarray(labels).tolist())
+    if len(out) != length:
+        raise LabelError(f"got {len(out)} {axis} labels for {length} {axis}s")
+    if len(set(out)) != len(out):
+        raise LabelError(f"{axis} labels must be unique")
+    return out
+
+
+def check_same_shape(a: tuple[int, int], b: tuple[int, int], op: str) -> None:
+    """Raise :class:`ShapeError` unless two matrices have equal shapes."""
+    if tuple(a) != tuple(b):
+        raise ShapeError(f"{op} needs matrices of equal shape, got {tuple(a)} and {tuple(b)}")
+
+
+def check_same_nrow(a: tuple[int, ...], b: tuple[int, ...], op: str) -> None:
+    """Raise :class:`ShapeError` unless two operands have the same number of rows."""
+    if a[0] != b[0]:
+        raise ShapeError(
+            f"{op} needs operands with the same number of rows, got shapes "
+            f"{tuple(a)} and {tuple(b)}"
+        )
+
+
+def check_matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    """Raise :class:`ShapeError` unless ``a @ b`` is defined."""
+    inner_b = b[0]
+    if a[-1] != inner_b:
+        raise ShapeError(
+            f"matmul: shapes {tuple(a)} and {tuple(b)} are not aligned "
+            f"({a[-1]} (dim {len(a) - 1}) != {inner_b} (dim 0))"
+        )

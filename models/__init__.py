@@ -1,0 +1,3 @@
+"""models: scikit-learn style estimators built on dlinalg."""
+
+__all__: list[str] = []

@@ -1,0 +1,50 @@
+"""Shared fixtures: a real LocalCluster, and a ``scheduler`` fixture that runs a
+test once on the synchronous scheduler and once on that cluster.
+
+The cluster is session-scoped (starting one costs about two seconds) and bound
+to 127.0.0.1. Fault tests that kill workers use their own cluster
+(``fresh_cluster``) so they cannot disturb the shared one.
+"""
+
+from __future__ import annotations
+
+import dask
+import pytest
+from distributed import Client, LocalCluster
+
+
+def _make_cluster(n_workers: int = 2) -> LocalCluster:
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit="2GiB",
+    )
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A distributed Client on a 2-worker, 1-thread-each LocalCluster."""
+    with _make_cluster() as cluster, Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(params=["sync", "distributed"])
+def scheduler(request):
+    """Run the test on the synchronous scheduler, then on the LocalCluster."""
+    if request.param == "sync":
+        with dask.config.set(scheduler="synchronous"):
+            yield "sync"
+    else:
+        c = request.getfixturevalue("client")
+        with dask.config.set(scheduler=c):
+            yield c
+
+
+@pytest.fixture
+def fresh_cluster():
+    """A private 2-worker LocalCluster for tests that kill worker processes."""
+    with _make_cluster() as cluster, Client(cluster, set_as_default=False) as c:
+        yield cluster, c
