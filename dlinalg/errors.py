@@ -164,3 +164,10 @@ def check_matmul_shapes(a: tuple[int, ...], b: tuple[int, ...]) -> None:
             f"matmul: shapes {tuple(a)} and {tuple(b)} are not aligned "
             f"({a[-1]} (dim {len(a) - 1}) != {inner_b} (dim 0))"
         )
+
+
+class ClusterError(DLinalgError, ValueError):
+    """A cluster argument or scheduler address is invalid or missing."""
+
+
+__all__ += ["ClusterError"]

@@ -1,0 +1,329 @@
+"""Tests for dlinalg.cluster: loopback-only LocalCluster, connect, progress bars.
+
+Starting a process cluster costs one to two seconds, so only one test starts
+one (and checks everything it can); the others reuse the session ``client``
+fixture or a cluster with ``processes=False``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import dask
+import dask.array as da
+import distributed
+import numpy as np
+import psutil
+import pytest
+
+from dlinalg import cluster as dlc
+from dlinalg.cluster import compute_collections, connect, local_cluster
+from dlinalg.errors import ClusterError, DLinalgError, DTypeError
+
+LOOPBACK = "127.0.0.1"
+
+
+def _listening_ips(pid: int) -> set[str]:
+    conns = psutil.Process(pid).net_connections(kind="inet")
+    return {c.laddr.ip for c in conns if c.status == psutil.CONN_LISTEN}
+
+
+# ---------------------------------------------------------------- local_cluster
+
+
+def test_local_cluster_computes_on_loopback_only(capsys):
+    x = np.arange(12_000, dtype="f8").reshape(1_000, 12)
+    with local_cluster(n_workers=2, threads_per_worker=1) as client:
+        cluster = client.cluster
+        # it is the default scheduler inside the block
+        assert distributed.get_client() is client
+        assert da.from_array(x, chunks=100).sum().compute() == x.sum()
+
+        # scheduler, workers and nannies listen on 127.0.0.1
+        assert urlparse(client.scheduler.address).hostname == LOOPBACK
+        workers = client.scheduler_info()["workers"]
+        assert len(workers) == 2
+        assert all(w["nthreads"] == 1 for w in workers.values())
+        for address, info in workers.items():
+            assert urlparse(address).hostname == LOOPBACK
+            assert urlparse(info["nanny"]).hostname == LOOPBACK
+        for pid in client.run(os.getpid).values():
+            assert _listening_ips(pid) == {LOOPBACK}
+
+        # the dashboard too (Dask's default is 0.0.0.0:8787), and it answers
+        http_ips = {s.getsockname()[0] for s in cluster.scheduler.http_server._sockets.values()}
+        assert http_ips == {LOOPBACK}
+        link = urlparse(client.dashboard_link)
+        assert link.hostname == LOOPBACK
+        with urllib.request.urlopen(f"http://{link.netloc}/health", timeout=10) as response:
+            assert response.read() == b"ok"
+
+    out = capsys.readouterr().out
+    assert f"dashboard: {client.dashboard_link}" in out
+    assert "2 worker(s) x 1 thread(s)" in out
+    assert client.status == "closed"
+    assert cluster.status.name == "closed"
+
+
+def test_local_cluster_closes_on_exception(capsys):
+    seen = {}
+
+    def crash():
+        with local_cluster(n_workers=1, processes=False, dashboard=False, quiet=True) as client:
+            seen.update(client=client, cluster=client.cluster)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        crash()
+    client, cluster = seen["client"], seen["cluster"]
+    assert client.status == "closed"
+    assert cluster.status.name == "closed"
+    assert capsys.readouterr().out == ""  # quiet
+
+
+def test_local_cluster_without_dashboard_says_so(capsys):
+    with local_cluster(n_workers=1, processes=False, dashboard=False) as client:
+        http_ips = {
+            s.getsockname()[0] for s in client.cluster.scheduler.http_server._sockets.values()
+        }
+        assert http_ips == {LOOPBACK}
+    assert "no dashboard" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_workers": 0}, ClusterError, "n_workers.*got 0"),
+        ({"n_workers": -2}, ClusterError, "got -2"),
+        ({"n_workers": 1.5}, DTypeError, "n_workers.*1.5"),
+        ({"n_workers": "2"}, DTypeError, "'2'"),
+        ({"n_workers": True}, DTypeError, "True"),
+        ({"threads_per_worker": 0}, ClusterError, "threads_per_worker.*got 0"),
+        ({"memory_limit": "lots"}, ClusterError, "'lots'"),
+        ({"memory_limit": -1}, ClusterError, "-1"),
+        ({"memory_limit": [1]}, DTypeError, r"\[1\]"),
+        ({"dashboard": "yes"}, DTypeError, "dashboard.*'yes'"),
+        ({"quiet": 1}, DTypeError, "quiet"),
+        ({"host": "0.0.0.0"}, ClusterError, "host.*127.0.0.1"),
+        ({"dashboard_address": ":8787"}, ClusterError, "dashboard_address"),
+        ({"scheduler_kwargs": {"host": "0.0.0.0"}}, ClusterError, "host"),
+        ({"asynchronous": True}, ClusterError, "asynchronous"),
+    ],
+)
+def test_local_cluster_rejects_bad_arguments_before_starting(monkeypatch, kwargs, error, match):
+    def no_cluster(*args, **kwargs):
+        raise AssertionError("a cluster was started")
+
+    monkeypatch.setattr(distributed, "LocalCluster", no_cluster)
+    with pytest.raises(error, match=match) as info:
+        local_cluster(**kwargs)  # the call validates; no `with` needed
+    assert isinstance(info.value, DLinalgError)
+
+
+@pytest.mark.parametrize(
+    ("cores", "n_workers", "threads", "expected"),
+    [
+        (2, None, None, (2, 1)),  # this machine: one single-threaded process per core
+        (4, None, None, (4, 1)),
+        (16, None, None, (4, 4)),  # above 4 cores: distributed's sqrt split
+        (2, 1, None, (1, 2)),  # threads fill the cores
+        (8, None, 2, (4, 2)),  # workers fill the cores
+        (2, 4, None, (4, 1)),  # oversubscribed: at least one thread
+        (2, 3, 3, (3, 3)),  # both given: taken as is
+    ],
+)
+def test_default_split_of_cores(monkeypatch, cores, n_workers, threads, expected):
+    monkeypatch.setattr(dlc, "CPU_COUNT", cores)
+    assert dlc._split_cores(n_workers, threads) == expected
+
+
+# ---------------------------------------------------------------------- connect
+
+
+def test_connect_to_running_scheduler(client):
+    with connect(client.scheduler.address, set_as_default=False) as other:
+        assert other.scheduler.address == client.scheduler.address
+        assert other.submit(sum, [1, 2, 3]).result() == 6
+
+
+@pytest.mark.parametrize("source", ["env", "config"])
+def test_connect_falls_back_to_env_and_config(client, monkeypatch, source):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    address = client.scheduler.address
+    if source == "env":
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    with (
+        dask.config.set({"scheduler-address": address if source == "config" else None}),
+        connect(set_as_default=False) as other,
+    ):
+        assert other.scheduler.address == address
+
+
+def test_connect_without_address_says_what_to_pass(monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with (
+        dask.config.set({"scheduler-address": None}),
+        pytest.raises(ValueError, match="DASK_SCHEDULER_ADDRESS") as info,
+    ):
+        connect()
+    assert "tcp://" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("address", "security", "error", "match"),
+    [
+        ("localhost:8786", None, ClusterError, "'localhost:8786'.*tcp://host:port"),
+        ("http://localhost:8786", None, ClusterError, "http://"),
+        ("tcp://localhost", None, ClusterError, "needs a host and a port"),
+        ("tcp://:8786", None, ClusterError, "needs a host and a port"),
+        ("tcp://localhost:99999", None, ClusterError, "99999"),
+        (8786, None, DTypeError, "8786"),
+        ("tcp://localhost:8786", "yes", DTypeError, "Security"),
+    ],
+)
+def test_connect_rejects_bad_arguments(address, security, error, match):
+    with pytest.raises(error, match=match):
+        connect(address, security=security)
+
+
+@pytest.fixture
+def tls_security(tmp_path):
+    """TLS credentials: distributed's temporary ones, else a self-signed openssl cert."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()  # needs the optional `cryptography` package
+    except ImportError:
+        pass
+    if shutil.which("openssl") is None:
+        pytest.skip("needs `cryptography` or the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+    subprocess.run(
+        [*command.split(), "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )
+    files = {"cert": str(cert), "key": str(key)}
+    return Security(
+        tls_ca_file=files["cert"],
+        require_encryption=True,
+        **{
+            f"tls_{role}_{kind}": files[kind]
+            for role in ("client", "scheduler", "worker")
+            for kind in files
+        },
+    )
+
+
+def test_connect_over_tls(tls_security):
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            processes=False,
+            host=LOOPBACK,
+            protocol="tls://",
+            security=tls_security,
+            dashboard_address=f"{LOOPBACK}:0",
+        ) as cluster,
+        connect(cluster.scheduler_address, security=tls_security, set_as_default=False) as other,
+    ):
+        assert other.scheduler.address.startswith("tls://127.0.0.1:")
+        assert other.submit(sum, [1, 2]).result() == 3
+
+
+# ---------------------------------------------------------- compute_collections
+
+BAR = "100% Completed"
+
+
+def _collections():
+    x = da.from_array(np.arange(200.0).reshape(40, 5), chunks=10)
+    return x, (x.sum(), [x.mean(axis=0), 3], "plain")
+
+
+def _check(results, x):
+    expected = np.arange(200.0).reshape(40, 5)
+    total, (means, three), plain = results[0], results[1], results[2]
+    assert total == expected.sum()
+    np.testing.assert_array_equal(means, expected.mean(axis=0))
+    assert (three, plain) == (3, "plain")
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_compute_collections(scheduler, capfd, progress):
+    x, args = _collections()
+    results = compute_collections(*args, progress=progress)
+    assert isinstance(results, tuple)
+    assert len(results) == 3
+    _check(results, x)
+    out = capfd.readouterr().out
+    assert (BAR in out) is progress
+
+
+def test_progress_default_comes_from_dask_config(scheduler, capfd):
+    x, args = _collections()
+    with dask.config.set({"dlinalg.progress": True}):
+        _check(compute_collections(*args), x)
+    assert BAR in capfd.readouterr().out
+    with dask.config.set({"dlinalg.progress": False}):
+        compute_collections(*args)
+    assert BAR not in capfd.readouterr().out
+
+
+def test_progress_on_an_explicit_client_without_default(client, capfd):
+    # the session client is not the default client: it must be found through scheduler=
+    x, args = _collections()
+    _check(compute_collections(*args, progress=True, scheduler=client), x)
+    assert BAR in capfd.readouterr().out
+    deadline = time.monotonic() + 5  # futures are released asynchronously
+    while client.futures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not client.futures  # nothing left pinned on the cluster
+
+
+def test_progress_with_nothing_to_compute(scheduler, capfd):
+    assert compute_collections(1, "a", progress=True) == (1, "a")
+    assert BAR not in capfd.readouterr().out
+
+
+def test_one_pass_over_shared_input_sync():
+    calls = []
+
+    def touch(block):
+        calls.append(block.shape)
+        return block
+
+    x = da.ones((60, 4), chunks=10).map_blocks(touch, meta=np.empty((0, 0)))
+    compute_collections(x.sum(), x.max(axis=0), x.T @ x, progress=True, scheduler="sync")
+    assert len(calls) == 6  # each block once, not once per result
+
+
+def test_one_pass_over_shared_input_distributed(client):
+    x = da.ones((60, 4), chunks=10).map_blocks(lambda b: b + 0, name="shared-input")
+    with distributed.get_task_stream(client) as stream:
+        compute_collections(x.sum(), x.T @ x, progress=True, scheduler=client)
+    shared = [t for t in stream.data if "shared-input" in str(t["key"])]
+    assert len(shared) == 6
+
+
+def _fail(block):
+    raise ZeroDivisionError("bad block")
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_errors_propagate(scheduler, progress):
+    x = da.ones((20, 2), chunks=10).map_blocks(_fail, meta=np.empty((0, 0)))
+    with pytest.raises(ZeroDivisionError, match="bad block"):
+        compute_collections(x.sum(), progress=progress)
+
+
+@pytest.mark.parametrize("progress", ["yes", 1])
+def test_progress_must_be_bool(progress):
+    with pytest.raises(TypeError, match="progress"):
+        compute_collections(da.ones(3, chunks=1).sum(), progress=progress)
