@@ -1,0 +1,283 @@
+"""Building a DRM: from numpy, scipy.sparse and Dask arrays, or from scratch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.sparse as sp
+from dask.base import tokenize
+
+from dlinalg.errors import (
+    ChunkError,
+    ShapeError,
+    check_dtype,
+    check_labels,
+    check_row_chunks,
+    check_shape_2d,
+)
+from dlinalg.matrix import DRM
+from dlinalg.physical.kernels import is_sparse_block, to_csr
+from dlinalg.physical.reduce import empty_meta
+
+__all__ = ["from_array", "random", "zeros", "ones", "eye", "default_row_chunks"]
+
+#: Rows of random numbers drawn from one seed; fixed so values do not depend on chunking.
+_RANDOM_ROWS = 4096
+
+
+def default_row_chunks(shape: tuple[int, int], itemsize: int, density: float = 1.0) -> int:
+    """Rows per block so one block holds about Dask's ``array.chunk-size`` bytes."""
+    target = dask.utils.parse_bytes(dask.config.get("array.chunk-size", "128MiB"))
+    per_row = max(1.0, shape[1] * (itemsize if density >= 1.0 else density * (itemsize + 4)))
+    return int(max(1, min(shape[0], target // per_row)))
+
+
+def from_array(
+    x: Any,
+    chunks: int | tuple[int, ...] | None = None,
+    row_labels: Any = None,
+    col_labels: Any = None,
+) -> DRM:
+    """Create a DRM from a numpy array, a scipy.sparse matrix or a Dask array.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, scipy.sparse matrix/array or dask.array.Array of shape (n, k)
+        The data. Sparse input stays sparse (CSR row blocks); a Dask array
+        keeps its row chunks unless ``chunks`` is given, and its column chunks
+        are merged so each block holds whole rows.
+    chunks : int or tuple of int, optional
+        Rows per block, or the size of every row block. Default: blocks of
+        about Dask's ``array.chunk-size`` (128 MiB).
+    row_labels, col_labels : sequence, optional
+        Labels of the rows and columns (unique, one per row/column).
+
+    Returns
+    -------
+    DRM
+        A lazy distributed row matrix.
+
+    Raises
+    ------
+    ShapeError
+        If ``x`` is not 2-D or has a zero-size axis.
+    DTypeError
+        If ``x`` does not have a real numeric dtype.
+    ChunkError
+        If ``chunks`` is not positive integers adding up to the row count, or a
+        Dask input has unknown chunk sizes.
+    LabelError
+        If a label sequence has the wrong length.
+
+    Examples
+    --------
+    >>> import numpy as np, dlinalg as dl
+    >>> A = dl.from_array(np.arange(10.0).reshape(5, 2), chunks=2)
+    >>> A.chunks
+    (2, 2, 1)
+    >>> A.col_sums().compute()
+    array([20., 25.])
+    """
+    if isinstance(x, DRM):
+        return x if chunks is None else x.rechunk(chunks)
+    if isinstance(x, da.Array):
+        return _from_dask(x, chunks, row_labels, col_labels)
+    if sp.issparse(x):
+        check_shape_2d(x.shape)
+        check_dtype(x.dtype)
+        data: Any = to_csr(x)
+    elif isinstance(x, np.ndarray | list | tuple) or hasattr(x, "__array__"):
+        data = np.asarray(x)
+        check_dtype(data.dtype)
+        check_shape_2d(data.shape)
+    else:
+        raise TypeError(
+            f"from_array takes a numpy array, a scipy.sparse matrix or a dask array, "
+            f"got {type(x).__name__}"
+        )
+    sparse = sp.issparse(data)
+    if chunks is None:
+        density = data.nnz / max(1, data.shape[0] * data.shape[1]) if sparse else 1.0
+        chunks = default_row_chunks(data.shape, data.dtype.itemsize, density)
+    rows = check_row_chunks(chunks, data.shape[0])
+    rl = check_labels(row_labels, data.shape[0], "row")
+    cl = check_labels(col_labels, data.shape[1], "col")
+    name = f"{'csr' if sparse else 'array'}-{tokenize(data, rows)}"
+    arr = da.from_array(data, chunks=(rows, (data.shape[1],)), name=name, asarray=not sparse)
+    source = "scipy.sparse" if sparse else "numpy"
+    return DRM._from_dask(arr, row_labels=rl, col_labels=cl, source=source)
+
+
+def _from_dask(x: da.Array, chunks: Any, row_labels: Any, col_labels: Any) -> DRM:
+    if x.ndim != 2:
+        raise ShapeError(f"input must be 2-D, got {x.ndim}-D with shape {x.shape}")
+    if any(np.isnan(s) for s in x.shape) or any(np.isnan(c) for c in x.chunks[0]):
+        raise ChunkError(
+            f"the dask array has unknown chunk sizes {x.chunks}; call "
+            "x.compute_chunk_sizes() first (or build it with known chunks)"
+        )
+    check_shape_2d(x.shape)
+    check_dtype(x.dtype)
+    rl = check_labels(row_labels, x.shape[0], "row")
+    cl = check_labels(col_labels, x.shape[1], "col")
+    if chunks is not None:
+        x = x.rechunk({0: check_row_chunks(chunks, x.shape[0])})
+    if len(x.chunks[1]) > 1:
+        x = x.rechunk({1: -1})
+    if is_sparse_block(x._meta) and not isinstance(x._meta, sp.csr_array):
+        x = x.map_blocks(to_csr, dtype=x.dtype, meta=empty_meta(x.dtype, True))
+    return DRM._from_dask(x, row_labels=rl, col_labels=cl, source="dask")
+
+
+def _check_shape(shape: Any) -> tuple[int, int]:
+    if not isinstance(shape, tuple | list) or len(shape) != 2:
+        raise ShapeError(f"shape must be a 2-tuple (nrow, ncol), got {shape!r}")
+    for s in shape:
+        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s <= 0:
+            raise ShapeError(f"shape entries must be positive integers, got {shape!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def _generated(
+    func: Any, shape: tuple[int, int], chunks: Any, dtype: Any, sparse: bool, name: str, **kw: Any
+) -> DRM:
+    """A DRM whose block for rows ``[r0, r1)`` is ``func(r0, r1, ncol, dtype, **kw)``."""
+    rows = check_row_chunks(chunks, shape[0])
+    dt = check_dtype(dtype)
+    starts = np.concatenate([[0], np.cumsum(rows)])
+    blocks = [
+        da.from_delayed(
+            dask.delayed(func, pure=True)(int(r0), int(r1), shape[1], dt, **kw),
+            shape=(int(r1 - r0), shape[1]),
+            dtype=dt,
+            meta=empty_meta(dt, sparse),
+        )
+        for r0, r1 in zip(starts[:-1], starts[1:], strict=True)
+    ]
+    arr = da.concatenate(blocks, axis=0)
+    return DRM._from_dask(arr, source=name)
+
+
+def _random_block(
+    r0: int, r1: int, ncol: int, dtype: np.dtype, seed: int, density: float | None
+) -> Any:
+    first, last = r0 // _RANDOM_ROWS, (r1 - 1) // _RANDOM_ROWS
+    pieces = []
+    for g in range(first, last + 1):
+        rng = np.random.default_rng([seed, g])
+        lo, hi = g * _RANDOM_ROWS, (g + 1) * _RANDOM_ROWS
+        if density is None:
+            block = rng.standard_normal((_RANDOM_ROWS, ncol))
+        else:
+            block = sp.random_array(
+                (_RANDOM_ROWS, ncol), density=density, rng=rng, format="csr"
+            )
+        pieces.append(block[max(r0, lo) - lo : min(r1, hi) - lo])
+    if density is None:
+        return np.concatenate(pieces).astype(dtype, copy=False)
+    return to_csr(sp.vstack(pieces, format="csr")).astype(dtype)
+
+
+def random(
+    shape: tuple[int, int],
+    chunks: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    *,
+    dtype: Any = np.float64,
+    density: float | None = None,
+) -> DRM:
+    """A random matrix: standard normal entries, or sparse uniform ones.
+
+    Values depend only on ``seed`` and ``shape``, never on ``chunks``: rows are
+    drawn in fixed groups of 4096, each from its own seeded generator.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Number of rows and columns.
+    chunks : int or tuple of int, optional
+        Rows per block (default: about 128 MiB per block).
+    seed : int
+        Seed of the generator.
+    dtype : dtype, default float64
+    density : float, optional
+        If given (0 < density <= 1), a sparse CSR matrix with about this
+        fraction of non-zeros, uniform on [0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np, dlinalg as dl
+    >>> a = dl.random((1000, 3), chunks=100, seed=1).compute()
+    >>> b = dl.random((1000, 3), chunks=333, seed=1).compute()
+    >>> bool((a == b).all())
+    True
+    """
+    shape = _check_shape(shape)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if density is not None and not 0 < density <= 1:
+        raise ValueError(f"density must be in (0, 1], got {density!r}")
+    if chunks is None:
+        chunks = default_row_chunks(shape, np.dtype(dtype).itemsize, density or 1.0)
+    return _generated(
+        _random_block, shape, chunks, dtype, density is not None, "random",
+        seed=int(seed), density=density,
+    )  # fmt: skip
+
+
+def _const_block(r0: int, r1: int, ncol: int, dtype: np.dtype, value: float) -> np.ndarray:
+    return np.full((r1 - r0, ncol), value, dtype=dtype)
+
+
+def _eye_block(r0: int, r1: int, ncol: int, dtype: np.dtype, as_sparse: bool) -> Any:
+    block = sp.eye_array(r1 - r0, ncol, k=r0, dtype=dtype, format="csr")
+    return block if as_sparse else block.toarray()
+
+
+def zeros(shape: tuple[int, int], chunks: Any = None, dtype: Any = np.float64) -> DRM:
+    """A matrix of zeros.
+
+    Examples
+    --------
+    >>> import dlinalg as dl
+    >>> dl.zeros((4, 2), chunks=2).col_sums().compute()
+    array([0., 0.])
+    """
+    shape = _check_shape(shape)
+    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize)
+    return _generated(_const_block, shape, chunks, dtype, False, "zeros", value=0)
+
+
+def ones(shape: tuple[int, int], chunks: Any = None, dtype: Any = np.float64) -> DRM:
+    """A matrix of ones.
+
+    Examples
+    --------
+    >>> import dlinalg as dl
+    >>> dl.ones((4, 2), chunks=3).col_sums().compute()
+    array([4., 4.])
+    """
+    shape = _check_shape(shape)
+    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize)
+    return _generated(_const_block, shape, chunks, dtype, False, "ones", value=1)
+
+
+def eye(
+    n: int, m: int | None = None, chunks: Any = None, dtype: Any = np.float64, sparse: bool = False
+) -> DRM:
+    """An identity matrix (``n x m``, ones on the diagonal), dense or sparse.
+
+    Examples
+    --------
+    >>> import dlinalg as dl
+    >>> dl.eye(3, chunks=2).compute()
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
+    """
+    shape = _check_shape((n, n if m is None else m))
+    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize, 1 / shape[1])
+    return _generated(_eye_block, shape, chunks, dtype, sparse, "eye", as_sparse=sparse)
