@@ -171,3 +171,10 @@ class ClusterError(DLinalgError, ValueError):
 
 
 __all__ += ["ClusterError"]
+
+
+class StoreChangedError(DLinalgError, ValueError):
+    """A Zarr store was overwritten or removed while a lazy matrix still read from it."""
+
+
+__all__ += ["StoreChangedError"]
