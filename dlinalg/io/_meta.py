@@ -47,13 +47,13 @@ _NUMERIC_V3 = {
     "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64",
 }  # fmt: skip
-# Codecs that decode bytes to Python objects. ``pickle`` runs code; the others
-# build object arrays, which no numeric matrix has a reason to hold.
+# Codecs that decode bytes to arbitrary Python objects: ``pickle`` runs code;
+# the others build object arrays, which no numeric matrix has a reason to hold.
 _OBJECT_CODECS = {
-    "pickle", "json", "json2", "msgpack", "msgpack2",
-    "vlen-utf8", "vlen-bytes", "vlen-array", "categorize",
+    "pickle", "json", "json2", "msgpack", "msgpack2", "vlen-bytes", "vlen-array", "categorize",
 }  # fmt: skip
-# Label arrays may hold strings: UTF-8 decoding of bytes executes nothing.
+# UTF-8 text: decoding executes nothing. Fine for label arrays; a matrix with
+# it is refused by its (string) dtype instead.
 _TEXT_CODECS = {"vlen-utf8"}
 
 
@@ -172,14 +172,14 @@ def check_array(node: Node, where: str, *, labels: bool = False) -> np.dtype:
         else [meta.get("compressor"), meta.get("filters")]
     )
     names = _codec_ids(codecs)
-    unsafe = [n for n in names if _is_object_codec(n) and not (labels and n in _TEXT_CODECS)]
+    unsafe = [n for n in names if _is_object_codec(n)]
     if unsafe:
         raise UnsafeStoreError(
             f"Zarr array {where} uses codec(s) {sorted(set(unsafe))}, which decode bytes to "
             "Python objects (pickle can run arbitrary code); dlinalg never decodes them. "
             "Rewrite the array with a numeric dtype and plain compressors (zstd, blosc, gzip)."
         )
-    text = labels and any(n in _TEXT_CODECS for n in names)
+    text = any(n in _TEXT_CODECS for n in names)
     if node.zarr_format == 3:
         raw = meta.get("data_type")
         name = raw.get("name") if isinstance(raw, dict) else raw
@@ -197,17 +197,20 @@ def check_array(node: Node, where: str, *, labels: bool = False) -> np.dtype:
     raw = meta.get("dtype")
     try:
         dtype = np.dtype(raw) if isinstance(raw, str) else None
-    except TypeError:
+    except (TypeError, ValueError):
         dtype = None
     if dtype is not None and dtype.kind == "O":
-        if text:
+        if text and labels:
             return np.dtype(str)
-        raise UnsafeStoreError(
-            f"Zarr array {where} has object dtype {raw!r}; dlinalg never decodes object data"
-        )
+        if not text:
+            raise UnsafeStoreError(
+                f"Zarr array {where} has object dtype {raw!r}; dlinalg never decodes object data"
+            )
     if dtype is None or dtype.kind not in ("biuf" + ("U" if labels else "")):
         raise DTypeError(
-            f"Zarr array {where} has dtype {raw!r}; dlinalg needs a real numeric dtype "
+            f"Zarr array {where} has dtype {raw!r}"
+            + (" (UTF-8 strings)" if text else "")
+            + "; dlinalg needs a real numeric dtype "
             "(bool, integer or floating point)"
         )
     return dtype
