@@ -422,13 +422,18 @@ def test_read_is_lazy_and_reads_each_chunk_once(sparse, tmp_path):
     assert set(gets.values()) == {1}
 
 
-def test_gram_reads_each_chunk_once(tmp_path):
+@pytest.mark.parametrize("fused", [False, True], ids=["gram", "colmeans+gram"])
+def test_gram_reads_each_chunk_once(fused, tmp_path):
     x = truth((60, 5), np.float64)
     write_zarr(dl.from_array(x, chunks=8), tmp_path / "m.zarr")
     store = CountingStore(LocalStore(tmp_path / "m.zarr", read_only=True))
     with dask.config.set(scheduler="synchronous"):
         A = read_zarr(store)
-        G = (A.T @ A).compute()
+        if fused:  # several statistics of one matrix: still one pass over the store
+            means, G = dl.compute(A.col_means(), A.T @ A)
+            np.testing.assert_allclose(means, x.mean(axis=0), rtol=1e-12)
+        else:
+            G = (A.T @ A).compute()
     np.testing.assert_allclose(G, x.T @ x, rtol=1e-12)
     gets = chunk_gets(store)
     assert len(gets) == 8
@@ -511,6 +516,18 @@ def test_killed_fresh_write_leaves_no_store(tmp_path):
     write_zarr(dl.from_array(np.ones((2, 2))), path)
     assert find_leftovers(path) == []
     np.testing.assert_array_equal(read_zarr(path).compute(), 1.0)
+
+
+def test_update_in_place(scheduler, tmp_path):
+    """Reading a store and overwriting it with a result computed from it is safe:
+    the new store is complete before it replaces the one being read."""
+    path = tmp_path / "m.zarr"
+    x = np.arange(24.0).reshape(8, 3)
+    dl.from_array(x, chunks=3).to_zarr(path)
+    A = dl.read_zarr(path)
+    (A * 2).to_zarr(path, overwrite=True)
+    np.testing.assert_array_equal(dl.read_zarr(path).compute(), 2 * x)
+    assert sorted(os.listdir(tmp_path)) == ["m.zarr"]
 
 
 def test_overwrite_swaps_and_cleans(scheduler, tmp_path):
