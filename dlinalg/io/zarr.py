@@ -1,30 +1,25 @@
 """Read and write distributed row matrices as Zarr stores, lazily and crash-safely.
 
-Store layout written by :func:`write_zarr` (Zarr format 3)::
+A store written here is a Zarr (format 3) group: the matrix (``matrix``, or
+one CSR triple per row block under ``blocks/``), its labels as 1-D arrays
+named after the dims, and a description in ``attributes["dlinalg"]`` whose
+``"complete": true`` is written last (layout in :mod:`dlinalg.io._layout`).
+A dense store is also an ordinary xarray dataset:
+``xr.open_zarr("out.zarr")["matrix"]`` has the dims, coordinates and attrs.
 
-    out.zarr/zarr.json     group; attributes["dlinalg"] holds the store description
-                           and, written last, the completion marker "complete": true
-    out.zarr/matrix        dense: 2-D array, chunks (rows per block, ncol),
-                           dimension_names = dims, attributes = the matrix attrs
-    out.zarr/blocks/<i>/   sparse: one CSR triple per row block (see ``_sparse``)
-    out.zarr/<dim>         row / column labels, 1-D arrays (numbers or UTF-8 strings)
-
-A dense store is therefore also an ordinary xarray-readable dataset
-(``xr.open_zarr("out.zarr")["matrix"]`` has the dims, coordinates and attrs).
+Writes are built under a temporary sibling name and renamed into place
+(:mod:`dlinalg.io._atomic`); reads check metadata as raw JSON before zarr
+decodes anything (:mod:`dlinalg.io._meta`).
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import uuid
-from importlib import metadata as _importlib_metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dask.array as da
-import numpy as np
 import zarr
 from dask.base import tokenize
 from zarr.abc.store import Store
@@ -32,20 +27,15 @@ from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
 from dlinalg.errors import (
-    DTypeError,
     IncompleteStoreError,
-    LabelError,
     StoreNotFoundError,
     check_dtype,
-    check_labels,
     check_shape_2d,
 )
-from dlinalg.io import _atomic, _sparse
+from dlinalg.io import _atomic, _layout, _sparse
 from dlinalg.io._meta import (
     Node,
     StoreGuard,
-    check_array,
-    check_ndim,
     join,
     missing_chunks,
     read_node,
@@ -56,21 +46,9 @@ if TYPE_CHECKING:
 
 __all__ = ["read_zarr", "write_zarr"]
 
-FORMAT_VERSION = 1
 _DEFAULT_DIMS = ("row", "col")
-_RESERVED = {"matrix", "blocks"}
-_LABEL_CHUNK = 1 << 20
 # xarray's encoding attributes, not user attributes
 _XARRAY_INTERNAL = {"_ARRAY_DIMENSIONS", "_FillValue"}
-# a coordinate carrying these is CF-encoded (times, packed ints): not plain labels
-_CF_ENCODED = {"units", "calendar", "scale_factor", "add_offset"}
-
-
-def _version() -> str:
-    try:
-        return _importlib_metadata.version("dlinalg")
-    except _importlib_metadata.PackageNotFoundError:  # pragma: no cover - source tree
-        return "unknown"
 
 
 def _component(component: str | None) -> str:
@@ -256,10 +234,10 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
             "(crash, kill, out of memory), so its data may be partial. Write it again "
             "with to_zarr(..., overwrite=True)."
         )
-    if info.get("format_version") != FORMAT_VERSION:
+    if info.get("format_version") != _layout.FORMAT_VERSION:
         raise IncompleteStoreError(
             f"Zarr store {where} has dlinalg format_version {info.get('format_version')!r}; "
-            f"this dlinalg reads version {FORMAT_VERSION}. Upgrade dlinalg."
+            f"this dlinalg reads version {_layout.FORMAT_VERSION}. Upgrade dlinalg."
         )
     write_id = str(info.get("write_id"))
     guard = StoreGuard(store, join(node.path, "zarr.json"), write_id, where)
@@ -273,58 +251,24 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
         anode = read_node(store, apath, where)
         if anode is None or anode.kind != "array":
             raise IncompleteStoreError(f"Zarr store {where} lacks its array {apath!r}")
-        arr = _dense_array(store, anode, f"{where}/{apath}", name, guard)
+        arr = _layout.dense_array(store, anode, f"{where}/{apath}", name, guard)
         attrs = dict(anode.attrs)
     shape = arr.shape
     dims = tuple(info.get("dims") or _DEFAULT_DIMS)
     labels = info.get("labels") or {}
     row_labels, col_labels = (
-        _read_labels(store, join(node.path, labels[axis]), n, where) if labels.get(axis) else None
+        _layout.read_labels(store, join(node.path, labels[axis]), n, where)
+        if labels.get(axis)
+        else None
         for axis, n in zip(("row", "col"), shape, strict=True)
     )
     return _to_drm(arr, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
 
 
-class _DenseRows:
-    """Array-like over a zarr array whose slicing first checks the store guard."""
-
-    def __init__(self, array: zarr.Array, guard: StoreGuard | None) -> None:
-        self.array, self.guard = array, guard
-        self.shape, self.dtype, self.ndim = array.shape, array.dtype, 2
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        if self.guard is not None:
-            self.guard.check()
-        return self.array[key]
-
-
-def _dense_array(
-    store: Store, node: Node, where: str, name: str, guard: StoreGuard | None
-) -> da.Array:
-    dtype = check_array(node, where)
-    shape = check_ndim(node, 2, where)
-    check_shape_2d(shape, f"Zarr array {where}")
-    check_dtype(dtype, f"Zarr array {where}")
-    z = zarr.open_array(store, path=node.path, mode="r", zarr_format=node.zarr_format)
-    rows = int(z.chunks[0])
-    full, rest = divmod(shape[0], rows)
-    chunks = ((rows,) * full + ((rest,) if rest else ()), (shape[1],))
-    return da.from_array(
-        _DenseRows(z, guard),
-        chunks=chunks,
-        name=name,
-        asarray=False,
-        lock=False,
-        fancy=False,
-        inline_array=True,
-        meta=np.empty((0, 0), dtype=dtype),
-    )
-
-
 def _read_foreign(
     store: Store, node: Node, where: str, local: Path | None, allow_missing: bool
 ) -> DRM:
-    arr = _dense_array(store, node, where, _task_name(where, node, ""), None)
+    arr = _layout.dense_array(store, node, where, _task_name(where, node, ""), None)
     if not allow_missing:
         z = zarr.open_array(store, path=node.path, mode="r", zarr_format=node.zarr_format)
         n_missing, n_expected, examples = missing_chunks(store, node.path, z.metadata)
@@ -349,84 +293,11 @@ def _read_foreign(
         if parent is not None and parent[1].kind == "group":
             pstore, pnode = parent[0], parent[1]
             row_labels, col_labels = (
-                _foreign_labels(pstore, join(pnode.path, dim), n, where)
+                _layout.foreign_labels(pstore, join(pnode.path, dim), n, where)
                 for dim, n in zip(dims, arr.shape, strict=True)
             )
     attrs = {k: v for k, v in node.attrs.items() if k not in _XARRAY_INTERNAL}
     return _to_drm(arr, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
-
-
-def _foreign_labels(store: Store, path: str, length: int, where: str) -> tuple | None:
-    """Labels from an xarray coordinate array, or None when it is not plain labels."""
-    node = read_node(store, path, where)
-    if node is None or node.kind != "array" or node.shape != (length,):
-        return None
-    if _CF_ENCODED & set(node.attrs):
-        return None
-    try:
-        return _read_labels(store, path, length, where)
-    except (DTypeError, LabelError, TypeError, ValueError):
-        return None  # unsafe, non-numeric or duplicated coordinates: not labels
-
-
-def _read_labels(store: Store, path: str, length: int, where: str) -> tuple:
-    node = read_node(store, path, where)
-    if node is None:
-        raise IncompleteStoreError(f"Zarr store {where} lacks its label array {path!r}")
-    check_array(node, f"{where}/{path}", labels=True)
-    check_ndim(node, 1, f"{where}/{path}")
-    values = zarr.open_array(store, path=path, mode="r", zarr_format=node.zarr_format)[...]
-    return check_labels(np.asarray(values).tolist(), length, path)
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Return ``attrs`` as plain JSON types, or raise TypeError naming the bad key."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, np.generic | np.ndarray):
-            return value.tolist()
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    out = {}
-    for key, value in attrs.items():
-        if not isinstance(key, str):
-            raise TypeError(f"attrs keys must be strings to be stored in Zarr, got {key!r}")
-        try:
-            out[key] = json.loads(json.dumps(value, default=default))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"attrs[{key!r}] = {value!r} cannot be stored in Zarr ({exc}); store "
-                "numbers, strings, lists or dicts"
-            ) from None
-    if "dlinalg" in out:
-        raise TypeError("attrs key 'dlinalg' is reserved for the store description")
-    return out
-
-
-def _label_values(labels: Any, axis: str) -> np.ndarray | None:
-    if labels is None:
-        return None
-    values = np.asarray(list(labels))
-    if values.dtype.kind == "U":
-        return values.astype(object)  # stored as variable-length UTF-8
-    if values.dtype.kind not in "biuf":
-        raise DTypeError(
-            f"{axis} labels of dtype {values.dtype} cannot be stored in Zarr; use numbers "
-            "or strings (e.g. [str(x) for x in labels])"
-        )
-    return values
-
-
-def _label_names(dims: tuple[str, str]) -> tuple[str, str]:
-    """Label array names: the dims (xarray coordinates) unless they collide."""
-    names: list[str] = []
-    for axis, dim in zip(("row", "col"), dims, strict=True):
-        ok = dim and "/" not in dim and dim[0] not in "._" and dim not in _RESERVED
-        names.append(dim if ok and dim not in names else f"{axis}_labels")
-    return names[0], names[1]
 
 
 def write_zarr(
@@ -519,10 +390,10 @@ def write_zarr(
     dims = tuple(drm.dims)
     if len(dims) != 2 or not all(isinstance(d, str) and d for d in dims):
         raise TypeError(f"dims must be two non-empty strings to be stored, got {dims!r}")
-    attrs = _jsonable(dict(drm.attrs or {}))
+    attrs = _layout.jsonable(dict(drm.attrs or {}))
     labels = {
-        "row": _label_values(drm.row_labels, "row"),
-        "col": _label_values(drm.col_labels, "column"),
+        "row": _layout.label_values(drm.row_labels, "row"),
+        "col": _layout.label_values(drm.col_labels, "column"),
     }
     if comp:  # the enclosing groups are plain metadata: create them up front
         group = zarr.open_group(root, mode="a", zarr_format=3)
@@ -531,7 +402,7 @@ def write_zarr(
     tmp = _atomic.temp_sibling(target)
     tmp.mkdir()
     try:
-        _write_into(tmp, arr, dtype, dims, attrs, labels, bool(drm.is_sparse))
+        _layout.write_store(tmp, arr, dtype, dims, attrs, labels, bool(drm.is_sparse))
         _atomic.commit(tmp, target, replace=overwrite)
     except BaseException:
         _atomic._remove(tmp)
@@ -544,67 +415,3 @@ def _is_zarr_dir(path: Path) -> bool:
         names = {"zarr.json", ".zarray", ".zgroup"}
         return any((path / n).is_file() for n in names) or not any(path.iterdir())
     return False
-
-
-def _write_into(
-    tmp: Path,
-    arr: da.Array,
-    dtype: np.dtype,
-    dims: tuple[str, str],
-    attrs: dict[str, Any],
-    labels: dict[str, np.ndarray | None],
-    sparse: bool,
-) -> None:
-    """Write the whole store into ``tmp``; the completion marker goes last."""
-    store = LocalStore(tmp)
-    info: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "layout": "csr" if sparse else "dense",
-        "complete": False,
-        "write_id": uuid.uuid4().hex,
-        "written_by": f"dlinalg {_version()}",
-        "shape": list(arr.shape),
-        "dtype": dtype.name,
-        "dims": list(dims),
-    }
-    group = zarr.open_group(store, mode="w-", zarr_format=3, attributes={"dlinalg": info})
-    if len(arr.chunks[1]) != 1:
-        arr = arr.rechunk({1: -1})
-    if sparse:
-        info["row_chunks"] = [int(r) for r in arr.chunks[0]]
-        info["nnz"] = _sparse.write_csr(str(tmp), arr)
-        group.update_attributes(attrs)
-    else:
-        rows = arr.chunks[0]
-        height = max(rows)
-        if any(r != height for r in rows[:-1]):
-            arr = arr.rechunk({0: height})
-        z = group.create_array(
-            "matrix",
-            shape=arr.shape,
-            dtype=dtype,
-            chunks=(height, arr.shape[1]),
-            dimension_names=dims,
-            attributes=attrs,
-            fill_value=0,
-            config={"write_empty_chunks": True},
-        )
-        info["array"] = "matrix"
-        da.store(arr, z, lock=False, compute=True)
-    names = _label_names(dims)
-    info["labels"] = {}
-    for (axis, values), name, dim in zip(labels.items(), names, dims, strict=True):
-        if values is None:
-            continue
-        z = group.create_array(
-            name,
-            shape=values.shape,
-            dtype=str if values.dtype == object else values.dtype,
-            chunks=(min(len(values), _LABEL_CHUNK),),
-            dimension_names=(dim,),
-            fill_value="" if values.dtype == object else 0,
-        )
-        z[:] = values
-        info["labels"][axis] = name
-    info["complete"] = True  # the completion marker, written last
-    group.update_attributes({"dlinalg": info})

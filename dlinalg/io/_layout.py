@@ -1,0 +1,244 @@
+"""The dlinalg store layout: how the matrix, its labels and its description sit in Zarr.
+
+Dense store (Zarr format 3)::
+
+    <store>/zarr.json   group; attributes["dlinalg"] = {"format_version": 1,
+                        "layout": "dense", "array": "matrix", "shape": [n, m],
+                        "dtype": ..., "dims": [d0, d1], "labels": {"row": d0, ...},
+                        "write_id": <uuid>, "written_by": ..., "complete": true}
+    <store>/matrix      2-D array, chunks (rows per block, m), dimension_names (d0, d1),
+                        attributes = the matrix attrs
+    <store>/<d0>        row labels, 1-D (numbers, or variable-length UTF-8 strings)
+    <store>/<d1>        column labels
+
+Sparse stores replace ``matrix`` by ``blocks/<i>/{data,indices,indptr}``
+(see :mod:`dlinalg.io._sparse`) and keep the attrs on the group.
+
+Label arrays are named after the dims, which makes a dense store an ordinary
+xarray dataset; a dim that is not a usable array name (``/``, a leading ``.``
+or ``_``, ``matrix``/``blocks``, or equal to the other dim) falls back to
+``row_labels``/``col_labels``. Labels are arrays, not attributes, so millions
+of them cost a chunked read instead of a giant JSON document.
+
+``complete`` is the completion marker: ``write_store`` writes it last.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from importlib import metadata as _importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import zarr
+from zarr.abc.store import Store
+from zarr.storage import LocalStore
+
+from dlinalg.errors import (
+    DTypeError,
+    IncompleteStoreError,
+    LabelError,
+    check_dtype,
+    check_labels,
+    check_shape_2d,
+)
+from dlinalg.io import _sparse
+from dlinalg.io._meta import Node, StoreGuard, check_array, check_ndim, read_node
+
+__all__ = [
+    "FORMAT_VERSION",
+    "DenseRows",
+    "dense_array",
+    "read_labels",
+    "foreign_labels",
+    "jsonable",
+    "label_values",
+    "label_names",
+    "write_store",
+]
+
+FORMAT_VERSION = 1
+_RESERVED = {"matrix", "blocks"}
+_LABEL_CHUNK = 1 << 20  # labels per Zarr chunk
+# a coordinate carrying these is CF-encoded (times, packed ints): not plain labels
+_CF_ENCODED = {"units", "calendar", "scale_factor", "add_offset"}
+
+
+def version() -> str:
+    try:
+        return _importlib_metadata.version("dlinalg")
+    except _importlib_metadata.PackageNotFoundError:  # pragma: no cover - source tree
+        return "unknown"
+
+
+class DenseRows:
+    """Array-like over a zarr array whose slicing first checks the store guard."""
+
+    def __init__(self, array: zarr.Array, guard: StoreGuard | None) -> None:
+        self.array, self.guard = array, guard
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, 2
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if self.guard is not None:
+            self.guard.check()
+        return self.array[key]
+
+
+def dense_array(
+    store: Store, node: Node, where: str, name: str, guard: StoreGuard | None
+) -> da.Array:
+    dtype = check_array(node, where)
+    shape = check_ndim(node, 2, where)
+    check_shape_2d(shape, f"Zarr array {where}")
+    check_dtype(dtype, f"Zarr array {where}")
+    z = zarr.open_array(store, path=node.path, mode="r", zarr_format=node.zarr_format)
+    rows = int(z.chunks[0])
+    full, rest = divmod(shape[0], rows)
+    chunks = ((rows,) * full + ((rest,) if rest else ()), (shape[1],))
+    return da.from_array(
+        DenseRows(z, guard),
+        chunks=chunks,
+        name=name,
+        asarray=False,
+        lock=False,
+        fancy=False,
+        inline_array=True,
+        meta=np.empty((0, 0), dtype=dtype),
+    )
+
+
+def foreign_labels(store: Store, path: str, length: int, where: str) -> tuple | None:
+    """Labels from an xarray coordinate array, or None when it is not plain labels."""
+    node = read_node(store, path, where)
+    if node is None or node.kind != "array" or node.shape != (length,):
+        return None
+    if _CF_ENCODED & set(node.attrs):
+        return None
+    try:
+        return read_labels(store, path, length, where)
+    except (DTypeError, LabelError, TypeError, ValueError):
+        return None  # unsafe, non-numeric or duplicated coordinates: not labels
+
+
+def read_labels(store: Store, path: str, length: int, where: str) -> tuple:
+    node = read_node(store, path, where)
+    if node is None:
+        raise IncompleteStoreError(f"Zarr store {where} lacks its label array {path!r}")
+    check_array(node, f"{where}/{path}", labels=True)
+    check_ndim(node, 1, f"{where}/{path}")
+    values = zarr.open_array(store, path=path, mode="r", zarr_format=node.zarr_format)[...]
+    return check_labels(np.asarray(values).tolist(), length, path)
+
+
+def jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Return ``attrs`` as plain JSON types, or raise TypeError naming the bad key."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, np.generic | np.ndarray):
+            return value.tolist()
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    out = {}
+    for key, value in attrs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"attrs keys must be strings to be stored in Zarr, got {key!r}")
+        try:
+            out[key] = json.loads(json.dumps(value, default=default))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"attrs[{key!r}] = {value!r} cannot be stored in Zarr ({exc}); store "
+                "numbers, strings, lists or dicts"
+            ) from None
+    if "dlinalg" in out:
+        raise TypeError("attrs key 'dlinalg' is reserved for the store description")
+    return out
+
+
+def label_values(labels: Any, axis: str) -> np.ndarray | None:
+    if labels is None:
+        return None
+    values = np.asarray(list(labels))
+    if values.dtype.kind == "U":
+        return values.astype(object)  # stored as variable-length UTF-8
+    if values.dtype.kind not in "biuf":
+        raise DTypeError(
+            f"{axis} labels of dtype {values.dtype} cannot be stored in Zarr; use numbers "
+            "or strings (e.g. [str(x) for x in labels])"
+        )
+    return values
+
+
+def label_names(dims: tuple[str, str]) -> tuple[str, str]:
+    """Label array names: the dims (xarray coordinates) unless they collide."""
+    names: list[str] = []
+    for axis, dim in zip(("row", "col"), dims, strict=True):
+        ok = dim and "/" not in dim and dim[0] not in "._" and dim not in _RESERVED
+        names.append(dim if ok and dim not in names else f"{axis}_labels")
+    return names[0], names[1]
+
+
+def write_store(
+    tmp: Path,
+    arr: da.Array,
+    dtype: np.dtype,
+    dims: tuple[str, str],
+    attrs: dict[str, Any],
+    labels: dict[str, np.ndarray | None],
+    sparse: bool,
+) -> None:
+    """Write the whole store into ``tmp``; the completion marker goes last."""
+    store = LocalStore(tmp)
+    info: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "layout": "csr" if sparse else "dense",
+        "complete": False,
+        "write_id": uuid.uuid4().hex,
+        "written_by": f"dlinalg {version()}",
+        "shape": list(arr.shape),
+        "dtype": dtype.name,
+        "dims": list(dims),
+    }
+    group = zarr.open_group(store, mode="w-", zarr_format=3, attributes={"dlinalg": info})
+    if len(arr.chunks[1]) != 1:
+        arr = arr.rechunk({1: -1})
+    if sparse:
+        info["row_chunks"] = [int(r) for r in arr.chunks[0]]
+        info["nnz"] = _sparse.write_csr(str(tmp), arr)
+        group.update_attributes(attrs)
+    else:
+        rows = arr.chunks[0]
+        height = max(rows)
+        if any(r != height for r in rows[:-1]):
+            arr = arr.rechunk({0: height})
+        z = group.create_array(
+            "matrix",
+            shape=arr.shape,
+            dtype=dtype,
+            chunks=(height, arr.shape[1]),
+            dimension_names=dims,
+            attributes=attrs,
+            fill_value=0,
+            config={"write_empty_chunks": True},
+        )
+        info["array"] = "matrix"
+        da.store(arr, z, lock=False, compute=True)
+    names = label_names(dims)
+    info["labels"] = {}
+    for (axis, values), name, dim in zip(labels.items(), names, dims, strict=True):
+        if values is None:
+            continue
+        z = group.create_array(
+            name,
+            shape=values.shape,
+            dtype=str if values.dtype == object else values.dtype,
+            chunks=(min(len(values), _LABEL_CHUNK),),
+            dimension_names=(dim,),
+            fill_value="" if values.dtype == object else 0,
+        )
+        z[:] = values
+        info["labels"][axis] = name
+    info["complete"] = True  # the completion marker, written last
+    group.update_attributes({"dlinalg": info})
