@@ -68,6 +68,7 @@ _CF_ENCODED = {"units", "calendar", "scale_factor", "add_offset"}
 
 
 def version() -> str:
+    """The installed dlinalg version, recorded in every store it writes."""
     try:
         return _importlib_metadata.version("dlinalg")
     except _importlib_metadata.PackageNotFoundError:  # pragma: no cover - source tree
@@ -90,6 +91,11 @@ class DenseRows:
 def dense_array(
     store: Store, node: Node, where: str, name: str, guard: StoreGuard | None
 ) -> da.Array:
+    """Lazy dask array over a checked 2-D numeric Zarr array: one task per row chunk.
+
+    Each task reads every column chunk of its row band (one column block);
+    the array-like is inlined into the tasks, so no task but a read exists.
+    """
     dtype = check_array(node, where)
     shape = check_ndim(node, 2, where)
     check_shape_2d(shape, f"Zarr array {where}")
@@ -124,6 +130,7 @@ def foreign_labels(store: Store, path: str, length: int, where: str) -> tuple | 
 
 
 def read_labels(store: Store, path: str, length: int, where: str) -> tuple:
+    """Read a checked 1-D label array (numbers or UTF-8) as a tuple of unique labels."""
     node = read_node(store, path, where)
     if node is None:
         raise IncompleteStoreError(f"Zarr store {where} lacks its label array {path!r}")
@@ -158,6 +165,7 @@ def jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def label_values(labels: Any, axis: str) -> np.ndarray | None:
+    """Labels as an array Zarr can store (numbers, or strings as objects for vlen-utf8)."""
     if labels is None:
         return None
     values = np.asarray(list(labels))

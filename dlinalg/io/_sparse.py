@@ -37,13 +37,13 @@ __all__ = ["read_csr", "write_csr"]
 _CHUNK = 1 << 23
 
 
-def _write_block(block: Any, root: str, block_info: Any = None) -> np.ndarray:
+def _write_block(block: Any, root: str, value_dtype: str, block_info: Any = None) -> np.ndarray:
     """Store one row block under ``blocks/<i>``; return its nnz as a (1, 1) array."""
     i = block_info[0]["chunk-location"][0]
     csr = sp.csr_array(block)
     store = LocalStore(root)
     parts = {
-        "data": csr.data,
+        "data": csr.data.astype(value_dtype, copy=False),
         "indices": csr.indices,
         "indptr": csr.indptr.astype(np.int64, copy=False),
     }
@@ -74,6 +74,7 @@ def write_csr(root: str, arr: da.Array) -> list[int]:
         _write_block,
         arr,
         root=root,
+        value_dtype=arr.dtype.str,
         dtype=np.int64,
         chunks=((1,) * nblocks, (1,)),
         meta=np.empty((0, 0), dtype=np.int64),
@@ -127,7 +128,9 @@ class CSRRows:
                 f"{where}: CSR block {i} is inconsistent (indptr of length {len(indptr)} "
                 f"for {nrow} rows, {len(data)} values, {len(indices)} indices); rewrite the store"
             )
-        block = sp.csr_array((data, indices, indptr), shape=(nrow, self.shape[1]))
+        block = sp.csr_array(
+            (data.astype(self.dtype, copy=False), indices, indptr), shape=(nrow, self.shape[1])
+        )
         start = (rows.start or 0) - self.starts[i]
         stop = (rows.stop if rows.stop is not None else self.starts[i + 1]) - self.starts[i]
         if (start, stop) != (0, nrow) or (cols != slice(None) and cols != slice(0, self.shape[1])):
