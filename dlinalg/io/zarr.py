@@ -141,8 +141,9 @@ def read_zarr(
     ``attributes["dlinalg"]["complete"] == true`` in the group's ``zarr.json``,
     which the writer writes last. A foreign store has no marker; instead every
     stored object its shape and chunking imply (chunks, or shards when the
-    array is sharded) must be present. That costs one listing of the store's
-    keys and reads no chunk. Zarr itself skips writing chunks equal to the fill
+    array is sharded; a shard is written whole, so an empty chunk inside an
+    existing shard is not a loss) must be present. That costs one listing of
+    the store's keys and reads no chunk. Zarr itself skips writing chunks equal to the fill
     value (``write_empty_chunks=False``), so a complete store may legitimately
     miss chunks: ``allow_missing_chunks=True`` accepts them.
 
