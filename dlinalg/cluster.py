@@ -404,8 +404,12 @@ def compute_collections(*collections: Any, progress: bool | None = None, **kwarg
     >>> x = da.arange(10, chunks=5)
     >>> compute_collections(x.sum(), x.max(), scheduler="sync")
     (np.int64(45), np.int64(9))
-    >>> total, = compute_collections(x.sum(), progress=True, scheduler="sync")  # doctest: +ELLIPSIS
-    [########################################] | 100% Completed | ...
+    >>> (total,) = compute_collections(
+    ...     x.sum(), progress=True, scheduler="sync"
+    ... )  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    [...] | 100% Completed | ...
+    >>> int(total)
+    45
     """
     if progress is None:
         progress = dask.config.get("dlinalg.progress", False)
