@@ -83,14 +83,16 @@ def _check_memory_limit(value: Any) -> None:
 def _split_cores(n_workers: int | None, threads: int | None) -> tuple[int, int]:
     """Default workers x threads: one single-threaded process per core up to 4 cores.
 
-    Above 4 cores it follows distributed's own split (about sqrt(cores)
-    processes), so a 64-core machine gets 8 x 8 rather than 64 processes.
+    Above 4 cores it follows distributed's own split (the smallest divisor of
+    the core count that is at least its square root), so a 64-core machine gets
+    8 x 8 rather than 64 processes.
     """
-    from distributed.deploy.utils import nprocesses_nthreads
-
     cores = CPU_COUNT
     if n_workers is None and threads is None:
-        return nprocesses_nthreads(cores)
+        if cores <= 4:
+            return cores, 1
+        workers = min(d for d in range(1, cores + 1) if cores % d == 0 and d * d >= cores)
+        return workers, cores // workers
     if n_workers is None:
         return max(1, cores // threads), threads
     if threads is None:

@@ -131,6 +131,9 @@ def test_local_cluster_rejects_bad_arguments_before_starting(monkeypatch, kwargs
         (2, None, None, (2, 1)),  # this machine: one single-threaded process per core
         (4, None, None, (4, 1)),
         (16, None, None, (4, 4)),  # above 4 cores: distributed's sqrt split
+        (6, None, None, (3, 2)),
+        (64, None, None, (8, 8)),
+        (7, None, None, (7, 1)),  # a prime: no better split
         (2, 1, None, (1, 2)),  # threads fill the cores
         (8, None, 2, (4, 2)),  # workers fill the cores
         (2, 4, None, (4, 1)),  # oversubscribed: at least one thread
