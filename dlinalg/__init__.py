@@ -1,1 +1,47 @@
-"""dlinalg: distributed R-like matrix algebra on Dask."""
+"""dlinalg: distributed R-like matrix algebra on Dask.
+
+Lazy expressions over row-partitioned matrices (dense numpy or scipy.sparse
+blocks), rewritten by an optimizer into one-pass physical plans, with
+crash-safe Zarr IO and a LocalCluster that just works.
+
+Examples
+--------
+>>> import numpy as np, dlinalg as dl
+>>> A = dl.from_array(np.arange(12.0).reshape(4, 3), chunks=2)
+>>> (A.T @ A).compute().shape
+(3, 3)
+"""
+
+from dlinalg import errors
+from dlinalg.cluster import connect, local_cluster
+from dlinalg.construct import eye, from_array, ones, random, zeros
+from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
+from dlinalg.io.xarray import from_xarray
+from dlinalg.io.zarr import read_zarr
+from dlinalg.matrix import DRM, LazyResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # construction
+    "from_array",
+    "read_zarr",
+    "from_xarray",
+    "random",
+    "zeros",
+    "ones",
+    "eye",
+    # the matrix
+    "DRM",
+    "LazyResult",
+    # functions
+    "crossprod",
+    "tcrossprod",
+    "cbind",
+    "rbind",
+    "compute",
+    # cluster
+    "local_cluster",
+    "connect",
+    "errors",
+]

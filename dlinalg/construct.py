@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import dask
@@ -155,7 +156,7 @@ def _generated(
             dtype=dt,
             meta=empty_meta(dt, sparse),
         )
-        for r0, r1 in zip(starts[:-1], starts[1:], strict=True)
+        for r0, r1 in itertools.pairwise(starts)
     ]
     arr = da.concatenate(blocks, axis=0)
     return DRM._from_dask(arr, source=name)
@@ -172,9 +173,7 @@ def _random_block(
         if density is None:
             block = rng.standard_normal((_RANDOM_ROWS, ncol))
         else:
-            block = sp.random_array(
-                (_RANDOM_ROWS, ncol), density=density, rng=rng, format="csr"
-            )
+            block = sp.random_array((_RANDOM_ROWS, ncol), density=density, rng=rng, format="csr")
         pieces.append(block[max(r0, lo) - lo : min(r1, hi) - lo])
     if density is None:
         return np.concatenate(pieces).astype(dtype, copy=False)
@@ -233,7 +232,9 @@ def _const_block(r0: int, r1: int, ncol: int, dtype: np.dtype, value: float) -> 
 
 
 def _eye_block(r0: int, r1: int, ncol: int, dtype: np.dtype, as_sparse: bool) -> Any:
-    block = sp.eye_array(r1 - r0, ncol, k=r0, dtype=dtype, format="csr")
+    rows = np.arange(r0, min(r1, ncol))
+    ones = np.ones(rows.size, dtype=dtype)
+    block = sp.csr_array((ones, (rows - r0, rows)), shape=(r1 - r0, ncol))
     return block if as_sparse else block.toarray()
 
 

@@ -105,7 +105,7 @@ def check_row_chunks(chunks: Any, nrow: int) -> tuple[int, ...]:
     positive ints.
     """
     if isinstance(chunks, bool) or not (
-        isinstance(chunks, numbers.Integral) or isinstance(chunks, Sequence)
+        isinstance(chunks, (numbers.Integral, Sequence))
     ):
         raise ChunkError(
             f"chunks must be an int (rows per block) or a tuple of row-block sizes, "

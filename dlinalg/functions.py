@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg._operands import as_node
 from dlinalg.errors import DTypeError, ShapeError, check_same_nrow
 from dlinalg.matrix import DRM, LazyResult, _Lazy
 from dlinalg.plan import nodes as N

@@ -324,7 +324,9 @@ class DRM(_Lazy):
         if drop_r or drop_c:
             return LazyResult(node, post=tuple(i for i, d in enumerate((drop_r, drop_c)) if d))
         return self._like(
-            node, row_labels=_pick(self._row_labels, rows), col_labels=_pick(self._col_labels, cols)
+            node,
+            row_labels=_pick(self._row_labels, rows),
+            col_labels=_pick(self._col_labels, cols),
         )
 
     # --- statistics -----------------------------------------------------------

@@ -39,7 +39,9 @@ def scheduler(request):
             yield "sync"
     else:
         c = request.getfixturevalue("client")
-        with dask.config.set(scheduler=c):
+        # as_current, not dask.config.set(scheduler=c): a Client in the global
+        # config cannot be pickled, and nannies pickle the config on restart.
+        with c.as_current():
             yield c
 
 

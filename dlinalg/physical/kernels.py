@@ -34,6 +34,7 @@ __all__ = [
     "sum_parts",
     "to_csr",
     "is_sparse_block",
+    "aligned",
 ]
 
 _SYMBOL = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "pow": "**"}
@@ -59,6 +60,19 @@ def is_sparse_block(x: Any) -> bool:
 def to_csr(x: Any) -> sp.csr_array:
     """Return ``x`` as a ``csr_array`` (the one sparse block type dlinalg uses)."""
     return x if isinstance(x, sp.csr_array) else sp.csr_array(x)
+
+
+def aligned(x: Any) -> Any:
+    """``x`` with its data aligned for its dtype, copied only when it is not.
+
+    Blocks that arrive over the network can sit at any byte offset in the
+    message buffer, and BLAS takes a different code path (with a different
+    rounding) for misaligned doubles. Copying those keeps a recomputed task
+    bitwise equal to the original, whichever worker runs it.
+    """
+    if isinstance(x, np.ndarray) and not x.flags.aligned:
+        return x.copy()
+    return x
 
 
 def _dense(x: Any) -> Any:
@@ -183,6 +197,7 @@ def gram_block(x: Any) -> Any:
     """``X^T X`` of one row block (dense: one BLAS call; sparse: CSR product)."""
     if sp.issparse(x):
         return to_csr(x.T @ x)
+    x = aligned(x)
     return x.T @ x
 
 
@@ -190,6 +205,7 @@ def gram_panel_block(x: Any, start: int, stop: int) -> Any:
     """Columns ``start:stop`` of ``X^T X``: ``X^T X[:, start:stop]``."""
     if sp.issparse(x):
         return to_csr(x.T @ x[:, start:stop])
+    x = aligned(x)
     return x.T @ x[:, start:stop]
 
 
@@ -197,19 +213,19 @@ def atb_block(x: Any, y: Any) -> Any:
     """``X^T Y`` for row-aligned blocks; Y may be a vector."""
     if sp.issparse(x) and sp.issparse(y):
         return to_csr(x.T @ y)
-    out = x.T @ y
+    out = aligned(x).T @ aligned(y)
     return np.asarray(out) if not sp.issparse(out) else out.toarray()
 
 
 def ax_block(x: Any, v: Any) -> Any:
     """``X @ v`` with v an in-core vector or matrix; dense result."""
-    out = x @ v
+    out = aligned(x) @ aligned(v)
     return out.toarray() if sp.issparse(out) else np.asarray(out)
 
 
 def abt_block(x: Any, b: Any) -> Any:
     """``X @ B^T`` with B gathered in one block."""
-    out = x @ b.T
+    out = aligned(x) @ aligned(b).T
     if sp.issparse(x) and sp.issparse(b):
         return to_csr(out)
     return out.toarray() if sp.issparse(out) else np.asarray(out)
@@ -270,6 +286,7 @@ def stats_block(x: Any, needs: tuple[str, ...]) -> dict[str, Any]:
     Always holds ``n`` (rows), plus whichever of ``sum``, ``m2`` (sum of squared
     deviations from the block mean), ``sumsq``, ``nnz`` and ``gram`` are needed.
     """
+    x = aligned(x)
     out: dict[str, Any] = {"n": x.shape[0]}
     acc = np.float64 if x.dtype.kind == "f" else np.int64
     if "sum" in needs or "m2" in needs:

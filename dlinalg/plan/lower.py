@@ -80,7 +80,10 @@ class Lowering:
             if len(node.shape) == 1 or node.shape[0] != sum(row_chunks):
                 return da.from_array(value, chunks=-1, asarray=not node.sparse)
             return da.from_array(
-                value, chunks=(row_chunks, -1), asarray=not node.sparse, name=f"incore-{node.token}"
+                value,
+                chunks=(row_chunks, -1),
+                asarray=not node.sparse,
+                name=f"incore-{node.token}",
             )
         arr = self.rows(node)
         if arr.chunks[0] != row_chunks:
