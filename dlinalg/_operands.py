@@ -13,8 +13,17 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg.errors import DTypeError, LabelError, ShapeError, check_dtype
-from dlinalg.plan.nodes import InCore, Node, Scalar
+from dlinalg.errors import (
+    ChunkError,
+    DTypeError,
+    LabelError,
+    OperandTypeError,
+    OutOfBoundsError,
+    ParameterError,
+    ShapeError,
+    check_dtype,
+)
+from dlinalg.plan.nodes import DaskValue, InCore, Node, Scalar
 
 __all__ = ["as_node", "resolve_index"]
 
@@ -35,12 +44,12 @@ def as_node(x: Any, what: str = "operand") -> Node:
             return from_array(x)._node
         check_dtype(x.dtype, what)
         if any(np.isnan(c) for c in x.shape):
-            from dlinalg.errors import ChunkError
-
             raise ChunkError(
                 f"{what} has unknown chunk sizes {x.chunks}; call .compute_chunk_sizes() first"
             )
-        return InCore(x.compute()) if x.ndim == 1 else Scalar(x.compute().item())
+        if x.ndim > 2:
+            raise ShapeError(f"{what} must be at most 2-D, got shape {x.shape}")
+        return DaskValue(x)
     if sp.issparse(x):
         check_dtype(x.dtype, what)
         return InCore(sp.csr_array(x))
@@ -52,7 +61,7 @@ def as_node(x: Any, what: str = "operand") -> Node:
         if arr.ndim > 2:
             raise ShapeError(f"{what} must be at most 2-D, got shape {arr.shape}")
         return InCore(arr)
-    raise TypeError(
+    raise OperandTypeError(
         f"unsupported {what} of type {type(x).__name__}; expected a DRM, a scalar, "
         "a numpy array, a scipy.sparse matrix or a dask array"
     )
@@ -67,10 +76,15 @@ def resolve_index(index: Any, n: int, labels: tuple | None, axis: str) -> tuple[
     if isinstance(index, slice):
         for part in (index.start, index.stop, index.step):
             if part is not None and not isinstance(part, numbers.Integral):
-                raise TypeError(f"{axis} slice bounds must be integers, got {index!r}")
+                raise OperandTypeError(f"{axis} slice bounds must be integers, got {index!r}")
         if index.step is not None and index.step <= 0:
-            raise ValueError(f"{axis} slice step must be positive, got {index.step}")
+            raise ParameterError(f"{axis} slice step must be positive, got {index.step}")
         return index, False
+    if isinstance(index, float | np.floating):
+        raise OutOfBoundsError(
+            f"{axis} index must be an integer, a slice, a list of positions or labels, "
+            f"got the float {index!r}"
+        )
     if isinstance(index, numbers.Integral) and not isinstance(index, bool):
         return (_position(int(index), n, axis),), True
     if labels is not None and _is_label(index, labels):
@@ -78,6 +92,8 @@ def resolve_index(index: Any, n: int, labels: tuple | None, axis: str) -> tuple[
     if isinstance(index, str):
         raise LabelError(f"{axis} label {index!r} not found" + _no_labels(labels))
     values = np.asarray(index)
+    if values.size == 0:
+        return (), False
     if values.ndim != 1:
         raise ShapeError(f"{axis} index must be 1-D, got shape {values.shape}")
     if values.dtype == bool:
@@ -93,7 +109,7 @@ def resolve_index(index: Any, n: int, labels: tuple | None, axis: str) -> tuple[
 
 def _position(i: int, n: int, axis: str) -> int:
     if not -n <= i < n:
-        raise IndexError(f"{axis} index {i} is out of bounds for {n} {axis}s")
+        raise OutOfBoundsError(f"{axis} index {i} is out of bounds for {n} {axis}s")
     return i % n
 
 

@@ -13,6 +13,8 @@ from dask.base import tokenize
 
 from dlinalg.errors import (
     ChunkError,
+    OperandTypeError,
+    ParameterError,
     ShapeError,
     check_dtype,
     check_labels,
@@ -95,7 +97,7 @@ def from_array(
         check_dtype(data.dtype)
         check_shape_2d(data.shape)
     else:
-        raise TypeError(
+        raise OperandTypeError(
             f"from_array takes a numpy array, a scipy.sparse matrix or a dask array, "
             f"got {type(x).__name__}"
         )
@@ -216,9 +218,12 @@ def random(
     """
     shape = _check_shape(shape)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if density is not None and not 0 < density <= 1:
-        raise ValueError(f"density must be in (0, 1], got {density!r}")
+        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    if density is not None:
+        if isinstance(density, bool) or not isinstance(density, int | float | np.number):
+            raise OperandTypeError(f"density must be a number in (0, 1], got density={density!r}")
+        if not 0 < density <= 1:
+            raise ParameterError(f"density must be in (0, 1], got density={density!r}")
     if chunks is None:
         chunks = default_row_chunks(shape, np.dtype(dtype).itemsize, density or 1.0)
     return _generated(
@@ -248,7 +253,8 @@ def zeros(shape: tuple[int, int], chunks: Any = None, dtype: Any = np.float64) -
     array([0., 0.])
     """
     shape = _check_shape(shape)
-    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize)
+    if chunks is None:
+        chunks = default_row_chunks(shape, np.dtype(dtype).itemsize)
     return _generated(_const_block, shape, chunks, dtype, False, "zeros", value=0)
 
 
@@ -262,7 +268,8 @@ def ones(shape: tuple[int, int], chunks: Any = None, dtype: Any = np.float64) ->
     array([4., 4.])
     """
     shape = _check_shape(shape)
-    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize)
+    if chunks is None:
+        chunks = default_row_chunks(shape, np.dtype(dtype).itemsize)
     return _generated(_const_block, shape, chunks, dtype, False, "ones", value=1)
 
 
@@ -280,5 +287,6 @@ def eye(
            [0., 0., 1.]])
     """
     shape = _check_shape((n, n if m is None else m))
-    chunks = chunks or default_row_chunks(shape, np.dtype(dtype).itemsize, 1 / shape[1])
+    if chunks is None:
+        chunks = default_row_chunks(shape, np.dtype(dtype).itemsize, 1 / shape[1])
     return _generated(_eye_block, shape, chunks, dtype, sparse, "eye", as_sparse=sparse)

@@ -23,6 +23,9 @@ __all__ = [
     "ChunkError",
     "DTypeError",
     "LabelError",
+    "ParameterError",
+    "OperandTypeError",
+    "OutOfBoundsError",
     "StoreNotFoundError",
     "IncompleteStoreError",
     "UnsafeStoreError",
@@ -54,6 +57,18 @@ class DTypeError(DLinalgError, TypeError):
 
 class LabelError(DLinalgError, ValueError):
     """Row or column labels do not match the matrix, or a label is unknown."""
+
+
+class ParameterError(DLinalgError, ValueError):
+    """A parameter value is out of range (``ddof=-1``, ``density=2``, ``seed=-3``...)."""
+
+
+class OperandTypeError(DLinalgError, TypeError):
+    """An argument has the wrong type (not a matrix, not callable, not an index...)."""
+
+
+class OutOfBoundsError(DLinalgError, IndexError):
+    """A row or column position is outside the matrix."""
 
 
 class StoreNotFoundError(DLinalgError, FileNotFoundError):
@@ -104,9 +119,12 @@ def check_row_chunks(chunks: Any, nrow: int) -> tuple[int, ...]:
     ``chunks`` may be a positive int (rows per block) or a sequence of
     positive ints.
     """
-    if isinstance(chunks, bool) or not (
-        isinstance(chunks, (numbers.Integral, Sequence))
-    ):
+    if isinstance(chunks, str | bytes):
+        raise ChunkError(
+            f"chunks must be an int (rows per block) or a tuple of row-block sizes, got "
+            f"chunks={chunks!r}"
+        )
+    if isinstance(chunks, bool) or not (isinstance(chunks, (numbers.Integral, Sequence))):
         raise ChunkError(
             f"chunks must be an int (rows per block) or a tuple of row-block sizes, "
             f"got {chunks!r} of type {type(chunks).__name__}"

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg.errors import DTypeError, ShapeError, check_same_nrow
+from dlinalg.errors import (
+    DTypeError,
+    OperandTypeError,
+    ParameterError,
+    ShapeError,
+    check_same_nrow,
+)
 from dlinalg.matrix import DRM, LazyResult, _Lazy
 from dlinalg.plan import nodes as N
 
@@ -21,7 +27,7 @@ def _as_drm(x: Any, what: str) -> DRM:
     if isinstance(x, DRM):
         return x
     if isinstance(x, LazyResult):
-        raise TypeError(f"{what} must be a matrix, got a lazy vector of shape {x.shape}")
+        raise OperandTypeError(f"{what} must be a matrix, got a lazy vector of shape {x.shape}")
     return from_array(x)
 
 
@@ -52,6 +58,9 @@ def crossprod(A: Any, B: Any = None) -> DRM:
     A = _as_drm(A, "A")
     if B is None:
         return A.T @ A
+    if isinstance(B, np.ndarray | list | tuple) and np.ndim(B) == 1:
+        check_same_nrow(A.shape, np.shape(B), "crossprod")
+        return A.T @ np.asarray(B)  # R's crossprod(A, y): the normal-equations right side
     B = _as_drm(B, "B")
     check_same_nrow(A.shape, B.shape, "crossprod")
     return A.T @ B
@@ -80,7 +89,7 @@ def tcrossprod(A: Any, B: Any = None) -> DRM:
 
 def _bind_parts(ms: tuple, what: str) -> list:
     if not ms:
-        raise ValueError(f"{what} needs at least one matrix")
+        raise ParameterError(f"{what} needs at least one matrix")
     parts = []
     for i, m in enumerate(ms):
         if isinstance(m, bool | numbers.Number | np.generic):
@@ -90,7 +99,7 @@ def _bind_parts(ms: tuple, what: str) -> list:
         else:
             parts.append(_as_drm(m, f"{what} argument {i}"))
     if not any(isinstance(p, DRM) for p in parts):
-        raise ValueError(f"{what} needs at least one matrix, got only scalars")
+        raise ParameterError(f"{what} needs at least one matrix, got only scalars")
     return parts
 
 
@@ -141,7 +150,9 @@ def rbind(*ms: Any) -> DRM:
     """
     parts = _bind_parts(ms, "rbind")
     if not all(isinstance(p, DRM) for p in parts):
-        raise TypeError("rbind takes matrices only; for a constant row use dl.ones((1, k)) * c")
+        raise OperandTypeError(
+            "rbind takes matrices only; for a constant row use dl.ones((1, k)) * c"
+        )
     for m in parts[1:]:
         if m.ncol != parts[0].ncol:
             raise ShapeError(
@@ -192,7 +203,9 @@ def compute(*exprs: Any, progress: bool | None = None, **kwargs: Any) -> tuple:
 
     for i, e in enumerate(exprs):
         if not isinstance(e, _Lazy):
-            raise TypeError(f"compute takes DRM or LazyResult expressions; argument {i} is {e!r}")
+            raise OperandTypeError(
+                f"compute takes DRM or LazyResult expressions; argument {i} is {e!r}"
+            )
     nodes = fuse_statistics([optimize(e._node) for e in exprs])
     low = Lowering()
     collections = [low.value(n) for n in nodes]

@@ -16,7 +16,14 @@ import dask.array as da
 import numpy as np
 
 from dlinalg._operands import as_node, resolve_index
-from dlinalg.errors import ShapeError, check_matmul_shapes, check_same_shape
+from dlinalg.errors import (
+    OperandTypeError,
+    OutOfBoundsError,
+    ParameterError,
+    ShapeError,
+    check_matmul_shapes,
+    check_same_shape,
+)
 from dlinalg.plan import nodes as N
 
 __all__ = ["DRM", "LazyResult"]
@@ -317,10 +324,15 @@ class DRM(_Lazy):
         if not isinstance(key, tuple):
             key = (key, slice(None))
         if len(key) != 2:
-            raise IndexError(f"a DRM takes [rows, cols], got {len(key)} indices")
+            raise OutOfBoundsError(f"a DRM takes [rows, cols], got {len(key)} indices")
         rows, drop_r = resolve_index(key[0], self.nrow, self._row_labels, "row")
         cols, drop_c = resolve_index(key[1], self.ncol, self._col_labels, "col")
         node = N.Slice(self._node, rows, cols)
+        if 0 in node.shape:
+            raise ShapeError(
+                f"the selection [{key[0]!r}, {key[1]!r}] of a {self.nrow} x {self.ncol} matrix "
+                "is empty; dlinalg matrices have at least one row and one column"
+            )
         if drop_r or drop_c:
             return LazyResult(node, post=tuple(i for i, d in enumerate((drop_r, drop_c)) if d))
         return self._like(
@@ -341,7 +353,7 @@ class DRM(_Lazy):
     def col_vars(self, ddof: int = 0) -> LazyResult:
         """Column variances with ``ddof`` like numpy (one stable pass, Chan et al.)."""
         if not isinstance(ddof, int | np.integer) or ddof < 0:
-            raise ValueError(f"ddof must be a non-negative integer, got {ddof!r}")
+            raise ParameterError(f"ddof must be a non-negative integer, got {ddof!r}")
         return LazyResult(N.ColStat(self._node, "var", int(ddof)))
 
     def col_nnz(self) -> LazyResult:
@@ -373,10 +385,10 @@ class DRM(_Lazy):
         from dlinalg.errors import check_dtype
 
         if not callable(func):
-            raise TypeError(f"func must be callable, got {type(func).__name__}")
+            raise OperandTypeError(f"func must be callable, got {type(func).__name__}")
         ncol = self.ncol if ncol is None else ncol
         if isinstance(ncol, bool) or not isinstance(ncol, int | np.integer) or ncol <= 0:
-            raise ValueError(f"ncol must be a positive integer, got {ncol!r}")
+            raise ParameterError(f"ncol must be a positive integer, got {ncol!r}")
         out_dtype = check_dtype(self.dtype if dtype is None else dtype, "map_blocks dtype")
         out_sparse = self.is_sparse if sparse is None else bool(sparse)
         node = N.MapBlocks(self._node, func, int(ncol), out_dtype, out_sparse)

@@ -348,29 +348,10 @@ def test_keeps_sparse(op, args, expected):
 
 # apply_elemwise takes its sparse path whenever an operand is sparse, even for ops the
 # rule above says do not map 0 to 0; these rows show where that goes wrong.
-_SPARSE_VALUE_BUGS = {
-    "S/0": (ZeroDivisionError, "S / 0 -> scipy's 1/0: ZeroDivisionError instead of inf/nan"),
-    "S**0": (NotImplementedError, "S ** 0 -> scipy's power(0): NotImplementedError, not ones"),
-    "S**-1": (AssertionError, "S ** -1 silently keeps 0 where numpy gives 0**-1 = inf"),
-    "S*inf": (AssertionError, "S * inf keeps the implicit zeros where numpy gives 0*inf = nan"),
-    "S*nan": (AssertionError, "S * nan keeps the implicit zeros where numpy gives 0*nan = nan"),
-}
 SPARSE_VALUES = [
     *KEEPS_SPARSE,
     pytest.param("mul", (SPARSE, Scalar(np.inf)), None, id="S*inf"),
     pytest.param("mul", (SPARSE, Scalar(np.nan)), None, id="S*nan"),
-]
-SPARSE_VALUES = [
-    pytest.param(
-        *p.values,
-        id=p.id,
-        marks=pytest.mark.xfail(
-            strict=True, raises=_SPARSE_VALUE_BUGS[p.id][0], reason=_SPARSE_VALUE_BUGS[p.id][1]
-        ),
-    )
-    if p.id in _SPARSE_VALUE_BUGS
-    else p
-    for p in SPARSE_VALUES
 ]
 
 

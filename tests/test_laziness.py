@@ -118,11 +118,6 @@ BUILDERS = [
     pytest.param(
         lambda A, B, S: A * da.from_array(np.float64(2.0)),
         id="arith-dask-scalar",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=RuntimeError,
-            reason="as_node computes a 0-d dask operand eagerly (x.compute())",
-        ),
     ),
     # transposes and products with every operand kind
     pytest.param(lambda A, B, S: A.T, id="T"),
@@ -136,11 +131,6 @@ BUILDERS = [
     pytest.param(
         lambda A, B, S: A @ da.ones(4, chunks=2),
         id="A@dask-vector",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=RuntimeError,
-            reason="as_node computes a 1-D dask operand eagerly (x.compute())",
-        ),
     ),
     pytest.param(lambda A, B, S: A @ A.T, id="ABt"),
     pytest.param(lambda A, B, S: A @ dl.from_array(np.ones((4, 2))), id="A@drm"),

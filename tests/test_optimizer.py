@@ -378,11 +378,6 @@ def test_statistics_of_different_matrices_are_not_merged():
     assert e.source.a == o.E._node
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crossprod(A, y) sends the 1-D y through from_array, which refuses 1-D input "
-    "(ShapeError); A.T @ y works",
-)
 def test_crossprod_with_a_vector_is_atx():
     """``crossprod(X, y)`` is R's normal-equations idiom: it should be Atx."""
     o = make_ops()

@@ -87,18 +87,35 @@ def keeps_sparse(op: str, args: tuple) -> bool:
     mats = [a for a in args if a.shape]
     if not any(m.sparse for m in mats):
         return False
+    if any(not a.shape and not hasattr(a, "value") for a in args):
+        return False  # a lazy 0-d operand: its value is unknown at build time
     scalars = [a.value for a in args if not a.shape]
+    finite = all(np.isfinite(s) for s in scalars)
     if op in ("neg", "abs", "sqrt"):
         return True
     if op == "mul":
-        return True
+        return finite  # 0 * inf is nan, so an infinite factor fills the zeros
     if op in ("add", "sub"):
         return all(m.sparse for m in mats) and not scalars
+    first_only = len(mats) == 1 and mats[0] is args[0]
     if op == "truediv":
-        return len(mats) == 1 and mats[0] is args[0] and all(s != 0 for s in scalars)
+        return first_only and finite and all(s != 0 for s in scalars)
     if op == "pow":
-        return len(mats) == 1 and mats[0] is args[0] and all(s > 0 for s in scalars)
+        return first_only and finite and all(s > 0 for s in scalars)
     return False
+
+
+def _zero_preserving_scalar(op: str, b: Any) -> bool:
+    """False when a scalar right operand would turn implicit zeros into non-zeros."""
+    if not np.isscalar(b):
+        return True
+    if op == "mul":
+        return bool(np.isfinite(b))
+    if op == "truediv":
+        return bool(np.isfinite(b) and b != 0)
+    if op == "pow":
+        return bool(np.isfinite(b) and b > 0)
+    return True
 
 
 def apply_elemwise(op: str, *xs: Any) -> Any:
@@ -112,6 +129,8 @@ def apply_elemwise(op: str, *xs: Any) -> Any:
     if op == "sqrt":
         return xs[0].sqrt() if sp.issparse(xs[0]) else np.sqrt(xs[0])
     a, b = xs
+    if not _zero_preserving_scalar(op, b):
+        a, b = _dense(a), _dense(b)
     if op == "mul":
         if sp.issparse(a):
             return to_csr(a.multiply(b))
@@ -136,7 +155,10 @@ def apply_elemwise(op: str, *xs: Any) -> Any:
 
 def elemwise_result_dtype(op: str, dtypes: list, args: tuple) -> np.dtype:
     """The dtype numpy gives for ``op`` on these operands (Python scalars are weak)."""
-    samples = [np.ones((1, 1), dtype=a.dtype) if a.shape else a.value for a in args]
+    samples = [
+        a.value if hasattr(a, "value") and not a.shape else np.ones((1,) * len(a.shape), a.dtype)
+        for a in args
+    ]
     with np.errstate(all="ignore"):
         return np.asarray(apply_elemwise(op, *samples)).dtype
 
@@ -177,6 +199,8 @@ class FusedBlock:
         self.sparse = sparse
 
     def __call__(self, *blocks: Any) -> Any:
+        if not self.sparse:  # numpy semantics everywhere the result is dense
+            blocks = tuple(_dense(b) for b in blocks)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = _run(self.program, blocks)
         if self.sparse:

@@ -171,6 +171,8 @@ class Lowering:
             return self.rows(node)
         if isinstance(node, N.InCore | N.Scalar):
             return node.value
+        if isinstance(node, N.DaskValue):
+            return node.array.rechunk(-1) if node.array.ndim else node.array
         if isinstance(node, N.Gram):
             return R.gram(self.rows(node.a), node.sparse)
         if isinstance(node, N.AtB):

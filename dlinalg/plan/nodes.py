@@ -26,6 +26,7 @@ __all__ = [
     "Leaf",
     "InCore",
     "Scalar",
+    "DaskValue",
     "Transpose",
     "MatMul",
     "Elemwise",
@@ -160,6 +161,30 @@ class InCore(Node):
     @property
     def sparse(self):
         return not isinstance(self.value, np.ndarray)
+
+    @property
+    def local(self):
+        return True
+
+
+@dataclass(frozen=True, eq=False)
+class DaskValue(Node):
+    """A small Dask array operand (a 0-d, 1-d or 2-d value), kept lazy."""
+
+    array: Any
+    name: ClassVar[str] = "DaskValue"
+
+    @property
+    def params(self):
+        return (self.array.name,)
+
+    @property
+    def shape(self):
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self):
+        return self.array.dtype
 
     @property
     def local(self):
