@@ -280,3 +280,38 @@ def test_mahout_r_like_examples():
     # A.t %*% x and A %*% x
     np.testing.assert_array_equal((A.T @ np.ones(4)).compute(), [10, 14, 18])
     np.testing.assert_array_equal((A @ np.ones(3)).compute(), [6, 9, 12, 15])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_fat_gram_with_thousands_of_columns(sparse):
+    """Tens of thousands of columns: the Gram is split into column panels.
+
+    No task holds more than the panel budget (64 MiB by default) of output,
+    and the result equals scipy/numpy's.
+    """
+    import dask
+
+    from dlinalg.physical.reduce import gram_panels
+
+    if sparse:
+        ncol = 20_000
+        S = sp.random_array((8_000, ncol), density=3e-4, rng=np.random.default_rng(0))
+        A = dl.from_array(S.tocsr(), chunks=2_000)
+        want = S.T @ S
+    else:
+        ncol = 4_000
+        X = np.random.default_rng(0).standard_normal((3_000, ncol))
+        A = dl.from_array(X, chunks=1_000)
+        want = X.T @ X
+    panels = gram_panels(ncol, 8)
+    assert len(panels) > 1
+    budget = dask.config.get("dlinalg.gram-panel-bytes", 64 * 2**20)
+    assert max(stop - start for start, stop in panels) * ncol * 8 <= budget
+    assert f"fat, {len(panels)} column panels" in (A.T @ A).explain()
+    got = (A.T @ A).compute(scheduler="sync")
+    if sparse:  # compare without densifying 20,000 x 20,000
+        assert sp.issparse(got)
+        assert abs(got - want).max() <= 1e-12 * abs(want).max()
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
