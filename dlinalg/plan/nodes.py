@@ -344,18 +344,22 @@ class Elemwise(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class CBind(Node):
-    """Columns side by side; ``Scalar`` parts become constant columns."""
-
+class _Bind(Node):
     parts: tuple[Node, ...]
-    name: ClassVar[str] = "CBind"
 
     @property
     def children(self):
         return self.parts
 
     def with_children(self, children):
-        return CBind(tuple(children))
+        return type(self)(tuple(children))
+
+
+@dataclass(frozen=True, eq=False)
+class CBind(_Bind):
+    """Columns side by side; ``Scalar`` parts become constant columns."""
+
+    name: ClassVar[str] = "CBind"
 
     @property
     def shape(self):
@@ -372,18 +376,10 @@ class CBind(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class RBind(Node):
+class RBind(_Bind):
     """Row blocks stacked: the result's blocks are the parts' blocks."""
 
-    parts: tuple[Node, ...]
     name: ClassVar[str] = "RBind"
-
-    @property
-    def children(self):
-        return self.parts
-
-    def with_children(self, children):
-        return RBind(tuple(children))
 
     @property
     def shape(self):
