@@ -40,20 +40,50 @@ def crossprod(A: Any, B: Any = None) -> DRM:
     Parameters
     ----------
     A : DRM or array of shape (n, k)
-    B : DRM or array of shape (n, m), optional
+        An array is wrapped with :func:`dlinalg.from_array`.
+    B : DRM or array of shape (n, m), or 1-D array of shape (n,), optional
+        The right factor. A 1-D array ``y`` gives the vector ``A.T @ y``
+        (the right side of the normal equations).
 
     Returns
     -------
-    DRM
-        Lazy ``k x k`` (or ``k x m``) result, in memory once computed.
+    DRM or LazyResult
+        Lazy ``k x k`` (or ``k x m``) matrix, in memory once computed; a
+        lazy vector of shape ``(k,)`` when ``B`` is 1-D.
+
+    Raises
+    ------
+    ShapeError
+        If ``A`` and ``B`` have different numbers of rows, or an array
+        operand is not 2-D (1-D for ``B``).
+    OperandTypeError
+        If ``A`` or ``B`` is a lazy vector (a :class:`LazyResult`) or not an
+        array at all.
+    DTypeError
+        If an array operand is not real numeric.
+
+    See Also
+    --------
+    tcrossprod, numpy.dot, DRM.T
+
+    Notes
+    -----
+    One pass over the data; memory per task is one row block plus one
+    ``k x k`` (``k x m``) partial sum. When a ``k x k`` Gram matrix exceeds
+    the ``dlinalg.gram-panel-bytes`` budget it is built in column panels,
+    so no task holds more than the budget.
 
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
     >>> X = np.arange(6.0).reshape(3, 2)
-    >>> dl.crossprod(dl.from_array(X, chunks=2)).compute()
+    >>> A = dl.from_array(X, chunks=2)
+    >>> dl.crossprod(A).compute()
     array([[20., 26.],
            [26., 35.]])
+    >>> y = np.array([1.0, 0.0, -1.0])
+    >>> dl.crossprod(A, y).compute()  # X.T @ y
+    array([-4., -4.])
     """
     A = _as_drm(A, "A")
     if B is None:
@@ -69,14 +99,53 @@ def crossprod(A: Any, B: Any = None) -> DRM:
 def tcrossprod(A: Any, B: Any = None) -> DRM:
     """``A @ A.T`` (or ``A @ B.T``), R's ``tcrossprod``; B is never transposed in memory.
 
+    Parameters
+    ----------
+    A : DRM or array of shape (n, k)
+        An array is wrapped with :func:`dlinalg.from_array`.
+    B : DRM or array of shape (m, k), optional
+        Default: ``A``.
+
+    Returns
+    -------
+    DRM
+        Lazy ``n x m`` matrix (``n x n`` without ``B``) with the row blocks
+        of ``A``.
+
+    Raises
+    ------
+    ShapeError
+        If ``A`` and ``B`` have different numbers of columns, or an array
+        operand is not 2-D.
+    OperandTypeError
+        If ``A`` or ``B`` is a lazy vector (a :class:`LazyResult`) or not an
+        array at all.
+    DTypeError
+        If an array operand is not real numeric.
+
+    See Also
+    --------
+    crossprod, numpy.inner
+
+    Notes
+    -----
+    One pass over the row blocks of ``A``; ``B`` is gathered into a single
+    ``m x k`` block that every task receives, so it must fit in one
+    worker's memory. Each output block is ``rows x m``: ``tcrossprod(A)`` of
+    a tall matrix is ``n x n``, usually far larger than ``A``.
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
     >>> X = np.arange(6.0).reshape(3, 2)
-    >>> dl.tcrossprod(dl.from_array(X, chunks=2)).compute()
+    >>> A = dl.from_array(X, chunks=2)
+    >>> dl.tcrossprod(A).compute()
     array([[ 1.,  3.,  5.],
            [ 3., 13., 23.],
            [ 5., 23., 41.]])
+    >>> Y = np.ones((4, 2))
+    >>> np.allclose(dl.tcrossprod(A, Y).compute(), X @ Y.T)
+    True
     """
     A = _as_drm(A, "A")
     B = A if B is None else _as_drm(B, "B")
@@ -109,6 +178,42 @@ def cbind(*ms: Any) -> DRM:
     ``cbind(A, 1.0)`` appends an intercept column. Row blocks of the later
     matrices are aligned with the first's.
 
+    Parameters
+    ----------
+    *ms : DRM, array of shape (n, k_i) or real scalar
+        At least one matrix; all matrices have the same number of rows ``n``.
+        Arrays are wrapped with :func:`dlinalg.from_array`.
+
+    Returns
+    -------
+    DRM
+        Lazy ``n x sum(k_i)`` matrix (a scalar counts as one column) with
+        the row blocks, row labels, dims and attrs of the first matrix;
+        column labels when every part is a labelled matrix. Sparse when every
+        matrix part is (a scalar column is then stored in the CSR blocks).
+
+    Raises
+    ------
+    ParameterError
+        If no matrix is given (nothing, or only scalars).
+    ShapeError
+        If the matrices have different numbers of rows.
+    DTypeError
+        If a scalar is complex or an array is not real numeric.
+    OperandTypeError
+        If an argument is a lazy vector (a :class:`LazyResult`) or not an
+        array.
+
+    See Also
+    --------
+    rbind, numpy.hstack
+
+    Notes
+    -----
+    One pass; each output block is built by one task from the matching
+    rows of every input. Inputs with other row chunks are realigned to the
+    first matrix's blocks, which moves rows between neighbouring blocks.
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
@@ -116,6 +221,10 @@ def cbind(*ms: Any) -> DRM:
     >>> dl.cbind(A, 1.0).compute()
     array([[1., 2., 1.],
            [3., 4., 1.]])
+    >>> X, Y = np.arange(6.0).reshape(3, 2), np.ones((3, 1))
+    >>> B = dl.cbind(dl.from_array(X, chunks=2), dl.from_array(Y, chunks=1))
+    >>> B.chunks, np.allclose(B.compute(), np.hstack([X, Y]))
+    ((2, 1), True)
     """
     parts = _bind_parts(ms, "cbind")
     mats = [p for p in parts if isinstance(p, DRM)]
@@ -138,6 +247,40 @@ def cbind(*ms: Any) -> DRM:
 def rbind(*ms: Any) -> DRM:
     """Stack matrices vertically; the result's row blocks are the inputs' blocks.
 
+    Parameters
+    ----------
+    *ms : DRM or array of shape (n_i, k)
+        At least one matrix; all have the same number of columns ``k``.
+        Arrays are wrapped with :func:`dlinalg.from_array`.
+
+    Returns
+    -------
+    DRM
+        Lazy ``sum(n_i) x k`` matrix, in the dtype numpy would promote to,
+        with the column labels, dims and attrs of the first matrix; row
+        labels when every part has them. Sparse when every part is.
+
+    Raises
+    ------
+    ParameterError
+        If no matrix is given.
+    OperandTypeError
+        If an argument is a scalar (use ``dl.ones((1, k)) * c`` for a
+        constant row), a lazy vector or not an array.
+    ShapeError
+        If the matrices have different numbers of columns.
+    DTypeError
+        If an array is not real numeric.
+
+    See Also
+    --------
+    cbind, numpy.vstack
+
+    Notes
+    -----
+    Free: no data moves, the row blocks of the inputs become the row
+    blocks of the result, one after the other.
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
@@ -147,6 +290,9 @@ def rbind(*ms: Any) -> DRM:
            [1., 1.],
            [2., 2.],
            [2., 2.]])
+    >>> B = dl.rbind(dl.from_array(np.ones((3, 2)), chunks=2), dl.zeros((2, 2), chunks=2))
+    >>> B.chunks
+    (2, 1, 2)
     """
     parts = _bind_parts(ms, "rbind")
     if not all(isinstance(p, DRM) for p in parts):
@@ -179,6 +325,7 @@ def compute(*exprs: Any, progress: bool | None = None, **kwargs: Any) -> tuple:
     Parameters
     ----------
     *exprs : DRM or LazyResult
+        The expressions to compute.
     progress : bool, optional
         Show a progress bar (default: Dask config ``dlinalg.progress``).
     **kwargs
@@ -189,13 +336,35 @@ def compute(*exprs: Any, progress: bool | None = None, **kwargs: Any) -> tuple:
     tuple
         One value per expression: numpy arrays, ``scipy.sparse.csr_array`` or scalars.
 
+    Raises
+    ------
+    OperandTypeError
+        If an argument is not a DRM or LazyResult (a ``TypeError``).
+
+    See Also
+    --------
+    DRM.compute, dask.compute, DRM.explain
+
+    Notes
+    -----
+    Every expression is optimized, then column statistics (sums, means,
+    variances, non-zero counts, norms) and slim Gram matrices of the same
+    matrix are merged into one tree reduction, and everything runs in a
+    single :func:`dask.compute`, so shared inputs are read once. Computing
+    the same expressions one by one reads the data once per expression.
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
-    >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> A = dl.from_array(X, chunks=2)
     >>> means, gram = dl.compute(A.col_means(), A.T @ A)
     >>> means
     array([2., 3.])
+    >>> np.allclose(gram, X.T @ X)
+    True
+    >>> dl.compute(A.norm(), A.col_vars(), scheduler="sync")[1]
+    array([2.66666667, 2.66666667])
     """
     from dlinalg.cluster import compute_collections
     from dlinalg.plan.lower import Lowering

@@ -10,6 +10,7 @@ out of the algebra (``A @ x``, ``A.col_means()``) are :class:`LazyResult`.
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 from typing import Any
 
 import dask.array as da
@@ -39,22 +40,85 @@ class _Lazy:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of the value."""
+        """Shape of the value: ``(nrow, ncol)`` for a matrix, ``(n,)`` or ``()`` otherwise.
+
+        Known without computing anything.
+
+        See Also
+        --------
+        numpy.ndarray.shape
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+        >>> A.shape, A.T.shape, (A @ np.ones(2)).shape
+        ((3, 2), (2, 3), (3,))
+        """
         return self._node.shape
 
     @property
     def dtype(self) -> np.dtype:
-        """Numpy dtype of the value."""
+        """Numpy dtype of the value, the one numpy would give for the same expression.
+
+        See Also
+        --------
+        numpy.ndarray.dtype
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.arange(6).reshape(3, 2), chunks=2)
+        >>> A.dtype, A.col_sums().dtype, A.col_means().dtype, (A / 2).dtype
+        (dtype('int64'), dtype('int64'), dtype('float64'), dtype('float64'))
+        """
         return np.dtype(self._node.dtype)
 
     def optimized(self) -> N.Node:
-        """The optimized plan of this expression."""
+        """The optimized logical plan of this expression.
+
+        The optimizer rewrites the expression tree (e.g. ``A.T @ A`` becomes
+        one ``Gram`` node, chains of elementwise operators become one fused
+        node); this returns the rewritten root without computing anything.
+
+        Returns
+        -------
+        dlinalg.plan.nodes.Node
+            Root of the rewritten plan; its ``describe()`` gives a one-line
+            summary and its ``children`` the inputs.
+
+        See Also
+        --------
+        explain : The same plan as a readable tree.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.ones((6, 2)), chunks=3)
+        >>> (A.T @ A).optimized().describe()
+        'Gram (slim)'
+        """
         from dlinalg.plan.rewrite import optimize
 
         return optimize(self._node)
 
     def explain(self) -> str:
         """A readable tree of the optimized physical plan.
+
+        Each line is one operator with its result shape and dtype; ``local``
+        marks a small result held in memory (a Gram matrix, column
+        statistics) rather than row blocks. Statistics that
+        :func:`dlinalg.compute` would fuse into one pass show as
+        ``ColStats (...) in one pass``.
+
+        Returns
+        -------
+        str
+            The tree, one operator per line, root first.
+
+        See Also
+        --------
+        optimized : The plan as node objects.
 
         Examples
         --------
@@ -63,13 +127,44 @@ class _Lazy:
         >>> print((A.T @ A).explain())
         Gram (slim)  [2 x 2 float64, local]
         └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
+        >>> print(A.col_vars().explain())
+        Pick var (ddof=0)  [2 float64, local]
+        └─ ColStats (m2, sum) in one pass
+           └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
         """
         from dlinalg.plan.rewrite import fuse_statistics
 
         return _tree(fuse_statistics([self.optimized()])[0])
 
     def to_dask(self) -> Any:
-        """The value as a Dask collection (``dask.array.Array`` for matrices/vectors)."""
+        """The value as a lazy Dask array, after optimization.
+
+        Returns
+        -------
+        dask.array.Array
+            For a matrix: 2-D, chunked by row blocks with a single column
+            chunk; blocks are ``numpy.ndarray`` or ``scipy.sparse.csr_array``
+            (see :attr:`DRM.is_sparse`). For a vector: 1-D; for a scalar: 0-D.
+            Nothing is computed.
+
+        See Also
+        --------
+        dask.array.Array
+        DRM.to_xarray
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> x = A.to_dask()
+        >>> x.chunks
+        ((2, 1), (2,))
+        >>> np.allclose(x.sum(axis=1).compute(), X.sum(axis=1))
+        True
+        >>> A.row_sums().to_dask().chunks
+        ((2, 1),)
+        """
         from dlinalg.plan.lower import Lowering
 
         node = self.optimized()
@@ -86,6 +181,40 @@ class _Lazy:
             config value ``dlinalg.progress`` (False).
         **kwargs
             Passed to :func:`dask.compute` (e.g. ``scheduler="sync"``).
+
+        Returns
+        -------
+        numpy.ndarray, scipy.sparse.csr_array or numpy scalar
+            A matrix with sparse row blocks comes back as one ``csr_array``;
+            everything else as a numpy array (shape :attr:`shape`) or, for
+            ``shape == ()``, a numpy scalar.
+
+        See Also
+        --------
+        dlinalg.compute : Several values at once, sharing passes over the data.
+        dask.compute
+
+        Notes
+        -----
+        Runs on the current Dask scheduler (a distributed ``Client`` if one
+        is active). The number of passes over the data is that of the
+        optimized plan (:meth:`explain`): one for column statistics, Gram
+        matrices and products with an in-memory operand. Computing several
+        values of the same matrix one by one reads it once each; use
+        :func:`dlinalg.compute` to read it once for all.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> np.allclose((A.T @ A).compute(), X.T @ X)
+        True
+        >>> A.col_sums().compute(scheduler="sync")
+        array([6., 9.])
+        >>> S = dl.from_array(sp.csr_array(X), chunks=2)
+        >>> type(S.compute()).__name__
+        'csr_array'
         """
         from dlinalg.functions import compute
 
@@ -95,12 +224,21 @@ class _Lazy:
 class LazyResult(_Lazy):
     """A lazy vector or scalar produced by the algebra (``A @ x``, ``A.col_sums()``).
 
+    A result is either held in memory once computed (column statistics,
+    ``A.T @ y``: marked ``in memory`` in the repr) or distributed over the
+    row blocks of its matrix (``A @ x``, ``A.row_sums()``). Get the value with
+    :meth:`compute`, or several at once with :func:`dlinalg.compute`.
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
     >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+    >>> A.col_sums()
+    <LazyResult shape=(2,) dtype=float64 (in memory)>
     >>> A.col_sums().compute()
     array([6., 9.])
+    >>> A @ np.ones(2)
+    <LazyResult shape=(3,) dtype=float64 (distributed)>
     """
 
     def __init__(self, node: N.Node, post: tuple = ()):
@@ -109,6 +247,19 @@ class LazyResult(_Lazy):
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of the value: ``(n,)`` for a vector, ``()`` for a scalar.
+
+        Indexing a matrix with an integer drops that axis, as numpy does.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+        >>> A.col_means().shape, A[0].shape, A[:, 1].shape, A.norm().shape
+        ((2,), (2,), (3,), ())
+        >>> len(A.row_sums())
+        3
+        """
         return tuple(s for i, s in enumerate(self._node.shape) if i not in self._post)
 
     def __repr__(self) -> str:
@@ -182,44 +333,131 @@ class DRM(_Lazy):
     # --- metadata -------------------------------------------------------
     @property
     def nrow(self) -> int:
-        """Number of rows."""
+        """Number of rows (R's ``nrow``), ``shape[0]``.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.ones((5, 2)), chunks=2)
+        >>> A.nrow, A.ncol, A.shape
+        (5, 2, (5, 2))
+        """
         return self.shape[0]
 
     @property
     def ncol(self) -> int:
-        """Number of columns."""
+        """Number of columns (R's ``ncol``), ``shape[1]``.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> dl.from_array(np.ones((5, 2)), chunks=2).ncol
+        2
+        """
         return self.shape[1]
 
     @property
     def is_sparse(self) -> bool:
-        """True when the row blocks are ``scipy.sparse.csr_array``."""
+        """True when the row blocks are ``scipy.sparse.csr_array``.
+
+        Operators keep sparse blocks sparse where zeros stay zeros (``2 * A``,
+        ``A.sqrt()``, ``A.abs()``) and give dense blocks otherwise
+        (``A + 1``, ``A.exp()``).
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
+        >>> S = dl.from_array(sp.csr_array(np.eye(4)), chunks=2)
+        >>> S.is_sparse, (2 * S).is_sparse, S.exp().is_sparse
+        (True, True, False)
+        """
         return bool(self._node.sparse)
 
     @property
     def chunks(self) -> tuple[int, ...]:
-        """Sizes of the row blocks."""
+        """Sizes of the row blocks (every block holds whole rows).
+
+        For an expression this is the chunking of its optimized plan, so
+        reading it lowers the plan (without computing anything).
+
+        See Also
+        --------
+        rechunk, dask.array.Array.chunks
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.ones((5, 2)), chunks=2)
+        >>> A.chunks
+        (2, 2, 1)
+        >>> A.rechunk((1, 4)).chunks
+        (1, 4)
+        """
         if self._node.local:
             return (self.nrow,)
         return tuple(self.to_dask().chunks[0])
 
     @property
     def row_labels(self) -> tuple | None:
-        """Row labels (e.g. from xarray coords or Zarr), or None."""
+        """Row labels (from ``from_array``, xarray coords or Zarr), or None.
+
+        Labels follow slicing and transposition and can be used as indices.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2,
+        ...                   row_labels=["a", "b", "c"], col_labels=["x", "y"])
+        >>> A.row_labels, A.col_labels
+        (('a', 'b', 'c'), ('x', 'y'))
+        >>> A[["c", "a"], :].row_labels, A.T.row_labels
+        (('c', 'a'), ('x', 'y'))
+        >>> float(A["b", "y"].compute())
+        3.0
+        """
         return self._row_labels
 
     @property
     def col_labels(self) -> tuple | None:
-        """Column labels, or None."""
+        """Column labels, or None.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.ones((2, 3)), col_labels=["x", "y", "z"])
+        >>> A.col_labels, A[:, ["z", "x"]].col_labels, A.row_labels is None
+        (('x', 'y', 'z'), ('z', 'x'), True)
+        """
         return self._col_labels
 
     @property
     def dims(self) -> tuple[str, str]:
-        """Names of the two axes (xarray dims)."""
+        """Names of the two axes (xarray dims), ``("row", "col")`` by default.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.ones((2, 3)))
+        >>> A.dims, A.T.dims
+        (('row', 'col'), ('col', 'row'))
+        """
         return self._dims
 
     @property
     def attrs(self) -> dict:
-        """Free-form metadata kept through xarray and Zarr round trips."""
+        """Free-form metadata kept through xarray and Zarr round trips.
+
+        Expressions built from this matrix carry a copy; the algebra never
+        reads it.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, dlinalg as dl
+        >>> x = xr.DataArray(np.ones((2, 3)), dims=("user", "item"), attrs={"units": "stars"})
+        >>> A = dl.from_xarray(x)
+        >>> A.attrs, (2 * A).attrs, A.dims
+        ({'units': 'stars'}, {'units': 'stars'}, ('user', 'item'))
+        """
         return self._attrs
 
     def __repr__(self) -> str:
@@ -230,7 +468,35 @@ class DRM(_Lazy):
     # --- algebra ----------------------------------------------------------
     @property
     def T(self) -> DRM:
-        """The transpose (lazy; consumed by products without being materialised)."""
+        """The transpose, lazy; products consume it without materialising it.
+
+        Labels, dims and attrs are swapped accordingly.
+
+        See Also
+        --------
+        numpy.ndarray.T
+        dlinalg.crossprod : ``A.T @ B`` by its R name.
+
+        Notes
+        -----
+        Building ``A.T`` moves no data. ``A.T @ A``, ``A.T @ B`` and
+        ``A.T @ y`` are rewritten into one pass over the row blocks of ``A``
+        (per-block ``X_i^T Y_i`` summed in a tree). Computing ``A.T`` on its
+        own gathers it into a single ``ncol x nrow`` block, i.e. the whole
+        matrix in the memory of one task.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2, col_labels=["x", "y"])
+        >>> A.T
+        <DRM 2 x 3 float64, dense, 1 row blocks>
+        >>> A.T.row_labels, A.T.dims
+        (('x', 'y'), ('col', 'row'))
+        >>> np.allclose((A.T @ A).compute(), X.T @ X)
+        True
+        """
         return DRM(
             N.Transpose(self._node),
             row_labels=self._col_labels,
@@ -305,19 +571,117 @@ class DRM(_Lazy):
         return self._elemwise("abs")
 
     def abs(self) -> DRM:
-        """Elementwise absolute value (keeps sparse blocks sparse)."""
+        """Elementwise absolute value (keeps sparse blocks sparse).
+
+        Returns
+        -------
+        DRM
+            Same shape, labels and row blocks; same dtype.
+
+        See Also
+        --------
+        numpy.abs
+
+        Notes
+        -----
+        Lazy; fused with neighbouring elementwise operators into one task
+        per row block, so ``(A - B).abs() * 2`` reads each input once.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[-1.0, 2.0], [3.0, -4.0], [-5.0, 6.0]])
+        >>> dl.from_array(X, chunks=2).abs().compute()
+        array([[1., 2.],
+               [3., 4.],
+               [5., 6.]])
+        """
         return self._elemwise("abs")
 
     def exp(self) -> DRM:
-        """Elementwise exponential (sparse input gives dense blocks)."""
+        """Elementwise exponential (sparse input gives dense blocks).
+
+        Returns
+        -------
+        DRM
+            Same shape and row blocks; floating point dtype as in numpy.
+
+        See Also
+        --------
+        numpy.exp
+
+        Notes
+        -----
+        Lazy; fused with neighbouring elementwise operators into one task
+        per row block. ``exp(0) = 1``, so sparse blocks become dense: memory
+        per block grows to ``rows x ncol`` values.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[0.0, 1.0], [2.0, -1.0], [0.5, 3.0]])
+        >>> np.allclose(dl.from_array(X, chunks=2).exp().compute(), np.exp(X))
+        True
+        """
         return self._elemwise("exp")
 
     def log(self) -> DRM:
-        """Elementwise natural logarithm (sparse input gives dense blocks)."""
+        """Elementwise natural logarithm (sparse input gives dense blocks).
+
+        Returns
+        -------
+        DRM
+            Same shape and row blocks; floating point dtype as in numpy.
+            Zeros give ``-inf`` and negative entries ``nan``, as in numpy.
+
+        See Also
+        --------
+        numpy.log
+
+        Notes
+        -----
+        Lazy; fused with neighbouring elementwise operators into one task
+        per row block. ``log(0) = -inf``, so sparse blocks become dense.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[1.0, 2.0], [4.0, 8.0], [0.5, 3.0]])
+        >>> A = dl.from_array(X, chunks=2)
+        >>> np.allclose(A.log().compute(), np.log(X))
+        True
+        >>> np.allclose(A.log().exp().compute(), X)
+        True
+        """
         return self._elemwise("log")
 
     def sqrt(self) -> DRM:
-        """Elementwise square root (keeps sparse blocks sparse)."""
+        """Elementwise square root (keeps sparse blocks sparse).
+
+        Returns
+        -------
+        DRM
+            Same shape and row blocks; floating point dtype as in numpy.
+            Negative entries give ``nan``, as in numpy.
+
+        See Also
+        --------
+        numpy.sqrt
+
+        Notes
+        -----
+        Lazy; fused with neighbouring elementwise operators into one task
+        per row block.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[1.0, 4.0], [9.0, 16.0], [0.0, 2.25]])
+        >>> dl.from_array(X, chunks=2).sqrt().compute()
+        array([[1. , 2. ],
+               [3. , 4. ],
+               [0. , 1.5]])
+        """
         return self._elemwise("sqrt")
 
     def __getitem__(self, key: Any) -> DRM | LazyResult:
@@ -343,33 +707,251 @@ class DRM(_Lazy):
 
     # --- statistics -----------------------------------------------------------
     def col_sums(self) -> LazyResult:
-        """Column sums (like R's ``colSums``; numpy's ``A.sum(axis=0)``)."""
+        """Column sums (like R's ``colSums``; numpy's ``A.sum(axis=0)``).
+
+        Returns
+        -------
+        LazyResult
+            Vector of shape ``(ncol,)``, held in memory once computed; dtype
+            as numpy gives for ``X.sum(axis=0)`` (integers sum to int64).
+
+        See Also
+        --------
+        numpy.ndarray.sum
+        row_sums, col_means
+
+        Notes
+        -----
+        One pass over the data: per-block sums (accumulated in float64 for
+        floating point input) added in a tree. Computed with other column
+        statistics of the same matrix through :func:`dlinalg.compute`, all of
+        them share that pass.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> A.col_sums().compute()
+        array([6., 9.])
+        >>> np.allclose(A.col_sums().compute(), X.sum(axis=0))
+        True
+        """
         return LazyResult(N.ColStat(self._node, "sum"))
 
     def col_means(self) -> LazyResult:
-        """Column means (R's ``colMeans``; numpy's ``A.mean(axis=0)``)."""
+        """Column means (R's ``colMeans``; numpy's ``A.mean(axis=0)``).
+
+        Returns
+        -------
+        LazyResult
+            Vector of shape ``(ncol,)``, held in memory once computed; float64
+            for integer input, as in numpy.
+
+        See Also
+        --------
+        numpy.ndarray.mean
+        col_sums, col_vars, row_means
+
+        Notes
+        -----
+        One pass over the data (column sums, divided by ``nrow`` at the end),
+        shared with the other column statistics and Gram matrices of the same
+        matrix when computed together with :func:`dlinalg.compute`.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> A.col_means().compute()
+        array([2., 3.])
+        >>> means, gram = dl.compute(A.col_means(), A.T @ A)  # one pass over A
+        >>> np.allclose(means, X.mean(axis=0)) and np.allclose(gram, X.T @ X)
+        True
+        """
         return LazyResult(N.ColStat(self._node, "mean"))
 
     def col_vars(self, ddof: int = 0) -> LazyResult:
-        """Column variances with ``ddof`` like numpy (one stable pass, Chan et al.)."""
+        """Column variances, with ``ddof`` as in numpy (R's ``var`` uses ``ddof=1``).
+
+        Parameters
+        ----------
+        ddof : int, default 0
+            Delta degrees of freedom: the divisor is ``nrow - ddof``. A column
+            with ``nrow <= ddof`` gives ``nan``.
+
+        Returns
+        -------
+        LazyResult
+            Vector of shape ``(ncol,)``, held in memory once computed; float64
+            for integer input, as in numpy.
+
+        Raises
+        ------
+        ParameterError
+            If ``ddof`` is not a non-negative integer (a ``ValueError``).
+
+        See Also
+        --------
+        numpy.ndarray.var
+        col_means
+
+        Notes
+        -----
+        One pass over the data, with no second pass for the mean: each block
+        gives its row count, column sums and sums of squared deviations from
+        its own mean (``M2``), accumulated in float64; partial results are
+        merged in a tree with the pairwise update of Chan, Golub and
+        LeVeque [1]_,
+
+        .. math::
+
+            M_2 = M_{2,a} + M_{2,b} + \\delta^2 \\frac{n_a n_b}{n_a + n_b},
+            \\qquad \\delta = \\bar x_b - \\bar x_a,
+
+        which avoids the cancellation of the textbook
+        ``sum(x**2) - n * mean**2`` formula across blocks. Within a sparse
+        block the block's ``M2`` comes from its sums of squares (zeros are not
+        materialised). Memory: a few vectors of length ``ncol`` per task.
+
+        References
+        ----------
+        .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for
+           computing the sample variance: analysis and recommendations",
+           The American Statistician 37(3), 242-247, 1983.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 30.0], [8.0, 40.0], [16.0, 50.0]])
+        >>> A = dl.from_array(X, chunks=2)
+        >>> np.allclose(A.col_vars().compute(), X.var(axis=0))
+        True
+        >>> np.allclose(A.col_vars(ddof=1).compute(), X.var(axis=0, ddof=1))
+        True
+        """
         if not isinstance(ddof, int | np.integer) or ddof < 0:
             raise ParameterError(f"ddof must be a non-negative integer, got {ddof!r}")
         return LazyResult(N.ColStat(self._node, "var", int(ddof)))
 
     def col_nnz(self) -> LazyResult:
-        """Number of non-zero entries per column (Mahout's ``numNonZeroElementsPerColumn``)."""
+        """Number of non-zero entries per column (Mahout's ``numNonZeroElementsPerColumn``).
+
+        Returns
+        -------
+        LazyResult
+            Integer vector of shape ``(ncol,)``, held in memory once computed.
+            Explicitly stored zeros of sparse blocks are not counted.
+
+        See Also
+        --------
+        numpy.count_nonzero
+
+        Notes
+        -----
+        One pass over the data, shared with other column statistics computed
+        together through :func:`dlinalg.compute`.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[0.0, 1.0], [2.0, 0.0], [3.0, 0.0]])
+        >>> dl.from_array(X, chunks=2).col_nnz().compute()
+        array([2, 1])
+        >>> np.count_nonzero(X, axis=0)
+        array([2, 1])
+        """
         return LazyResult(N.ColStat(self._node, "nnz"))
 
     def row_sums(self) -> LazyResult:
-        """Row sums: a distributed vector with this matrix's row blocks."""
+        """Row sums (R's ``rowSums``): a distributed vector with this matrix's row blocks.
+
+        Returns
+        -------
+        LazyResult
+            Vector of shape ``(nrow,)``, chunked like the matrix.
+
+        See Also
+        --------
+        numpy.ndarray.sum
+        col_sums, row_means
+
+        Notes
+        -----
+        One pass, one independent task per row block and no reduction
+        between blocks; the result stays distributed until computed.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> dl.from_array(X, chunks=2).row_sums().compute()
+        array([1., 5., 9.])
+        >>> X.sum(axis=1)
+        array([1., 5., 9.])
+        """
         return LazyResult(N.RowStat(self._node, "sum"))
 
     def row_means(self) -> LazyResult:
-        """Row means: a distributed vector with this matrix's row blocks."""
+        """Row means (R's ``rowMeans``): a distributed vector with this matrix's row blocks.
+
+        Returns
+        -------
+        LazyResult
+            Vector of shape ``(nrow,)``, chunked like the matrix; float64 for
+            integer input.
+
+        See Also
+        --------
+        numpy.ndarray.mean
+        col_means, row_sums
+
+        Notes
+        -----
+        One pass, one independent task per row block and no reduction
+        between blocks.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> dl.from_array(X, chunks=2).row_means().compute()
+        array([0.5, 2.5, 4.5])
+        >>> X.mean(axis=1)
+        array([0.5, 2.5, 4.5])
+        """
         return LazyResult(N.RowStat(self._node, "mean"))
 
     def norm(self) -> LazyResult:
-        """Frobenius norm (a lazy scalar), without squaring in the input dtype."""
+        """Frobenius norm (a lazy scalar), without squaring in the input dtype.
+
+        Returns
+        -------
+        LazyResult
+            Scalar (``shape == ()``); computes to a numpy float.
+
+        See Also
+        --------
+        numpy.linalg.norm
+
+        Notes
+        -----
+        One pass over the data: per-block column sums of squares,
+        accumulated in float64 even for float32 or integer input (so they
+        neither overflow nor lose precision), added in a tree; the square
+        root is taken once at the end. Shares its pass with other column
+        statistics computed together through :func:`dlinalg.compute`.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.array([[3.0, 0.0], [0.0, 4.0], [0.0, 12.0]])
+        >>> float(dl.from_array(X, chunks=2).norm().compute())
+        13.0
+        >>> float(np.linalg.norm(X))
+        13.0
+        """
         return LazyResult(N.ColStat(self._node, "norm"))
 
     # --- blocks and materialisation -------------------------------------------
@@ -378,9 +960,63 @@ class DRM(_Lazy):
     ) -> DRM:
         """Apply ``func`` to every row block (Mahout's ``mapBlock``).
 
-        ``func`` maps a block of shape ``(rows, self.ncol)`` to one of shape
-        ``(rows, ncol)``; ``ncol`` defaults to ``self.ncol`` and ``dtype`` to
-        ``self.dtype``. The row count of each block must not change.
+        Parameters
+        ----------
+        func : callable
+            Called as ``func(block)`` on each row block, a ``numpy.ndarray``
+            (or ``scipy.sparse.csr_array`` when :attr:`is_sparse`) of shape
+            ``(rows, self.ncol)``; returns a block of shape ``(rows, ncol)``
+            with the same number of rows. It must be pure and deterministic
+            (a task may run again after a worker is lost) and must not modify
+            its input in place (blocks can be views of the caller's array).
+        ncol : int, optional
+            Number of columns of the result. Default: ``self.ncol``.
+        dtype : dtype, optional
+            Dtype of the blocks ``func`` returns. Default: ``self.dtype``.
+        sparse : bool, optional
+            Whether ``func`` returns ``csr_array`` blocks. Default:
+            :attr:`is_sparse`.
+
+        Returns
+        -------
+        DRM
+            Shape ``(self.nrow, ncol)`` with the same row blocks and row
+            labels; column labels are kept only when ``ncol`` is unchanged.
+
+        Raises
+        ------
+        OperandTypeError
+            If ``func`` is not callable (a ``TypeError``).
+        ParameterError
+            If ``ncol`` is not a positive integer (a ``ValueError``).
+        DTypeError
+            If ``dtype`` is not a real numeric dtype (a ``TypeError``).
+
+        See Also
+        --------
+        dask.array.Array.map_blocks
+
+        Notes
+        -----
+        Lazy; one task per row block, no communication between blocks. The
+        declared ``ncol``, ``dtype`` and ``sparse`` are trusted, not checked
+        against what ``func`` returns: a wrong declaration surfaces only when
+        the result is computed.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(12.0).reshape(4, 3)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> B = A.map_blocks(lambda b: b[:, :2] * 10, ncol=2)
+        >>> B
+        <DRM 4 x 2 float64, dense, 2 row blocks>
+        >>> np.allclose(B.compute(), X[:, :2] * 10)
+        True
+        >>> C = A.map_blocks(lambda b: b - b.mean(axis=0))  # centre each block
+        >>> C.compute()[:2]
+        array([[-1.5, -1.5, -1.5],
+               [ 1.5,  1.5,  1.5]])
         """
         from dlinalg.errors import check_dtype
 
@@ -395,7 +1031,46 @@ class DRM(_Lazy):
         return self._like(node, col_labels=self._col_labels if ncol == self.ncol else None)
 
     def rechunk(self, rows: int | tuple[int, ...]) -> DRM:
-        """New row blocks: ``rows`` per block, or explicit block sizes."""
+        """New row blocks: ``rows`` per block, or explicit block sizes.
+
+        Parameters
+        ----------
+        rows : int or tuple of int
+            Rows per block (the last block takes the remainder), or the size
+            of every row block, adding up to :attr:`nrow`.
+
+        Returns
+        -------
+        DRM
+            The same matrix (labels included) with the new row blocks.
+
+        Raises
+        ------
+        ChunkError
+            If ``rows`` is not a positive integer or a sequence of positive
+            integers adding up to ``nrow`` (a ``ValueError``).
+
+        See Also
+        --------
+        chunks, dask.array.Array.rechunk
+
+        Notes
+        -----
+        Lazy. At compute time, each new block is cut from and stitched
+        together out of the old blocks it overlaps (Dask's rechunk); rows
+        only move between neighbouring blocks, never in a full shuffle.
+        Memory per task: about one old block plus one new block.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(10.0).reshape(5, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> A.chunks, A.rechunk(3).chunks, A.rechunk((1, 4)).chunks
+        ((2, 2, 1), (3, 2), (1, 4))
+        >>> np.allclose(A.rechunk(3).compute(), X)
+        True
+        """
         from dlinalg.errors import check_row_chunks
 
         return self._like(N.Rechunk(self._node, check_row_chunks(rows, self.nrow)))
@@ -404,22 +1079,150 @@ class DRM(_Lazy):
         """Compute the row blocks and keep them in (cluster) memory.
 
         Returns a new DRM backed by the persisted blocks, like Mahout's
-        ``checkpoint()``; later expressions start from them.
+        ``checkpoint()``; later expressions start from them instead of
+        recomputing this one.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :meth:`dask.array.Array.persist` (e.g.
+            ``scheduler="sync"``).
+
+        Returns
+        -------
+        DRM
+            Same shape, row blocks, labels, dims and attrs, backed by
+            computed blocks.
+
+        See Also
+        --------
+        dask.persist, compute
+
+        Notes
+        -----
+        One pass over the optimized plan. The whole matrix is then held in
+        memory: on the workers of an active distributed ``Client`` (the call
+        returns at once while they compute), in this process otherwise.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2)
+        >>> B = (A - A.col_means()).persist()  # centred once, reused below
+        >>> B
+        <DRM 3 x 2 float64, dense, 2 row blocks>
+        >>> np.allclose((B.T @ B).compute(), (X - X.mean(0)).T @ (X - X.mean(0)))
+        True
         """
         arr = self.to_dask().persist(**kwargs)
         leaf = N.Leaf(arr, self.is_sparse, "persisted")
         return self._like(leaf)
 
-    def to_xarray(self) -> Any:
-        """A lazy ``xarray.DataArray`` with dims, label coords and attrs."""
+    def to_xarray(self, *, name: Hashable | None = None, dense: bool = False) -> Any:
+        """A lazy, Dask-backed ``xarray.DataArray`` with dims, label coords and attrs.
+
+        Parameters
+        ----------
+        name : hashable, optional
+            Name of the DataArray.
+        dense : bool, default False
+            Allow a sparse matrix by converting each CSR block to a dense
+            block (memory per task: one dense block). Without it a sparse
+            matrix is refused, so densifying is never an accident.
+
+        Returns
+        -------
+        xarray.DataArray
+            Dims are :attr:`dims`; each labelled axis gets a dimension
+            coordinate from its labels; attrs are a copy of :attr:`attrs`.
+            Nothing is computed.
+
+        Raises
+        ------
+        DTypeError
+            If the matrix is sparse and ``dense`` is False (a ``TypeError``).
+        LabelError
+            If the two dims are equal (xarray needs distinct dimension names).
+
+        See Also
+        --------
+        dlinalg.from_xarray, dlinalg.io.xarray.to_xarray, to_dask
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2, col_labels=["x", "y"])
+        >>> xa = A.to_xarray(name="scores")
+        >>> xa.name, xa.dims, xa.chunks, list(xa.coords)
+        ('scores', ('row', 'col'), ((2, 1), (2,)), ['col'])
+        >>> float(xa.sel(col="y").sum())
+        9.0
+        >>> import scipy.sparse as sp
+        >>> S = dl.from_array(sp.csr_array(X), chunks=2)
+        >>> np.allclose(S.to_xarray(dense=True).values, X)
+        True
+        """
         from dlinalg.io.xarray import to_xarray
 
-        return to_xarray(self)
+        return to_xarray(self, name=name, dense=dense)
 
     def to_zarr(
         self, path: str | os.PathLike, *, component: str | None = None, overwrite: bool = False
     ) -> None:
-        """Write to a Zarr store crash-safely (temporary store, marker, rename)."""
+        """Write to a Zarr store crash-safely (temporary store, marker, rename).
+
+        Read it back with :func:`dlinalg.read_zarr`; labels, dims and attrs
+        come back too.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Local directory of the store. Its parent must exist.
+        component : str, optional
+            Write the store as the sub-group ``component`` of the Zarr group
+            at ``path`` (created when missing) instead of at ``path`` itself.
+        overwrite : bool, default False
+            Replace an existing store; the previous one stays intact until
+            the new one is complete.
+
+        Raises
+        ------
+        FileExistsError
+            If ``path`` exists and ``overwrite`` is False, or it is not a Zarr
+            store. Raised before anything is computed.
+        FileNotFoundError
+            If the parent directory of ``path`` does not exist.
+        TypeError
+            If an attribute cannot be stored as JSON, or labels are neither
+            numbers nor strings.
+
+        See Also
+        --------
+        dlinalg.read_zarr, dlinalg.io.zarr.write_zarr, dask.array.to_zarr
+
+        Notes
+        -----
+        One pass over the optimized plan, in one ``dask.compute``: each row
+        block is computed and written once, so the matrix never has to fit
+        in memory. On a distributed cluster the workers need the same
+        filesystem. See :func:`dlinalg.io.zarr.write_zarr` for the
+        all-or-nothing protocol.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np, dlinalg as dl
+        >>> X = np.arange(6.0).reshape(3, 2)
+        >>> A = dl.from_array(X, chunks=2, col_labels=["x", "y"])
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = os.path.join(tmp, "A.zarr")
+        ...     A.to_zarr(path)
+        ...     B = dl.read_zarr(path)
+        ...     print(B.chunks, B.col_labels, np.allclose(B.compute(), X))
+        (2, 1) ('x', 'y') True
+        """
         from dlinalg.io.zarr import write_zarr
 
         write_zarr(self, path, component=component, overwrite=overwrite)
