@@ -15,7 +15,8 @@ from dlinalg.errors import (
     ShapeError,
     check_same_nrow,
 )
-from dlinalg.matrix import DRM, LazyResult, _Lazy
+from dlinalg.lazy import _Lazy
+from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plan import nodes as N
 
 __all__ = ["crossprod", "tcrossprod", "cbind", "rbind", "compute"]
