@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import get_blas_funcs
 
 __all__ = [
     "ELEMWISE",
@@ -21,6 +22,8 @@ __all__ = [
     "program_to_str",
     "col_stat_dtype",
     "gram_block",
+    "gram_and_sum_block",
+    "GRAM_TILE_ROWS",
     "gram_panel_block",
     "atb_block",
     "ax_block",
@@ -217,12 +220,42 @@ class FusedBlock:
 # ---------------------------------------------------------------------------
 # Products
 # ---------------------------------------------------------------------------
-def gram_block(x: Any) -> Any:
-    """``X^T X`` of one row block (dense: one BLAS call; sparse: CSR product)."""
-    if sp.issparse(x):
-        return to_csr(x.T @ x)
+#: Rows per tile of the dense Gram kernel: 4096 x 100 doubles is 3.2 MB, cache-resident.
+GRAM_TILE_ROWS = 4096
+
+
+def gram_and_sum_block(x: Any, with_sum: bool = False) -> tuple[Any, Any]:
+    """``X^T X`` of one row block and, optionally, its column sums in the same pass.
+
+    Dense floating-point blocks are walked in row tiles of
+    :data:`GRAM_TILE_ROWS`: each tile is added to the upper triangle with BLAS
+    ``syrk`` and summed while it is still in cache, so the column sums cost no
+    second trip through memory. Sparse and integer blocks use one product.
+    """
+    dense_float = isinstance(x, np.ndarray) and x.dtype.kind == "f"
+    if not (dense_float and x.flags.c_contiguous):
+        gram = to_csr(x.T @ x) if sp.issparse(x) else aligned(x).T @ aligned(x)
+        acc = np.float64 if x.dtype.kind == "f" else np.int64
+        return gram, (np.asarray(x.sum(axis=0, dtype=acc)).ravel() if with_sum else None)
     x = aligned(x)
-    return x.T @ x
+    syrk = get_blas_funcs("syrk", dtype=x.dtype)
+    ncol = x.shape[1]
+    upper = np.zeros((ncol, ncol), dtype=x.dtype, order="F")
+    total = np.zeros(ncol, dtype=np.float64) if with_sum else None
+    for start in range(0, x.shape[0], GRAM_TILE_ROWS):
+        tile = x[start : start + GRAM_TILE_ROWS]
+        # tile.T is a Fortran-ordered view: syrk(trans=0) on it is tile.T @ tile, no copy
+        upper = syrk(1.0, tile.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+        if with_sum:
+            total += tile.sum(axis=0, dtype=np.float64)
+    gram = np.triu(upper)
+    gram += np.triu(upper, 1).T
+    return np.ascontiguousarray(gram), total
+
+
+def gram_block(x: Any) -> Any:
+    """``X^T X`` of one row block (dense: tiled BLAS syrk; sparse: CSR product)."""
+    return gram_and_sum_block(x)[0]
 
 
 def gram_panel_block(x: Any, start: int, stop: int) -> Any:
@@ -313,7 +346,11 @@ def stats_block(x: Any, needs: tuple[str, ...]) -> dict[str, Any]:
     x = aligned(x)
     out: dict[str, Any] = {"n": x.shape[0]}
     acc = np.float64 if x.dtype.kind == "f" else np.int64
-    if "sum" in needs or "m2" in needs:
+    if "gram" in needs:  # first: the column sums ride along with the Gram's pass
+        out["gram"], tile_sums = gram_and_sum_block(x, with_sum="sum" in needs)
+        if tile_sums is not None:
+            out["sum"] = tile_sums
+    if ("sum" in needs or "m2" in needs) and "sum" not in out:
         out["sum"] = np.asarray(x.sum(axis=0, dtype=acc)).ravel()
     if "m2" in needs:
         mean = out["sum"] / max(x.shape[0], 1)
@@ -334,8 +371,6 @@ def stats_block(x: Any, needs: tuple[str, ...]) -> dict[str, Any]:
             out["nnz"] = np.bincount(x.indices[x.data != 0], minlength=x.shape[1])
         else:
             out["nnz"] = np.count_nonzero(x, axis=0)
-    if "gram" in needs:
-        out["gram"] = gram_block(x)
     return out
 
 
