@@ -228,9 +228,10 @@ def gram_and_sum_block(x: Any, with_sum: bool = False) -> tuple[Any, Any]:
     """``X^T X`` of one row block and, optionally, its column sums in the same pass.
 
     Dense floating-point blocks are walked in row tiles of
-    :data:`GRAM_TILE_ROWS`: each tile is added to the upper triangle with BLAS
-    ``syrk`` and summed while it is still in cache, so the column sums cost no
-    second trip through memory. Sparse and integer blocks use one product.
+    :data:`GRAM_TILE_ROWS`, each added to the upper triangle with BLAS
+    ``syrk``. The column sums come from the same ``syrk``, as the last column
+    of the Gram of ``[tile, 1]``, so they cost no second trip through memory.
+    Sparse and integer blocks use one product.
     """
     dense_float = isinstance(x, np.ndarray) and x.dtype.kind == "f"
     if not (dense_float and x.flags.c_contiguous):
@@ -240,17 +241,23 @@ def gram_and_sum_block(x: Any, with_sum: bool = False) -> tuple[Any, Any]:
     x = aligned(x)
     syrk = get_blas_funcs("syrk", dtype=x.dtype)
     ncol = x.shape[1]
-    upper = np.zeros((ncol, ncol), dtype=x.dtype, order="F")
-    total = np.zeros(ncol, dtype=np.float64) if with_sum else None
-    ones = np.ones(min(GRAM_TILE_ROWS, x.shape[0]), dtype=x.dtype)
+    # With sums wanted, each tile is copied (in cache) next to a column of ones:
+    # the Gram of [tile, 1] holds the column sums in its last column, for ~2% more flops.
+    width = ncol + 1 if with_sum else ncol
+    upper = np.zeros((width, width), dtype=x.dtype, order="F")
+    if with_sum:
+        buffer = np.empty((min(GRAM_TILE_ROWS, x.shape[0]), width), dtype=x.dtype)
+        buffer[:, ncol] = 1
     for start in range(0, x.shape[0], GRAM_TILE_ROWS):
         tile = x[start : start + GRAM_TILE_ROWS]
+        if with_sum:
+            buffer[: tile.shape[0], :ncol] = tile
+            tile = buffer[: tile.shape[0]]
         # tile.T is a Fortran-ordered view: syrk(trans=0) on it is tile.T @ tile, no copy
         upper = syrk(1.0, tile.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
-        if with_sum:  # a gemv while the tile is in cache; numpy's axis-0 sum is slower
-            total += ones[: tile.shape[0]] @ tile
-    gram = np.triu(upper)
-    gram += np.triu(upper, 1).T
+    gram = np.triu(upper[:ncol, :ncol])
+    gram += np.triu(upper[:ncol, :ncol], 1).T
+    total = upper[:ncol, ncol].astype(np.float64) if with_sum else None
     return np.ascontiguousarray(gram), total
 
 
