@@ -538,3 +538,38 @@ def test_overwrite_swaps_and_cleans(scheduler, tmp_path):
     np.testing.assert_array_equal(read_zarr(path).compute().toarray(), B.compute().toarray())
     assert sorted(os.listdir(tmp_path)) == ["m.zarr"]
     shutil.rmtree(path)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_uncompressed_local_chunks_are_read_raw(tmp_path, zarr_format, monkeypatch):
+    """Whole chunks of an uncompressed local array skip zarr's read path, same values."""
+    from dlinalg.io._layout import DenseRows
+
+    X = np.random.default_rng(0).standard_normal((1003, 7))  # uneven last chunk
+    raw = zarr.create_array(
+        tmp_path / "raw.zarr", shape=X.shape, chunks=(100, 7), dtype="f8",
+        compressors=None, zarr_format=zarr_format,
+    )  # fmt: skip
+    raw[:] = X
+    packed = zarr.create_array(
+        tmp_path / "packed.zarr", shape=X.shape, chunks=(100, 7), dtype="f8",
+        zarr_format=zarr_format,
+    )  # fmt: skip
+    packed[:] = X
+    hits = []
+    read_raw = DenseRows._read_raw
+
+    def spy(self, key):
+        block = read_raw(self, key)
+        hits.append(block is not None)
+        return block
+
+    monkeypatch.setattr(DenseRows, "_read_raw", spy)
+    got = dl.read_zarr(tmp_path / "raw.zarr").compute(scheduler="sync")
+    np.testing.assert_array_equal(got, X)
+    assert hits == [True] * 11
+    hits.clear()
+    np.testing.assert_array_equal(
+        dl.read_zarr(tmp_path / "packed.zarr").compute(scheduler="sync"), X
+    )
+    assert hits == []  # compressed chunks go through zarr

@@ -75,17 +75,76 @@ def version() -> str:
         return "unknown"
 
 
+def _raw_chunk_dir(array: zarr.Array) -> Path | None:
+    """The directory of an uncompressed local array's chunk files, or None.
+
+    Only for a ``LocalStore`` array with one column chunk whose chunks are the
+    raw C-ordered bytes in native byte order (Zarr v3 with just the ``bytes``
+    codec, or v2 with no compressor and no filters): its chunk files can be read
+    straight into numpy. zarr's own read allocates a fresh ``bytes`` object per
+    chunk (about 20,000 page faults per 80 MB chunk) and copies it; ``np.fromfile``
+    reads the same chunk about 3x faster.
+    """
+    meta = array.metadata
+    if not isinstance(array.store, LocalStore) or array.chunks[1] != array.shape[1]:
+        return None
+    if not array.dtype.isnative or array.dtype.kind not in "biuf":
+        return None
+    if meta.zarr_format == 3:
+        from zarr.codecs import BytesCodec
+
+        codecs = tuple(meta.codecs)
+        if len(codecs) != 1 or not isinstance(codecs[0], BytesCodec):
+            return None
+        endian = codecs[0].endian
+        native = "little" if np.little_endian else "big"
+        if endian is not None and getattr(endian, "value", endian) != native:
+            return None
+    elif meta.compressor is not None or meta.filters or meta.order != "C":
+        return None
+    return Path(array.store.root) / array.path
+
+
 class DenseRows:
-    """Array-like over a zarr array whose slicing first checks the store guard."""
+    """Array-like over a zarr array whose slicing first checks the store guard.
+
+    Whole row chunks of an uncompressed local array are read with
+    ``np.fromfile`` (see :func:`_raw_chunk_dir`); anything else, including a
+    missing chunk (fill value), goes through zarr.
+    """
 
     def __init__(self, array: zarr.Array, guard: StoreGuard | None) -> None:
         self.array, self.guard = array, guard
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, 2
+        self.raw_dir = _raw_chunk_dir(array)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         if self.guard is not None:
             self.guard.check()
+        if self.raw_dir is not None:
+            block = self._read_raw(key)
+            if block is not None:
+                return block
         return self.array[key]
+
+    def _read_raw(self, key: Any) -> np.ndarray | None:
+        rows_per_chunk, ncol = self.array.chunks
+        if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], slice)):
+            return None
+        start, stop, step = key[0].indices(self.shape[0])
+        if step != 1 or start % rows_per_chunk or key[1].indices(ncol) != (0, ncol, 1):
+            return None
+        if stop - start != min(rows_per_chunk, self.shape[0] - start):
+            return None
+        chunk_key = self.array.metadata.encode_chunk_key((start // rows_per_chunk, 0))
+        path = self.raw_dir / chunk_key
+        try:
+            flat = np.fromfile(path, dtype=self.dtype)
+        except FileNotFoundError:
+            return None
+        if flat.size != rows_per_chunk * ncol:
+            return None
+        return flat.reshape(rows_per_chunk, ncol)[: stop - start]
 
 
 def dense_array(
