@@ -248,12 +248,33 @@ class LazyResult(_Lazy):
         """
         return tuple(s for i, s in enumerate(self._node.shape) if i not in self._post)
 
+    def to_dask(self) -> Any:
+        """The value as a Dask array, with the axes an integer index dropped removed.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> A = dl.from_array(np.arange(6.0).reshape(3, 2), chunks=2)
+        >>> A[1].to_dask().compute()
+        array([2., 3.])
+        """
+        arr = super().to_dask()
+        if not self._post:
+            return arr
+        if self._node.sparse:
+            arr = arr.map_blocks(_densify, dtype=arr.dtype, meta=np.empty((0, 0), arr.dtype))
+        return arr.squeeze(axis=self._post)
+
     def __repr__(self) -> str:
         where = "in memory" if self._node.local else "distributed"
         return f"<LazyResult shape={self.shape} dtype={self.dtype} ({where})>"
 
     def __len__(self) -> int:
         return self.shape[0]
+
+
+def _densify(block: Any) -> np.ndarray:
+    return block.toarray() if hasattr(block, "toarray") else block
 
 
 def _tree(node: N.Node, prefix: str = "", last: bool = True, top: bool = True) -> str:

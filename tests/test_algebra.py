@@ -315,3 +315,11 @@ def test_fat_gram_with_thousands_of_columns(sparse):
         assert abs(got - want).max() <= 1e-12 * abs(want).max()
     else:
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_integer_index_drops_the_axis_in_to_dask_too(sparse):
+    X, A = make((20, 4), 6, np.float64, sparse)
+    np.testing.assert_array_equal(A[7].to_dask().compute(scheduler="sync"), X[7])
+    np.testing.assert_array_equal(A[:, 2].to_dask().compute(scheduler="sync"), X[:, 2])
+    assert A[7, 2].to_dask().compute(scheduler="sync") == X[7, 2]

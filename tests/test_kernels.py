@@ -396,7 +396,7 @@ def test_fused_block_on_sparse_matches_numpy(op, args, expected):
     ],
 )
 def test_elemwise_result_dtype_follows_numpy(op, args, dtype):
-    assert K.elemwise_result_dtype(op, [a.dtype for a in args], args) == dtype
+    assert K.elemwise_result_dtype(op, args) == dtype
 
 
 # ------------------------------------------------------- reduction tree shape

@@ -156,7 +156,7 @@ def apply_elemwise(op: str, *xs: Any) -> Any:
     raise ValueError(f"unknown elementwise op {op!r}")
 
 
-def elemwise_result_dtype(op: str, dtypes: list, args: tuple) -> np.dtype:
+def elemwise_result_dtype(op: str, args: tuple) -> np.dtype:
     """The dtype numpy gives for ``op`` on these operands (Python scalars are weak)."""
     samples = [
         a.value if hasattr(a, "value") and not a.shape else np.ones((1,) * len(a.shape), a.dtype)
@@ -235,7 +235,11 @@ def gram_and_sum_block(x: Any, with_sum: bool = False) -> tuple[Any, Any]:
     """
     dense_float = isinstance(x, np.ndarray) and x.dtype.kind == "f"
     if not (dense_float and x.flags.c_contiguous):
-        gram = to_csr(x.T @ x) if sp.issparse(x) else aligned(x).T @ aligned(x)
+        if sp.issparse(x):
+            gram = to_csr(x.T @ x)
+        else:
+            x = aligned(x)
+            gram = x.T @ x
         acc = np.float64 if x.dtype.kind == "f" else np.int64
         return gram, (np.asarray(x.sum(axis=0, dtype=acc)).ravel() if with_sum else None)
     x = aligned(x)

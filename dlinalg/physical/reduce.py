@@ -88,7 +88,7 @@ def gram(arr: da.Array, sparse: bool) -> Delayed | da.Array:
     """
     blocks = blocks_of(arr)
     ncol = arr.shape[1]
-    dtype = np.result_type(arr.dtype, arr.dtype)
+    dtype = arr.dtype
     panels = gram_panels(ncol, dtype.itemsize)
     if len(panels) == 1:
         return tree_reduce([delayed(K.gram_block, pure=True)(b) for b in blocks], K.sum_parts)

@@ -327,7 +327,7 @@ class Elemwise(Node):
     def dtype(self):
         from dlinalg.physical.kernels import elemwise_result_dtype
 
-        return elemwise_result_dtype(self.op, [a.dtype for a in self.args], self.args)
+        return elemwise_result_dtype(self.op, self.args)
 
     @property
     def sparse(self):

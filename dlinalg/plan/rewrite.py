@@ -101,9 +101,8 @@ def a_bt(node: Node) -> Node | None:
 
 def a_x(node: Node) -> Node | None:
     """``A @ x -> Ax``; ``A @ B -> AB`` (B gathered in one block)."""
+    # T(A) @ B never reaches here: at_b, earlier in the table, rewrites it
     if not (isinstance(node, MatMul) and _distributed(node.a)):
-        return None
-    if isinstance(node.a, Transpose):
         return None
     return Ax(node.a, node.b) if node.b.local else AB(node.a, node.b)
 
