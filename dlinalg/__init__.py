@@ -15,6 +15,7 @@ Examples
 from dlinalg import errors
 from dlinalg.cluster import connect, local_cluster
 from dlinalg.construct import eye, from_array, ones, random, zeros
+from dlinalg.decomp import eigh_gram, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr
@@ -40,6 +41,12 @@ __all__ = [
     "cbind",
     "rbind",
     "compute",
+    # decompositions
+    "qr",
+    "svd",
+    "ssvd",
+    "spca",
+    "eigh_gram",
     # cluster
     "local_cluster",
     "connect",

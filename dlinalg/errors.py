@@ -29,6 +29,8 @@ __all__ = [
     "StoreNotFoundError",
     "IncompleteStoreError",
     "UnsafeStoreError",
+    "RankDeficientError",
+    "NonFiniteError",
     "check_shape_2d",
     "check_dtype",
     "check_row_chunks",
@@ -81,6 +83,17 @@ class IncompleteStoreError(DLinalgError, ValueError):
 
 class UnsafeStoreError(DLinalgError, TypeError):
     """A Zarr store holds object dtype or a pickle codec; dlinalg never unpickles."""
+
+
+class RankDeficientError(DLinalgError, np.linalg.LinAlgError):
+    """A factorization needs full column rank and the matrix has less (numerically).
+
+    A ``numpy.linalg.LinAlgError``, hence also a ``ValueError``.
+    """
+
+
+class NonFiniteError(DLinalgError, ValueError):
+    """The data holds NaN or infinity where a finite value is required."""
 
 
 def check_shape_2d(shape: tuple[int, ...], what: str = "input") -> None:

@@ -1,0 +1,34 @@
+"""What the decompositions hand back: lazy tall factors and deterministic signs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlinalg.physical.rowwise import RowChain
+from dlinalg.plan import nodes as N
+
+__all__ = ["tall_factor", "flip_signs"]
+
+
+def tall_factor(A: Any, chain: RowChain, dtype: np.dtype) -> Any:
+    """``chain(A)`` as a lazy DRM: A's row blocks and row labels, no column labels.
+
+    Nothing is stored: materialising it reads A once more (one chain per block).
+    """
+    chain = chain.astype(dtype)
+    node = N.MapBlocks(A._node, chain, chain.ncol, np.dtype(dtype), False)
+    return A._like(node, col_labels=None)
+
+
+def flip_signs(u: np.ndarray | None, vt: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Make the largest-magnitude entry of each row of ``vt`` positive (u follows).
+
+    scikit-learn's ``svd_flip(u, vt, u_based_decision=False)``: it needs only
+    the small factor, so no pass over the tall one.
+    """
+    pick = np.argmax(np.abs(vt), axis=1)
+    signs = np.sign(vt[np.arange(vt.shape[0]), pick])
+    signs[signs == 0] = 1
+    return (None if u is None else u * signs), vt * signs[:, None]

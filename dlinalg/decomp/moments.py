@@ -1,0 +1,68 @@
+"""Column means and the centred scatter matrix of a distributed matrix, in one pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from dask.delayed import delayed
+
+from dlinalg.decomp._input import as_matrix, raise_if_nonfinite
+from dlinalg.physical import reduce as R
+from dlinalg.physical.moments import comoment_block, comoment_combine
+
+__all__ = ["comoments"]
+
+
+def comoments(A: Any, *, check_finite: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
+    """Row count, column means and centred scatter ``(A - mean)^T (A - mean)``, one pass.
+
+    Each row tile is centred on its own mean and the partial results merge
+    by Chan, Golub and LeVeque's pairwise update [1]_, so large column means
+    cost no accuracy (``A^T A - n mean mean^T`` would lose it all). Sparse
+    blocks are not centred (that would densify them): their scatter comes
+    from the block's Gram, accurate while the means are not large next to
+    the spread.
+
+    Parameters
+    ----------
+    A : DRM, numpy.ndarray, scipy.sparse matrix or dask.array.Array
+        The ``m x n`` matrix.
+    check_finite : bool, default True
+        Raise :class:`~dlinalg.errors.NonFiniteError` if A holds NaN or infinity.
+
+    Returns
+    -------
+    count : int
+        ``m``.
+    mean : numpy.ndarray
+        ``(n,)`` column means, float64.
+    scatter : numpy.ndarray
+        ``(n, n)`` symmetric, float64; the covariance is ``scatter / (m - ddof)``.
+
+    See Also
+    --------
+    numpy.cov, eigh_gram, DRM.col_vars
+
+    References
+    ----------
+    .. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Updating formulae and
+       a pairwise algorithm for computing sample variances", COMPSTAT 1982.
+
+    Examples
+    --------
+    >>> import numpy as np, dlinalg as dl
+    >>> from dlinalg.decomp.moments import comoments
+    >>> X = np.random.default_rng(0).standard_normal((500, 3)) + 1e6
+    >>> m, mean, scatter = comoments(dl.from_array(X, chunks=200))
+    >>> m, bool(np.allclose(scatter / (m - 1), np.cov(X.T)))
+    (500, True)
+    """
+    from dlinalg.cluster import compute_collections
+
+    A = as_matrix(A, check_finite)
+    parts = [delayed(comoment_block, pure=True)(b) for b in R.blocks_of(A.to_dask())]
+    count, mean, scatter = compute_collections(R.tree_reduce(parts, comoment_combine))[0]
+    if check_finite:
+        raise_if_nonfinite(np.diag(scatter) + mean, "A", A.col_labels)
+    return int(count), mean, scatter

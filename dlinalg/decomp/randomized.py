@@ -1,0 +1,296 @@
+"""Randomized SVD (Halko, Martinsson and Tropp) and PCA without densifying: ``ssvd``, ``spca``.
+
+The range finder with ``q`` power iterations, in passes over A:
+
+1. ``Z = Omega`` (``n x l`` Gaussian, ``l = k + p``, drawn in memory from the
+   seed, so the same for any chunking);
+2. ``q`` times: ``W = A^T (A Z)`` in one pass (each block's ``A_i Z`` stays in
+   the task), ``Z = orth(W)`` in memory;
+3. ``Q = orth(A Z)`` by Cholesky-QR2 (two passes), the second pass also
+   summing ``A^T Q``, so ``B = Q^T A`` costs nothing more;
+4. ``B = U_B diag(s) Vt`` in memory, ``U = Q U_B`` as a lazy chain on A's rows.
+
+That is ``q + 2`` passes, each one streaming A once. Orthonormalizing ``Z``
+after every power step keeps the small singular directions from drowning in
+the large ones (the reason Algorithm 4.4 of [1]_ exists); doing it on the
+``n x l`` side costs no pass.
+
+``spca`` runs the same on ``A - 1 mean^T`` without forming it: every product
+with the centred matrix is a product with A plus a rank-one correction on the
+small side (``(A - 1 mu^T) Z = A Z - 1 (mu^T Z)``, and
+``(A - 1 mu^T)^T Y = A^T Y - mu (1^T Y)``), as in Mahout's ``dspca`` [2]_. A
+sparse A stays sparse in every pass.
+
+References
+----------
+.. [1] N. Halko, P. G. Martinsson and J. A. Tropp, "Finding structure with
+   randomness: probabilistic algorithms for constructing approximate matrix
+   decompositions", SIAM Review 53(2), 217-288 (2011).
+.. [2] D. Lyubimov and A. Palumbo, "Apache Mahout: Beyond MapReduce",
+   CreateSpace (2016), chapter on distributed stochastic PCA.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dlinalg.decomp._factors import flip_signs, tall_factor
+from dlinalg.decomp._input import (
+    as_matrix,
+    check_count,
+    check_k,
+    make_rng,
+    out_dtype,
+    raise_if_nonfinite,
+)
+from dlinalg.decomp.cholqr import orthonormalize
+from dlinalg.decomp.passes import run_pass
+from dlinalg.errors import NonFiniteError, RankDeficientError
+from dlinalg.physical.rowwise import RowChain
+
+__all__ = ["ssvd", "spca", "randomized_pca", "PCAResult"]
+
+
+@dataclass
+class PCAResult:
+    """What :func:`randomized_pca` returns: the factors and the column statistics.
+
+    Attributes
+    ----------
+    U : DRM
+        ``m x k`` left singular vectors of the centred matrix (lazy).
+    s : numpy.ndarray
+        ``(k,)`` singular values of the centred matrix, descending.
+    Vt : numpy.ndarray
+        ``(k, n)`` principal axes (rows).
+    mean : numpy.ndarray
+        ``(n,)`` column means.
+    col_var : numpy.ndarray
+        ``(n,)`` column variances (``ddof=1``), for explained-variance ratios.
+    n_samples : int
+        ``m``.
+    """
+
+    U: Any
+    s: np.ndarray
+    Vt: np.ndarray
+    mean: np.ndarray
+    col_var: np.ndarray
+    n_samples: int
+
+
+def _check(A: Any, k: Any, p: Any, q: Any, check_finite: bool) -> tuple[Any, int, int, int]:
+    A = as_matrix(A, check_finite)
+    k = check_k(k, A.shape)
+    p = check_count(p, "p")
+    q = check_count(q, "q")
+    return A, k, p, q
+
+
+def _range_chain(n: int, Z: np.ndarray, mean: np.ndarray | None) -> RowChain:
+    """Rows of ``A Z`` (or of ``(A - 1 mean^T) Z``)."""
+    chain = RowChain(n).then("full", Z)
+    return chain if mean is None else chain.then("sub", mean @ Z)
+
+
+def _randomized_svd(
+    A: Any, k: int, p: int, q: int, seed: Any, mean: np.ndarray | None, check_finite: bool
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    m, n = A.shape
+    width = min(k + p, m, n)
+    Z = make_rng(seed).standard_normal((n, width))
+    want = ("atb",) if mean is None else ("atb", "colsum")
+    for i in range(q):
+        parts = run_pass(A, _range_chain(n, Z, mean), want)
+        W = parts.atb if mean is None else parts.atb - np.outer(mean, parts.colsum)
+        if i == 0 and check_finite and not np.isfinite(W).all():
+            raise NonFiniteError(
+                "A contains NaN or infinity; clean the data or pass check_finite=False"
+            )
+        Z = np.linalg.qr(W)[0]
+    basis = orthonormalize(
+        A, _range_chain(n, Z, mean), truncate=True, extras=want,
+        check_finite=check_finite and q == 0,
+    )  # fmt: skip
+    if basis.rank < k:
+        raise RankDeficientError(
+            f"A has numerical rank {basis.rank} < k={k} (shape {A.shape}); ask for k <= "
+            f"{basis.rank} singular values"
+        )
+    B_t = basis.atq if mean is None else basis.atq - np.outer(mean, basis.colsum)
+    u_b, s, vt = np.linalg.svd(B_t.T, full_matrices=False)
+    u_b, vt = flip_signs(u_b[:, :k], vt[:k])
+    dtype = out_dtype(A.dtype)
+    U = tall_factor(A, basis.chain.then("full", u_b), dtype)
+    return U, s[:k].astype(dtype), vt.astype(dtype)
+
+
+def ssvd(
+    A: Any, k: int, p: int = 15, q: int = 1, seed: Any = None, *, check_finite: bool = True
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Stochastic (randomized) SVD: the top ``k`` singular triplets of a tall or wide matrix.
+
+    Halko, Martinsson and Tropp's range finder [1]_ with ``p`` extra sample
+    vectors and ``q`` power iterations, orthonormalized between iterations,
+    in ``q + 2`` passes over A (see the module notes). Dense or sparse, tall
+    (``10**6 x 100``) or wide (``10**5 x 2 * 10**4`` sparse): only ``n x (k + p)``
+    and ``(k + p) x (k + p)`` matrices are held in memory.
+
+    Parameters
+    ----------
+    A : DRM, numpy.ndarray, scipy.sparse matrix or dask.array.Array
+        The ``m x n`` matrix.
+    k : int
+        Number of singular triplets, ``1 <= k <= min(m, n)``.
+    p : int, default 15
+        Oversampling: ``k + p`` random directions (clipped to ``min(m, n)``).
+    q : int, default 1
+        Power iterations; each costs one pass and sharpens a slowly
+        decaying spectrum.
+    seed : None, int or numpy.random.Generator
+        Seed of the Gaussian test matrix. The result depends on the seed
+        only, not on the chunking (up to rounding).
+    check_finite : bool, default True
+        Raise :class:`~dlinalg.errors.NonFiniteError` if A holds NaN or
+        infinity (found in the first pass, at no extra cost).
+
+    Returns
+    -------
+    U : DRM
+        ``m x k`` orthonormal columns, lazy (computed from A when used).
+    s : numpy.ndarray
+        ``(k,)`` singular values, descending.
+    Vt : numpy.ndarray
+        ``(k, n)`` right singular vectors; the largest entry of each row is
+        positive (scikit-learn's ``svd_flip(u_based_decision=False)``).
+
+    Raises
+    ------
+    ParameterError
+        If k is outside ``1..min(m, n)``, or p or q is negative or not an integer.
+    RankDeficientError
+        If A's numerical rank is below k.
+    NonFiniteError
+        If A holds NaN or infinity and ``check_finite`` is true.
+
+    See Also
+    --------
+    dask.array.linalg.svd_compressed, sklearn.utils.extmath.randomized_svd, spca, svd
+
+    Notes
+    -----
+    With probability at least ``1 - 3 p**-p`` ([1]_, eq. (1.11) and Section 10),
+
+        ``||A - U diag(s) Vt|| <= sigma_{k+1} + (1 + 9 sqrt(k + p) sqrt(min(m, n)))**(1/(2q+1)) sigma_{k+1}``
+
+    (spectral norm), the first term from truncating the rank-``k + p``
+    approximation to rank ``k``.
+
+    References
+    ----------
+    .. [1] N. Halko, P. G. Martinsson and J. A. Tropp, "Finding structure with
+       randomness: probabilistic algorithms for constructing approximate
+       matrix decompositions", SIAM Review 53(2), 217-288 (2011).
+
+    Examples
+    --------
+    >>> import numpy as np, dlinalg as dl
+    >>> rng = np.random.default_rng(0)
+    >>> X = (rng.standard_normal((2000, 5)) * [50, 20, 10, 5, 1]) @ rng.standard_normal((5, 300))
+    >>> U, s, Vt = dl.ssvd(dl.from_array(X, chunks=500), k=3, seed=0)
+    >>> bool(np.allclose(s, np.linalg.svd(X, compute_uv=False)[:3]))
+    True
+    >>> U.shape, Vt.shape
+    ((2000, 3), (3, 300))
+    """
+    A, k, p, q = _check(A, k, p, q, check_finite)
+    return _randomized_svd(A, k, p, q, seed, None, check_finite)
+
+
+def spca(
+    A: Any, k: int, p: int = 15, q: int = 1, seed: Any = None, *, check_finite: bool = True
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Stochastic PCA: randomized SVD of the column-centred matrix, without densifying it.
+
+    The top ``k`` singular triplets of ``A - 1 mean(A)^T``, computed as
+    :func:`ssvd` does with the mean folded into the small matrices (Mahout's
+    ``dspca`` [2]_): a sparse A stays sparse in every pass. One more pass
+    than ``ssvd``, for the column means.
+
+    Parameters
+    ----------
+    A : DRM, numpy.ndarray, scipy.sparse matrix or dask.array.Array
+        The ``m x n`` matrix (samples in rows).
+    k, p, q, seed, check_finite
+        As for :func:`ssvd`.
+
+    Returns
+    -------
+    U : DRM
+        ``m x k`` left singular vectors of the centred matrix, lazy.
+    s : numpy.ndarray
+        ``(k,)`` singular values of the centred matrix; the explained
+        variances are ``s**2 / (m - 1)``.
+    Vt : numpy.ndarray
+        ``(k, n)`` principal axes, signs as in :func:`ssvd`.
+
+    Raises
+    ------
+    ParameterError, RankDeficientError, NonFiniteError
+        As for :func:`ssvd`.
+
+    See Also
+    --------
+    ssvd, sklearn.decomposition.PCA, models.PCA
+
+    References
+    ----------
+    .. [1] N. Halko, P. G. Martinsson and J. A. Tropp, SIAM Review 53(2),
+       217-288 (2011).
+    .. [2] D. Lyubimov and A. Palumbo, "Apache Mahout: Beyond MapReduce"
+       (2016): distributed stochastic PCA (``dspca``).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
+    >>> X = sp.random(2000, 50, density=0.05, random_state=0, format="csr")
+    >>> U, s, Vt = dl.spca(dl.from_array(X, chunks=500), k=3, q=3, seed=0)
+    >>> C = X.toarray() - X.toarray().mean(axis=0)
+    >>> bool(np.allclose(s, np.linalg.svd(C, compute_uv=False)[:3], rtol=1e-6))
+    True
+    """
+    res = randomized_pca(A, k, p, q, seed, check_finite=check_finite)
+    return res.U, res.s, res.Vt
+
+
+def randomized_pca(
+    A: Any, k: int, p: int = 15, q: int = 1, seed: Any = None, *, check_finite: bool = True
+) -> PCAResult:
+    """:func:`spca` plus the column means and variances (one pass for both), for models.PCA.
+
+    Returns
+    -------
+    PCAResult
+        ``U, s, Vt`` as :func:`spca` gives them, with ``mean``, ``col_var`` (``ddof=1``) and ``n_samples``.
+
+    Examples
+    --------
+    >>> import numpy as np, dlinalg as dl
+    >>> from dlinalg.decomp.randomized import randomized_pca
+    >>> X = np.random.default_rng(0).standard_normal((400, 6)) + 3
+    >>> res = randomized_pca(dl.from_array(X, chunks=100), k=2, seed=0)
+    >>> bool(np.allclose(res.mean, X.mean(axis=0))), res.n_samples
+    (True, 400)
+    """
+    from dlinalg.functions import compute
+
+    A, k, p, q = _check(A, k, p, q, check_finite)
+    mean, col_var = compute(A.col_means(), A.col_vars(ddof=1))
+    if check_finite:
+        raise_if_nonfinite(mean, "A", A.col_labels)
+    mean = np.asarray(mean, dtype=np.float64)
+    U, s, Vt = _randomized_svd(A, k, p, q, seed, mean, check_finite=False)
+    return PCAResult(U, s, Vt, mean, np.asarray(col_var, dtype=np.float64), A.shape[0])
