@@ -124,6 +124,7 @@ def orthonormalize(
     extras: tuple[str, ...] = (),
     check_finite: bool = True,
     what: str = "A",
+    first_gram: np.ndarray | None = None,
 ) -> Orthonormal:
     """Orthonormalize ``Y = chain(A)`` by CholQR2, or shifted CholQR3 when ill-conditioned.
 
@@ -151,15 +152,21 @@ def orthonormalize(
     check_finite : bool
         Raise :class:`~dlinalg.errors.NonFiniteError` when the first pass
         shows NaN/inf (costs nothing extra).
+    first_gram : numpy.ndarray, optional
+        ``Y^T Y`` when the caller has it from elsewhere (``Z^T (A^T A) Z``):
+        saves the first pass. Only the first step uses it; the passes that
+        certify orthogonality always take the Gram of the actual rows.
     """
     m = A.shape[0]
-    parts = run_pass(A, chain, ("gram",))
-    if check_finite:
-        raise_if_nonfinite(np.diag(parts.gram), what, getattr(A, "col_labels", None))
-    n = parts.gram.shape[0]
-    cond2, lam = _cond2(parts.gram)
+    gram = first_gram
+    if gram is None:
+        gram = run_pass(A, chain, ("gram",)).gram
+        if check_finite:
+            raise_if_nonfinite(np.diag(gram), what, getattr(A, "col_labels", None))
+    n = gram.shape[0]
+    cond2, lam = _cond2(gram)
     unshifted = cond2 <= KAPPA_CHOLQR2**2 or method == "cholqr2"
-    step = _chol(parts.gram) if unshifted else None
+    step = _chol(gram) if unshifted else None
     if step is None and method == "cholqr2":
         raise RankDeficientError(
             f"{what} is too ill-conditioned for Cholesky-QR2 (estimated condition number "
@@ -170,7 +177,7 @@ def orthonormalize(
             raise _rank_error(lam, n, what)
         # Shifted step [2]: s = 11 (m n + n (n + 1)) u ||Y||^2 keeps G + sI positive definite.
         shift = 11 * (m * n + n * (n + 1)) * np.finfo(np.float64).eps * lam[-1]
-        step = _chol(parts.gram + shift * np.eye(n))
+        step = _chol(gram + shift * np.eye(n))
         if step is None:  # not in exact arithmetic; guards against a broken Gram
             raise _rank_error(lam, n, what)
     R = step
@@ -186,7 +193,7 @@ def orthonormalize(
                 R=None if R is None else step @ R,
                 atq=None if parts.atb is None else parts.atb @ inv,
                 colsum=None if parts.colsum is None else parts.colsum @ inv,
-                passes=passes,
+                passes=passes - (first_gram is not None),
                 rank=chain.ncol,
             )
         if method == "cholqr2":

@@ -15,6 +15,14 @@ after every power step keeps the small singular directions from drowning in
 the large ones (the reason Algorithm 4.4 of [1]_ exists); doing it on the
 ``n x l`` side costs no pass.
 
+A narrow A (``n <= (4 q + 2) l``, at most 4096 columns: :func:`gram_side`)
+takes a cheaper plan with the same arithmetic: one pass computes ``A^T A``
+(for ``spca`` the stably centred scatter), the power iterations
+``Z = orth((A^T A) Z)`` run in memory, and ``Z^T (A^T A) Z`` is the Gram of
+``A Z`` for the first Cholesky step. One more pass, on the rows of ``A Z``,
+certifies the basis and sums ``A^T Q``: two passes in all, whatever ``q``.
+Both plans round ``A^T A Z`` to about ``eps ||A||^2``.
+
 ``spca`` runs the same on ``A - 1 mean^T`` without forming it: every product
 with the centred matrix is a product with A plus a rank-one correction on the
 small side (``(A - 1 mu^T) Z = A Z - 1 (mu^T Z)``, and
@@ -47,11 +55,15 @@ from dlinalg.decomp._input import (
     raise_if_nonfinite,
 )
 from dlinalg.decomp.cholqr import orthonormalize
+from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
 from dlinalg.errors import NonFiniteError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
 
-__all__ = ["ssvd", "spca", "randomized_pca", "PCAResult"]
+__all__ = ["ssvd", "spca", "randomized_pca", "PCAResult", "gram_side"]
+
+#: Widest matrix whose Gram (``n x n`` float64, 128 MiB here) the power iterations may use.
+GRAM_SIDE_MAX_COLS = 4096
 
 
 @dataclass
@@ -96,24 +108,60 @@ def _range_chain(n: int, Z: np.ndarray, mean: np.ndarray | None) -> RowChain:
     return chain if mean is None else chain.then("sub", mean @ Z)
 
 
+def gram_side(n: int, width: int, q: int) -> bool:
+    """Whether the power iterations should run on ``A^T A`` in memory (see the module notes).
+
+    One Gram pass costs about ``m n^2`` flops; it replaces the ``q`` power
+    passes and the first orthonormalization pass, ``(4 q + 2) m n width``.
+    """
+    return n <= GRAM_SIDE_MAX_COLS and n <= (4 * q + 2) * width
+
+
 def _randomized_svd(
-    A: Any, k: int, p: int, q: int, seed: Any, mean: np.ndarray | None, check_finite: bool
-) -> tuple[Any, np.ndarray, np.ndarray]:
+    A: Any,
+    k: int,
+    p: int,
+    q: int,
+    seed: Any,
+    center: bool,
+    check_finite: bool,
+) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``(U, s, Vt, mean, col_var)``; mean and col_var are None unless ``center``."""
+    from dlinalg.functions import compute
+
     m, n = A.shape
     width = min(k + p, m, n)
     Z = make_rng(seed).standard_normal((n, width))
-    want = ("atb",) if mean is None else ("atb", "colsum")
-    for i in range(q):
-        parts = run_pass(A, _range_chain(n, Z, mean), want)
-        W = parts.atb if mean is None else parts.atb - np.outer(mean, parts.colsum)
-        if i == 0 and check_finite and not np.isfinite(W).all():
-            raise NonFiniteError(
-                "A contains NaN or infinity; clean the data or pass check_finite=False"
-            )
-        Z = np.linalg.qr(W)[0]
+    mean = col_var = first_gram = None
+    if gram_side(n, width, q):
+        if center:
+            _, mean, gram = comoments(A, check_finite=check_finite)
+            col_var = np.diag(gram) / max(m - 1, 1)
+        else:
+            gram = run_pass(A, RowChain(n), ("gram",)).gram
+            if check_finite:
+                raise_if_nonfinite(np.diag(gram), "A", A.col_labels)
+        for _ in range(q):
+            Z = np.linalg.qr(gram @ Z)[0]
+        first_gram = Z.T @ gram @ Z
+    else:
+        if center:
+            mean, col_var = (np.asarray(v, dtype=np.float64) for v in
+                             compute(A.col_means(), A.col_vars(ddof=1)))  # fmt: skip
+            if check_finite:
+                raise_if_nonfinite(mean, "A", A.col_labels)
+        for i in range(q):
+            parts = run_pass(A, _range_chain(n, Z, mean), _wants(center))
+            W = parts.atb if mean is None else parts.atb - np.outer(mean, parts.colsum)
+            if i == 0 and check_finite and not center and not np.isfinite(W).all():
+                raise NonFiniteError(
+                    "A contains NaN or infinity; clean the data or pass check_finite=False"
+                )
+            Z = np.linalg.qr(W)[0]
     basis = orthonormalize(
-        A, _range_chain(n, Z, mean), truncate=True, extras=want,
-        check_finite=check_finite and q == 0,
+        A, _range_chain(n, Z, mean), truncate=True, extras=_wants(center),
+        check_finite=check_finite and first_gram is None and q == 0 and not center,
+        first_gram=first_gram,
     )  # fmt: skip
     if basis.rank < k:
         raise RankDeficientError(
@@ -125,7 +173,11 @@ def _randomized_svd(
     u_b, vt = flip_signs(u_b[:, :k], vt[:k])
     dtype = out_dtype(A.dtype)
     U = tall_factor(A, basis.chain.then("full", u_b), dtype)
-    return U, s[:k].astype(dtype), vt.astype(dtype)
+    return U, s[:k].astype(dtype), vt.astype(dtype), mean, col_var
+
+
+def _wants(center: bool) -> tuple[str, ...]:
+    return ("atb", "colsum") if center else ("atb",)
 
 
 def ssvd(
@@ -207,7 +259,7 @@ def ssvd(
     ((2000, 3), (3, 300))
     """
     A, k, p, q = _check(A, k, p, q, check_finite)
-    return _randomized_svd(A, k, p, q, seed, None, check_finite)
+    return _randomized_svd(A, k, p, q, seed, False, check_finite)[:3]
 
 
 def spca(
@@ -285,12 +337,6 @@ def randomized_pca(
     >>> bool(np.allclose(res.mean, X.mean(axis=0))), res.n_samples
     (True, 400)
     """
-    from dlinalg.functions import compute
-
     A, k, p, q = _check(A, k, p, q, check_finite)
-    mean, col_var = compute(A.col_means(), A.col_vars(ddof=1))
-    if check_finite:
-        raise_if_nonfinite(mean, "A", A.col_labels)
-    mean = np.asarray(mean, dtype=np.float64)
-    U, s, Vt = _randomized_svd(A, k, p, q, seed, mean, check_finite=False)
-    return PCAResult(U, s, Vt, mean, np.asarray(col_var, dtype=np.float64), A.shape[0])
+    U, s, Vt, mean, col_var = _randomized_svd(A, k, p, q, seed, True, check_finite)
+    return PCAResult(U, s, Vt, mean, col_var, A.shape[0])

@@ -42,25 +42,39 @@ def _merge(a: Moments, b: Moments) -> Moments:
 
 
 def comoment_block(x: Any) -> Moments:
-    """``(rows, column means, centred scatter)`` of one row block, in float64."""
+    """``(rows, column means, centred scatter)`` of one row block, in float64.
+
+    Dense blocks go tile by tile: each tile is centred on its own mean in a
+    reused buffer, its scatter added with BLAS ``syrk`` and the correction
+    ``(n_a n_t / n) d d^T`` with ``syr``, both on the upper triangle in
+    place, so no tile-sized array is allocated.
+    """
     if sp.issparse(x):  # centring would densify: scatter from the block's Gram
         x = x.astype(np.float64)
         n = x.shape[0]
         mean = np.asarray(x.sum(axis=0)).ravel() / n
         return n, mean, (x.T @ x).toarray() - n * np.outer(mean, mean)
     x = aligned(x)
-    syrk = get_blas_funcs("syrk", dtype=np.float64)
-    step = tile_rows(x.shape[1])
-    acc = None
+    syrk, syr = get_blas_funcs(("syrk", "syr"), dtype=np.float64)
+    ncol = x.shape[1]
+    step = tile_rows(ncol)
+    buffer = np.empty((min(step, x.shape[0]), ncol))
+    upper = np.zeros((ncol, ncol), order="F")
+    count, mean = 0, np.zeros(ncol)
     for start in range(0, x.shape[0], step):
-        tile = np.asarray(x[start : start + step], dtype=np.float64)
-        mean = tile.mean(axis=0)
-        centred = tile - mean
-        m2 = syrk(1.0, centred.T, trans=0, lower=0)
-        m2 = np.triu(m2) + np.triu(m2, 1).T
-        part = (tile.shape[0], mean, m2)
-        acc = part if acc is None else _merge(acc, part)
-    return acc
+        tile = x[start : start + step]
+        rows = tile.shape[0]
+        centred = buffer[:rows]
+        tile_mean = tile.mean(axis=0, dtype=np.float64)
+        np.subtract(tile, tile_mean, out=centred)
+        upper = syrk(1.0, centred.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
+        total = count + rows
+        delta = tile_mean - mean
+        if count:
+            upper = syr(count * rows / total, delta, a=upper, lower=0, overwrite_a=1)
+        mean += delta * (rows / total)
+        count = total
+    return count, mean, np.triu(upper) + np.triu(upper, 1).T
 
 
 def comoment_combine(*parts: Moments) -> Moments:

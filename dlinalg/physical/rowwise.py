@@ -48,6 +48,18 @@ def _as_tile(x: Any) -> np.ndarray:
     return aligned(x)
 
 
+class _Workspace:
+    """Two flat float64 buffers, handed out in turn as C-ordered (rows, width) views."""
+
+    def __init__(self, rows: int, width: int):
+        self.buffers = [np.empty(rows * width), np.empty(rows * width)]
+        self.turn = 0
+
+    def take(self, rows: int, width: int) -> np.ndarray:
+        self.turn ^= 1
+        return self.buffers[self.turn][: rows * width].reshape(rows, width)
+
+
 class RowChain:
     """``y = x S_1 S_2 ...`` row by row, each step a product or a shift.
 
@@ -100,28 +112,47 @@ class RowChain:
             return np.ascontiguousarray(y, dtype=np.float64), self.steps[1:]
         return x, self.steps
 
-    def apply_tile(self, x: Any, steps: tuple) -> np.ndarray:
-        """Run ``steps`` on one tile; returns a float64 array, C- or F-ordered."""
-        y = _as_tile(x)
-        owned = y is not x
+    def _widths(self) -> int:
+        return max([self.ncol_in, *(s[1].shape[-1] for s in self.steps)])
+
+    def apply_tile(self, x: Any, steps: tuple, work: _Workspace) -> np.ndarray:
+        """Run ``steps`` on one tile; the result is a view into ``work``'s buffers.
+
+        Every product writes into a preallocated buffer: allocating tile-sized
+        arrays would cost page faults on every tile (distributed's nannies set
+        ``MALLOC_TRIM_THRESHOLD_``, so freed memory goes back to the system).
+        """
+        rows = x.shape[0]
+        if steps and steps[0][0] == "full" and isinstance(x, np.ndarray) and x.dtype == np.float64:
+            y = work.take(rows, steps[0][1].shape[1])
+            np.matmul(x, steps[0][1], out=y)
+            steps = steps[1:]
+        else:
+            y = work.take(rows, x.shape[1])
+            np.copyto(y, x.toarray() if sp.issparse(x) else x)
         for kind, value in steps:
             if kind == "sub":
-                y = y - value if not owned else np.subtract(y, value, out=y)
+                np.subtract(y, value, out=y)
             elif kind == "full":
-                y = y @ value
-            else:  # y @ M = (M^T y^T)^T; y.T is column-major, trmm works in place on a copy
+                z = work.take(rows, value.shape[1])
+                np.matmul(y, value, out=z)
+                y = z
+            else:  # y @ M = (M^T y^T)^T; y.T is column-major, so trmm works in place
                 trmm = get_blas_funcs("trmm", dtype=np.float64)
-                y = trmm(1.0, value, y.T, side=0, lower=0, trans_a=1, overwrite_b=owned).T
-            owned = True
+                y = trmm(1.0, value, y.T, side=0, lower=0, trans_a=1, overwrite_b=1).T
         return y
 
     def tiles(self, x: Any):
-        """Yield ``(input_tile, output_tile)`` pairs walking block ``x`` in row tiles."""
+        """Yield ``(start, input_tile, output_tile)`` walking block ``x`` in row tiles.
+
+        The output tile is a view into a buffer reused for the next tile.
+        """
         x = aligned(x)
         x, steps = self._first(x)
+        work = _Workspace(min(self.tile, max(1, x.shape[0])), self._widths())
         for start in range(0, x.shape[0], self.tile):
             tile = x[start : start + self.tile]
-            yield start, tile, self.apply_tile(tile, steps)
+            yield start, tile, self.apply_tile(tile, steps, work)
 
     def __call__(self, x: Any) -> np.ndarray:
         out = np.empty((x.shape[0], self.ncol), dtype=self.out_dtype)
@@ -158,13 +189,16 @@ def chain_block(x: Any, chain: RowChain, want: tuple[str, ...]) -> PassParts:
     gram = np.zeros((width, width), order="F") if "gram" in want else None
     atb = np.zeros((x.shape[1], width)) if "atb" in want else None
     colsum = np.zeros(width) if "colsum" in want else None
-    syrk = get_blas_funcs("syrk", dtype=np.float64)
+    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=np.float64)
+    if atb is not None:
+        atb = np.asfortranarray(atb)
     for _, tile, y in chain.tiles(x):
         if gram is not None:
             # y.T is column-major: syrk(trans=0) on it is y^T y, without a copy
             gram = syrk(1.0, y.T, beta=1.0, c=gram, trans=0, lower=0, overwrite_c=1)
-        if atb is not None:
-            atb += _as_tile(tile).T @ y
+        if atb is not None:  # atb += tile^T y, with both as column-major views
+            t = _as_tile(tile)
+            atb = gemm(1.0, t.T, y.T, beta=1.0, c=atb, trans_b=1, overwrite_c=1)
         if colsum is not None:
             colsum += y.sum(axis=0)
     if gram is not None:
