@@ -9,8 +9,8 @@ import dask
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
-from dask.base import tokenize
 
+from dlinalg._tokens import array_token
 from dlinalg.errors import (
     ChunkError,
     OperandTypeError,
@@ -147,7 +147,7 @@ def from_array(
     rows = check_row_chunks(chunks, data.shape[0])
     rl = check_labels(row_labels, data.shape[0], "row")
     cl = check_labels(col_labels, data.shape[1], "col")
-    name = f"{'csr' if sparse else 'array'}-{tokenize(data, rows)}"
+    name = f"{'csr' if sparse else 'array'}-{array_token(data, rows)}"
     arr = da.from_array(data, chunks=(rows, (data.shape[1],)), name=name, asarray=not sparse)
     source = "scipy.sparse" if sparse else "numpy"
     return DRM._from_dask(arr, row_labels=rl, col_labels=cl, source=source)

@@ -323,3 +323,16 @@ def test_integer_index_drops_the_axis_in_to_dask_too(sparse):
     np.testing.assert_array_equal(A[7].to_dask().compute(scheduler="sync"), X[7])
     np.testing.assert_array_equal(A[:, 2].to_dask().compute(scheduler="sync"), X[:, 2])
     assert A[7, 2].to_dask().compute(scheduler="sync") == X[7, 2]
+
+
+def test_a_square_operand_and_its_transpose_are_different_operands():
+    # dask's tokenize ignores memory order: tokenize(H) == tokenize(H.T) for a square
+    # C-ordered H. Keys built from it made (A @ H.T) @ H compute A @ H.T @ H.T.
+    rng = np.random.default_rng(0)
+    X, H = rng.standard_normal((6, 3)), rng.standard_normal((3, 3))
+    A = dl.from_array(X, chunks=3)
+    np.testing.assert_allclose(((A @ H.T) @ H).compute(), X @ H.T @ H)
+    np.testing.assert_allclose(dl.cbind(A @ H.T, A @ H).compute(), np.hstack([X @ H.T, X @ H]))
+    S = rng.standard_normal((4, 4))
+    both = dl.from_array(S, chunks=2) + dl.from_array(S.T, chunks=2)
+    np.testing.assert_allclose(both.compute(), S + S.T)

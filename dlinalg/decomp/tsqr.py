@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from dask.delayed import delayed
 
+from dlinalg._tokens import array_token
 from dlinalg.physical import reduce as R
 from dlinalg.physical.kernels import aligned
 
@@ -68,7 +69,7 @@ def tsqr(A: Any, dtype: np.dtype) -> tuple[da.Array, np.ndarray]:
     parts = [delayed(block_r, pure=True)(b) for b in R.blocks_of(arr)]
     q2, r = compute_collections(delayed(stacked_qr, pure=True)(*parts))[0]
     heights = tuple(min(rows, n) for rows in arr.chunks[0])
-    q2_blocks = da.from_array(q2, chunks=(heights, n), name=f"tsqr-q2-{da.core.tokenize(q2)}")
+    q2_blocks = da.from_array(q2, chunks=(heights, n), name=f"tsqr-q2-{array_token(q2)}")
     # blockwise pairs block i of A with block i of Q2 (their heights differ: no alignment)
     q = da.blockwise(
         BlockQ(dtype), "ij", arr, "ij", q2_blocks, "ij", dtype=dtype, align_arrays=False,

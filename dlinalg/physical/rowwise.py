@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from dask.base import tokenize
 from scipy.linalg import get_blas_funcs
 
+from dlinalg._tokens import array_token
 from dlinalg.physical.kernels import aligned
 
 __all__ = ["RowChain", "tile_rows", "PassParts", "chain_block", "chain_combine"]
@@ -161,7 +161,7 @@ class RowChain:
         return out
 
     def __dask_tokenize__(self):
-        return ("RowChain", self.ncol_in, tokenize(self.steps), str(self.out_dtype))
+        return ("RowChain", self.ncol_in, array_token(self.steps), str(self.out_dtype))
 
     def __repr__(self) -> str:
         kinds = " ".join(k for k, _ in self.steps) or "identity"

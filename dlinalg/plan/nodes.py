@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 from dask.base import tokenize
 
+from dlinalg._tokens import array_token
+
 __all__ = [
     "Node",
     "Leaf",
@@ -148,7 +150,7 @@ class InCore(Node):
 
     @cached_property
     def token(self) -> str:
-        return tokenize("InCore", self.value)
+        return array_token("InCore", self.value)
 
     @property
     def shape(self):
