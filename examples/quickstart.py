@@ -2,8 +2,9 @@
 
 Run with ``python examples/quickstart.py`` (well under a minute on 2 cores).
 It starts a cluster on 127.0.0.1, writes a random 200,000 x 50 matrix to a
-Zarr store, reads it back lazily, runs the algebra, shows the optimized plans
-and checks every result against numpy.
+Zarr store, reads it back lazily, runs the algebra, shows the optimized plans,
+factors it (QR, PCA, randomized SVD) and checks every result against numpy
+and scikit-learn.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.decomposition import PCA as SkPCA
 
 import dlinalg as dl
+from models import PCA
 
 NROW, NCOL, CHUNK = 200_000, 50, 20_000
 
@@ -67,6 +70,26 @@ def main() -> None:
         check("A @ beta", y - 3.0, An @ beta)
         check("cbind(A, 1.0).T @ cbind(A, 1.0)", XtX, Xn.T @ Xn)
         check("least-squares fit [beta, 3]", fit, np.append(beta, 3.0))
+
+        # 6. Decompositions: QR (two passes, Q lazy), and PCA of a matrix with
+        #    5 strong directions plus noise, built lazily with the algebra.
+        Q, R = dl.qr(A)
+        rng = np.random.default_rng(1)
+        B = dl.random((NROW, 5), chunks=CHUNK, seed=1) @ (10 * rng.standard_normal((5, NCOL)))
+        B = B + 0.5 * A + 2.0
+        pca = PCA(n_components=5).fit(B)  # one pass: means + stable covariance, then eigh
+        U, s, Vt = dl.ssvd(B, k=6, q=2, seed=0)  # randomized SVD of B (mean + 5 directions)
+        print("\nPCA of B: explained variance ratio", np.round(pca.explained_variance_ratio_, 4))
+        Bn = B.compute()
+        q = Q.compute()
+        check("qr: Q'Q = I", q.T @ q, np.eye(NCOL))
+        check("qr: QR = A", q @ R, A.compute())
+        check("PCA explained variance", pca.explained_variance_,
+              SkPCA(5, svd_solver="full").fit(Bn).explained_variance_)  # fmt: skip
+        check("ssvd singular values", s, np.linalg.svd(Bn, compute_uv=False)[:6])
+        u = U.compute()
+        check("ssvd: U'U = I and Vt Vt' = I", np.hstack([u.T @ u, Vt @ Vt.T]),
+              np.hstack([np.eye(6), np.eye(6)]))  # fmt: skip
 
         print(f"\nFitted intercept {fit[-1]:.6f} (true 3), slopes {fit[0]:.6f} ... {fit[-2]:.6f}")
         print(f"Dashboard: {client.dashboard_link}")

@@ -1,3 +1,14 @@
-"""models: scikit-learn style estimators built on dlinalg."""
+"""models: scikit-learn style estimators built on dlinalg.
 
-__all__: list[str] = []
+Decompositions: :class:`PCA` and :class:`TruncatedSVD`. numpy in, numpy out;
+Dask array or DRM in, lazy out; xarray in, labeled xarray out.
+"""
+
+from models.pca import PCA
+from models.truncated_svd import TruncatedSVD
+
+__all__ = [
+    # decomposition
+    "PCA",
+    "TruncatedSVD",
+]

@@ -159,3 +159,72 @@ def test_fused_statistics_survive_worker_loss(fault_cluster):
     assert victim not in _worker_pids(client)
     assert _bits(means) == _bits(ref_means)
     assert _bits(gram) == _bits(ref_gram)
+
+
+# --- decompositions: several passes with small dense steps on the client between them
+
+
+def _wait_until_forgotten(client, timeout=30):
+    """Wait until the scheduler holds no task (see ``no_fault_reference``)."""
+
+    def n_tasks(dask_scheduler):
+        return len(dask_scheduler.tasks)
+
+    deadline = time.monotonic() + timeout
+    while client.run_on_scheduler(n_tasks) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def run_killing_a_worker(client, func, kill_after=0.8):
+    """Run ``func`` (which computes on ``client``) in a thread; SIGKILL a worker mid-way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    victim = min(_worker_pids(client))
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(func)
+        time.sleep(kill_after)
+        assert not running.done(), "the decomposition finished before the kill: make it slower"
+        os.kill(victim, signal.SIGKILL)
+        result = running.result(timeout=120)
+    client.wait_for_workers(2, timeout=60)
+    assert victim not in _worker_pids(client), "the killed worker is still alive"
+    return result
+
+
+@pytest.mark.slow
+def test_worker_kill_during_qr(fault_cluster):
+    """``dl.qr`` (R from the Gram passes, then Q materialised) with a worker killed mid-way:
+    Q and R bit-identical to the no-fault run on the same cluster."""
+    _, client = fault_cluster
+    A = slowed(dl.random((40_000, 10), chunks=1_000, seed=6))  # 40 blocks, ~0.6 s a pass
+
+    def qr():
+        with client.as_current():  # not config.set: nannies pickle the config
+            Q, R = dl.qr(A)
+            return Q.compute(), R
+
+    ref_Q, ref_R = qr()
+    _wait_until_forgotten(client)
+    Q, R = run_killing_a_worker(client, qr)
+    assert _bits(R) == _bits(ref_R)
+    assert _bits(Q) == _bits(ref_Q)
+
+
+@pytest.mark.slow
+def test_worker_kill_during_ssvd(fault_cluster):
+    """``dl.ssvd`` (sketch, power iteration, projection, then U materialised) with a worker
+    killed mid-way: s, Vt and U bit-identical to the no-fault run on the same cluster."""
+    _, client = fault_cluster
+    A = slowed(dl.random((40_000, 12), chunks=1_000, seed=7))
+
+    def ssvd():
+        with client.as_current():
+            U, s, Vt = dl.ssvd(A, 4, q=1, seed=3)
+            return U.compute(), s, Vt
+
+    ref_U, ref_s, ref_Vt = ssvd()
+    _wait_until_forgotten(client)
+    U, s, Vt = run_killing_a_worker(client, ssvd)
+    assert _bits(s) == _bits(ref_s)
+    assert _bits(Vt) == _bits(ref_Vt)
+    assert _bits(U) == _bits(ref_U)

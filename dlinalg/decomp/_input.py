@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
 
 __all__ = [
+    "shape_of",
     "as_matrix",
     "check_k",
     "check_count",
@@ -23,25 +24,42 @@ __all__ = [
 ]
 
 
-def as_matrix(A: Any, check_finite: bool, what: str = "A") -> Any:
-    """``A`` as a DRM; in-memory input is checked for NaN/inf here when asked."""
-    from dlinalg.construct import from_array
+def shape_of(A: Any, what: str = "A") -> tuple[int, int]:
+    """The shape of a matrix argument, without converting it (no graph, no hashing)."""
+    from dlinalg.errors import check_dtype, check_shape_2d
     from dlinalg.matrix import DRM
 
     if isinstance(A, DRM):
         if A._node.local:
             raise OperandTypeError(f"{what} must be a distributed matrix, got an in-memory result")
-        return A
+        return A.shape
     if isinstance(A, np.ndarray | da.Array) or sp.issparse(A):
-        if check_finite and isinstance(A, np.ndarray) and A.dtype.kind == "f":
-            _check_finite_array(A, what)
-        if check_finite and sp.issparse(A) and A.dtype.kind == "f":
-            _check_finite_array(sp.csr_array(A).data, what)
-        return from_array(A)
+        check_shape_2d(A.shape, what)
+        check_dtype(A.dtype, what)
+        return tuple(int(s) for s in A.shape)
     raise OperandTypeError(
         f"{what} must be a DRM, numpy array, scipy.sparse matrix or dask array, "
         f"got {type(A).__name__}"
     )
+
+
+def as_matrix(A: Any, check_finite: bool, what: str = "A") -> Any:
+    """``A`` as a DRM; in-memory input is checked for NaN/inf here when asked.
+
+    Call after the parameter checks (:func:`shape_of` gives the shape first):
+    converting numpy input hashes it, which is the start of a graph.
+    """
+    from dlinalg.construct import from_array
+    from dlinalg.matrix import DRM
+
+    shape_of(A, what)
+    if isinstance(A, DRM):
+        return A
+    if check_finite and isinstance(A, np.ndarray) and A.dtype.kind == "f":
+        _check_finite_array(A, what)
+    if check_finite and sp.issparse(A) and A.dtype.kind == "f":
+        _check_finite_array(sp.csr_array(A).data, what)
+    return from_array(A)
 
 
 def _check_finite_array(x: np.ndarray, what: str) -> None:
@@ -51,14 +69,21 @@ def _check_finite_array(x: np.ndarray, what: str) -> None:
         )
 
 
-def raise_if_nonfinite(diag: np.ndarray, what: str = "A", labels: Any = None) -> None:
-    """Raise if a first-pass Gram diagonal (or column sums) shows a NaN/inf column."""
+def raise_if_nonfinite(
+    diag: np.ndarray, what: str = "A", labels: Any = None, count: bool = True
+) -> None:
+    """Raise if a first-pass Gram diagonal (or column sums) shows a NaN/inf column.
+
+    ``count=False`` when only the first non-finite entry names a column (the
+    diagonal of a Householder R: NaN spreads to every later column).
+    """
     bad = np.flatnonzero(~np.isfinite(diag))
     if bad.size:
-        col = bad[0] if labels is None else labels[bad[0]]
+        col = int(bad[0]) if labels is None else labels[bad[0]]
+        many = f", {bad.size} column(s) affected" if count else ""
         raise NonFiniteError(
-            f"{what} contains NaN or infinity (first in column {col!r}, "
-            f"{bad.size} column(s) affected); clean the data or pass check_finite=False"
+            f"{what} contains NaN or infinity (first in column {col!r}{many}); "
+            "clean the data or pass check_finite=False"
         )
 
 

@@ -115,6 +115,19 @@ def _rank_error(lam: np.ndarray, ncol: int, what: str) -> RankDeficientError:
     )
 
 
+def _nan_basis(A: Any, chain: RowChain, n: int, extras: tuple[str, ...]) -> Orthonormal:
+    """What non-finite data gives when it was not refused: every factor NaN, as numpy does."""
+    nan = np.full((n, n), np.nan)
+    return Orthonormal(
+        chain=chain.then("full", nan),
+        R=nan,
+        atq=np.full((A.shape[1], n), np.nan) if "atb" in extras else None,
+        colsum=np.full(n, np.nan) if "colsum" in extras else None,
+        passes=1,
+        rank=n,
+    )
+
+
 def orthonormalize(
     A: Any,
     chain: RowChain,
@@ -164,13 +177,17 @@ def orthonormalize(
         if check_finite:
             raise_if_nonfinite(np.diag(gram), what, getattr(A, "col_labels", None))
     n = gram.shape[0]
+    if not np.isfinite(gram).all():  # NaN/inf data and check_finite=False: NaN results
+        return _nan_basis(A, chain, n, extras)
     cond2, lam = _cond2(gram)
+    rank = int(np.sum(lam > lam[-1] * TRUNCATE_BELOW)) if lam[-1] > 0 else 0
     unshifted = cond2 <= KAPPA_CHOLQR2**2 or method == "cholqr2"
     step = _chol(gram) if unshifted else None
     if step is None and method == "cholqr2":
         raise RankDeficientError(
-            f"{what} is too ill-conditioned for Cholesky-QR2 (estimated condition number "
-            f"{np.sqrt(cond2):.3g}); use method='auto' (shifted Cholesky-QR3) or method='tsqr'"
+            f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
+            f"rank {rank} of {n} columns, estimated condition number {np.sqrt(cond2):.3g}; "
+            "use method='auto' (shifted Cholesky-QR3) or method='tsqr'"
         )
     if step is None:
         if not lam[-1] > 0:
@@ -198,9 +215,10 @@ def orthonormalize(
             )
         if method == "cholqr2":
             raise RankDeficientError(
-                f"{what} is too ill-conditioned for Cholesky-QR2: after two steps Q is "
-                f"not orthonormal (condition number {np.sqrt(cond2):.3g}); use "
-                "method='auto' (shifted Cholesky-QR3) or method='tsqr'"
+                f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
+                f"rank {rank} of {n} columns; after two steps Q is not orthonormal (its "
+                f"condition number {np.sqrt(cond2):.3g}); use method='auto' (shifted "
+                "Cholesky-QR3) or method='tsqr'"
             )
         if step is not None:
             R = None if R is None else step @ R

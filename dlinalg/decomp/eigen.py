@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from dlinalg.decomp._input import as_matrix, check_count, check_k, out_dtype, raise_if_nonfinite
+from dlinalg.decomp._input import (
+    as_matrix,
+    check_count,
+    check_k,
+    out_dtype,
+    raise_if_nonfinite,
+    shape_of,
+)
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
 from dlinalg.errors import ParameterError
@@ -93,12 +100,12 @@ def eigh_gram(
     >>> bool(np.allclose(w, np.linalg.eigvalsh(np.cov(X.T))[::-1]))
     True
     """
-    A = as_matrix(A, check_finite)
-    m, n = A.shape
-    k = n if k is None else check_k(k, A.shape, upper=n)
+    m, n = shape_of(A)
+    k = n if k is None else check_k(k, (m, n), upper=n)
     ddof = check_count(ddof, "ddof")
     if center and ddof >= m:
         raise ParameterError(f"ddof must be below the number of rows {m}, got ddof={ddof}")
+    A = as_matrix(A, check_finite)
     if center:
         _, _, scatter = comoments(A, check_finite=check_finite)
         S = scatter / (m - ddof)
@@ -106,6 +113,9 @@ def eigh_gram(
         S = run_pass(A, RowChain(n), ("gram",)).gram
         if check_finite:
             raise_if_nonfinite(np.diag(S), "A", A.col_labels)
-    w, V = top_eigh(S, k)
+    if np.isfinite(S).all():
+        w, V = top_eigh(S, k)
+    else:  # NaN/inf data with check_finite=False: NaN results, as numpy gives
+        w, V = np.full(k, np.nan), np.full((n, k), np.nan)
     dtype = out_dtype(A.dtype)
     return w.astype(dtype), V.astype(dtype)

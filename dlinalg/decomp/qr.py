@@ -7,10 +7,16 @@ from typing import Any
 import numpy as np
 
 from dlinalg.decomp._factors import tall_factor
-from dlinalg.decomp._input import as_matrix, check_method, check_tall, out_dtype
+from dlinalg.decomp._input import (
+    as_matrix,
+    check_method,
+    check_tall,
+    out_dtype,
+    raise_if_nonfinite,
+    shape_of,
+)
 from dlinalg.decomp.cholqr import orthonormalize
 from dlinalg.decomp.tsqr import tsqr
-from dlinalg.errors import NonFiniteError
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["qr"]
@@ -27,8 +33,9 @@ def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any,
         The ``m x n`` matrix, ``m >= n``; dense or sparse row blocks.
     method : {"auto", "cholqr2", "tsqr"}, default "auto"
         ``"cholqr2"``: Cholesky-QR twice [1]_ (two passes over A for R, the
-        fast path), refused with :class:`~dlinalg.errors.RankDeficientError`
-        when cond(A) is beyond about 1e6. ``"tsqr"``: direct TSQR [3]_
+        fast path); :class:`~dlinalg.errors.RankDeficientError` when the Gram
+        cannot be factored or the second pass shows the two steps would not
+        give an orthonormal Q (in practice cond(A) beyond about 1e8-1e9). ``"tsqr"``: direct TSQR [3]_
         (Householder QR per block, then of the stacked R's): unconditionally
         stable and pivot-free. ``"auto"``: CholQR2, or shifted Cholesky-QR3
         [2]_ (three passes) when the first Gram matrix shows cond(A) above
@@ -103,8 +110,8 @@ def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any,
     (True, True)
     """
     check_method(method, METHODS)
+    check_tall(shape_of(A), "qr")
     A = as_matrix(A, check_finite)
-    check_tall(A.shape, "qr")
     dtype = out_dtype(A.dtype)
     if method == "tsqr":
         return _tsqr(A, dtype, check_finite)
@@ -116,9 +123,7 @@ def _tsqr(A: Any, dtype: np.dtype, check_finite: bool) -> tuple[Any, np.ndarray]
     from dlinalg.matrix import DRM
 
     q, r = tsqr(A, dtype)
-    if check_finite and not np.isfinite(r).all():
-        raise NonFiniteError(
-            "A contains NaN or infinity; clean the data or pass check_finite=False"
-        )
+    if check_finite:  # NaN spreads from the first bad column to every later one of R
+        raise_if_nonfinite(np.diag(r), "A", A.col_labels, count=False)
     Q = DRM._from_dask(q, row_labels=A.row_labels, dims=A.dims, attrs=A.attrs, source="tsqr")
     return Q, r.astype(dtype)

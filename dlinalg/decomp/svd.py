@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from dlinalg.decomp._factors import flip_signs, tall_factor
-from dlinalg.decomp._input import as_matrix, check_tall, out_dtype
+from dlinalg.decomp._input import as_matrix, check_tall, out_dtype, shape_of
 from dlinalg.decomp.cholqr import orthonormalize
 from dlinalg.errors import ParameterError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
@@ -74,15 +74,18 @@ def svd(
             "full_matrices=True is not supported: the full m x m U of a tall matrix "
             "does not fit the use; dlinalg.svd returns the thin factorization"
         )
+    check_tall(shape_of(A), "svd")
     A = as_matrix(A, check_finite)
-    check_tall(A.shape, "svd")
     dtype = out_dtype(A.dtype)
     try:
         basis = orthonormalize(A, RowChain(A.ncol), check_finite=check_finite)
     except RankDeficientError:
         return _svd_by_tsqr(A, dtype, check_finite)
-    u_r, s, vt = np.linalg.svd(basis.R)
-    u_r, vt = flip_signs(u_r, vt)
+    if not np.isfinite(basis.R).all():  # NaN data with check_finite=False
+        u_r, s, vt = (np.full_like(basis.R, np.nan), np.full(A.ncol, np.nan), basis.R)
+    else:
+        u_r, s, vt = np.linalg.svd(basis.R)
+        u_r, vt = flip_signs(u_r, vt)
     U = tall_factor(A, basis.chain.then("full", u_r), dtype)
     return U, s.astype(dtype), vt.astype(dtype)
 
@@ -93,6 +96,9 @@ def _svd_by_tsqr(
     from dlinalg.decomp.qr import _tsqr
 
     Q, r = _tsqr(A, dtype, check_finite)
+    if not np.isfinite(r).all():  # NaN data with check_finite=False
+        nan = np.full(r.shape, np.nan, dtype=dtype)
+        return Q @ nan, np.full(r.shape[0], np.nan, dtype=dtype), nan
     u_r, s, vt = np.linalg.svd(r.astype(np.float64))
     u_r, vt = flip_signs(u_r, vt)
     return Q @ u_r.astype(dtype), s.astype(dtype), vt.astype(dtype)

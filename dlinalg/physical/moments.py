@@ -54,7 +54,11 @@ def comoment_block(x: Any) -> Moments:
         n = x.shape[0]
         mean = np.asarray(x.sum(axis=0)).ravel() / n
         return n, mean, (x.T @ x).toarray() - n * np.outer(mean, mean)
-    x = aligned(x)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf data is reported by the caller
+        return _dense_comoments(aligned(x))
+
+
+def _dense_comoments(x: np.ndarray) -> Moments:
     syrk, syr = get_blas_funcs(("syrk", "syr"), dtype=np.float64)
     ncol = x.shape[1]
     step = tile_rows(ncol)

@@ -1,0 +1,305 @@
+"""What PCA and TruncatedSVD share: the transformer surface and the exact SVD.
+
+:class:`LinearProjection` holds ``transform``/``fit_transform``/
+``inverse_transform`` for a model ``x -> (x - mean) @ W``; the estimators
+implement ``_fit`` (fitted attributes, numpy) and ``_projection``.
+:func:`exact_svd` is the exact solver both use: ``dlinalg.svd`` for tall
+input, the row Gram plus one Rayleigh-Ritz step for wide input.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.extmath import svd_flip
+from sklearn.utils.validation import check_is_fitted
+
+import dlinalg as dl
+from dlinalg import DRM
+from models._input import COMPONENT_DIM, Input, as_matrix, coords_along
+
+__all__ = ["LinearProjection", "exact_svd", "flip_rows", "seed_from", "raise_non_finite"]
+
+
+class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base of the linear decompositions: ``transform(X) = (X - mean) @ W``.
+
+    Subclasses implement ``_fit(data: Input)``, which sets the fitted
+    attributes (numpy, or labeled for xarray input through ``data.label``),
+    and ``_projection()``, which returns ``(W, c)`` with ``transform(X) =
+    X @ W - c``.
+    """
+
+    def _fit(self, data: Input) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _projection(self) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _check_params(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _min_features(self) -> int:
+        return 1
+
+    def fit(self, X: Any, y: None = None) -> LinearProjection:
+        """Fit the model with X.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, dask array, DRM, xarray.DataArray or \
+str/os.PathLike of shape (n_samples, n_features)
+            Training data; a path names a Zarr store read with
+            :func:`dlinalg.read_zarr`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Invalid parameters or shapes (checked before any pass over X);
+            NaN or infinity in X (in-memory X before anything runs, lazy X
+            as :class:`~dlinalg.errors.NonFiniteError` from the first pass);
+            with a randomized solver, X of numerical rank below
+            ``n_components`` (:class:`~dlinalg.errors.RankDeficientError`):
+            ask for fewer components or use an exact solver.
+        TypeError
+            Input of an unsupported type, or sparse input to a dense-only
+            solver.
+        """
+        self._check_params()
+        self._fit(as_matrix(self, X, reset=True, min_features=self._min_features()))
+        return self
+
+    def fit_transform(self, X: Any, y: None = None) -> Any:
+        """Fit the model with X and apply the dimensionality reduction on X.
+
+        Equivalent to ``fit(X).transform(X)`` with ``X`` validated once. On
+        lazy input the result is lazy: it reads ``X`` again when computed.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, dask array, DRM, xarray.DataArray or \
+str/os.PathLike of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray, dask array, DRM or xarray.DataArray of shape \
+(n_samples, n_components)
+            The projection, in the type of ``X`` (see :meth:`transform`).
+        """
+        self._check_params()
+        data = as_matrix(self, X, reset=True, min_features=self._min_features())
+        self._fit(data)
+        return self._transform(data)
+
+    def transform(self, X: Any) -> Any:
+        """Project X on the components: ``(X - mean_) @ components_.T``.
+
+        Computed as ``X @ components_.T - mean_ @ components_.T`` so sparse
+        input is never densified.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, dask array, DRM, xarray.DataArray or \
+str/os.PathLike of shape (n_samples, n_features)
+            New data.
+
+        Returns
+        -------
+        X_new : ndarray, dask array, DRM or xarray.DataArray of shape \
+(n_samples, n_components)
+            numpy for in-memory input (numpy, scipy.sparse, lists); lazy for
+            a Dask array or a DRM (a DRM for a Zarr path); a DataArray for a
+            DataArray, with its sample coordinates and a ``component``
+            dimension (lazy when ``X`` is Dask-backed).
+        """
+        check_is_fitted(self)
+        return self._transform(as_matrix(self, X, reset=False))
+
+    def _transform(self, data: Input) -> Any:
+        W, c = self._projection()
+        # C order: dask tokenizes a square M and its view M.T alike, so dlinalg keys them alike
+        out = data.matrix @ np.ascontiguousarray(W)
+        if c is not None:
+            out = out - c
+        names = self.get_feature_names_out()
+        return data.rows_out(out, COMPONENT_DIM, {COMPONENT_DIM: names})
+
+    def _inverse_weights(self) -> np.ndarray:
+        return np.asarray(self.components_)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """Transform data back to its original space: ``X @ components_ + mean_``.
+
+        Parameters
+        ----------
+        X : array-like, dask array, DRM or xarray.DataArray of shape (n_samples, n_components)
+            Data in the component space.
+
+        Returns
+        -------
+        X_original : ndarray, dask array, DRM or xarray.DataArray of shape \
+(n_samples, n_features)
+            In the type of ``X`` (see :meth:`transform`); a DataArray gets
+            the features dimension and coordinates seen in ``fit``.
+        """
+        check_is_fitted(self)
+        H = np.ascontiguousarray(self._inverse_weights())  # C order, as in _transform
+        data = as_matrix(self, X, reset=False, n_features=H.shape[0])
+        out = data.matrix @ H
+        mean = getattr(self, "mean_", None)
+        if mean is not None:
+            out = out + np.asarray(mean)
+        comp = self.components_
+        if hasattr(comp, "dims"):  # fitted on a DataArray: its features dim and coords
+            dim = comp.dims[1]
+            coords = coords_along(comp, dim)
+        else:
+            dim, coords = "feature", {}
+        return data.rows_out(out, dim, coords)
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of transformed output features (for ``get_feature_names_out``)."""
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def flip_rows(Vt: np.ndarray) -> np.ndarray:
+    """scikit-learn's ``svd_flip(u_based_decision=False)``: largest-|.| entry of each row > 0."""
+    return svd_flip(None, np.array(Vt, dtype=np.float64), u_based_decision=False)[1]
+
+
+def seed_from(random_state: Any) -> int:
+    """An int seed for dlinalg from scikit-learn's ``random_state`` (None, int, RandomState).
+
+    Deterministic for an int; draws from (and advances) a ``RandomState``,
+    as scikit-learn's own randomized solvers do.
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def raise_non_finite(values: np.ndarray, what: str, est: str) -> None:
+    """Raise ``NonFiniteError`` when a per-column statistic is non-finite.
+
+    A column statistic (mean, variance, Gram diagonal) is non-finite exactly
+    when the column holds NaN or infinity, so this check costs no pass.
+    """
+    bad = ~np.isfinite(values)
+    if bad.any():
+        from dlinalg.errors import NonFiniteError
+
+        j = int(np.flatnonzero(bad)[0])
+        raise NonFiniteError(
+            f"Input X contains NaN or infinity (first in {what} {j}); {est} needs finite "
+            "values: drop or impute them before fitting"
+        )
+
+
+def check_int(value: Any, name: str, est: str, low: int) -> int:
+    """Validate an integer parameter ``>= low`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(
+            f"The {name!r} parameter of {est} must be an int in the range [{low}, inf). "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_option(value: Any, name: str, est: str, options: tuple[str, ...]) -> str:
+    """Validate a string option."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"The {name!r} parameter of {est} must be a str among {sorted(options)}. "
+            f"Got {value!r} instead."
+        )
+    return value
+
+
+def check_tol(value: Any, est: str) -> float:
+    """Validate ``tol``: a real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(
+            f"The 'tol' parameter of {est} must be a float in the range [0.0, inf). "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def as_float64(A: DRM) -> DRM:
+    """``A`` with float64 blocks (dense or sparse), so products accumulate in float64."""
+    if A.dtype == np.float64:
+        return A
+    return A.map_blocks(_block_float64, dtype=np.float64)
+
+
+def _block_float64(block: Any) -> Any:
+    return block.astype(np.float64)
+
+
+def exact_svd(A: DRM, choose_k: Callable[[np.ndarray], int]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact thin SVD of ``A``: all singular values and the first ``k`` right vectors.
+
+    Parameters
+    ----------
+    A : DRM of shape (m, n)
+        The matrix (an expression such as ``A - mean`` is fine).
+    choose_k : callable
+        Called with the singular values (descending, ``min(m, n)`` of them);
+        returns how many right singular vectors to keep.
+
+    Returns
+    -------
+    s : ndarray of shape (min(m, n),)
+        Singular values, descending, float64.
+    Vt : ndarray of shape (k, n)
+        Right singular vectors with scikit-learn's sign convention.
+
+    Notes
+    -----
+    Tall ``A`` (``m >= n``): :func:`dlinalg.svd` (QR of ``A``, then the SVD of
+    the ``n x n`` factor). Wide ``A``: the ``m x m`` row Gram ``A A^T``
+    (:func:`dlinalg.tcrossprod`, one pass; ``A`` is gathered into one block,
+    so it must fit in one worker's memory, which for sparse ``A`` means its
+    non-zeros), its eigenvectors ``U_k``, then one Rayleigh-Ritz step: the
+    SVD of the ``n x k`` matrix ``A^T U_k`` (one more pass) gives the right
+    singular vectors and singular values directly from ``A``, so their
+    accuracy is that of ``U_k`` squared, and the vectors stay orthonormal even
+    for zero singular values.
+    """
+    m, n = A.shape
+    if m >= n:
+        _, s, Vt = dl.svd(A)
+        s = np.asarray(s, dtype=np.float64)
+        k = choose_k(s)
+        return s, flip_rows(np.asarray(Vt)[:k])
+    G = dl.tcrossprod(as_float64(A)).compute()
+    G = G.toarray() if hasattr(G, "toarray") else np.asarray(G)
+    raise_non_finite(np.diag(G), "row", "the exact SVD")
+    lam, U = scipy.linalg.eigh(G)
+    lam, U = np.clip(lam[::-1], 0.0, None), U[:, ::-1]
+    s = np.sqrt(lam)
+    k = choose_k(s)
+    W = (A.T @ np.ascontiguousarray(U[:, :k])).compute()  # n x k, = V_k S_k
+    P, sigma, _ = scipy.linalg.svd(np.asarray(W, dtype=np.float64), full_matrices=False)
+    s[:k] = sigma
+    return s, flip_rows(P.T)
