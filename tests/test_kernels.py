@@ -472,3 +472,19 @@ def test_gram_panels(ncol, itemsize, budget, widths):
 def test_gram_panels_default_is_slim_for_thousands_of_columns():
     assert R.gram_panels(2_000, 8) == [(0, 2_000)]  # 32 MB < 64 MiB
     assert len(R.gram_panels(20_000, 8)) > 1
+
+
+def test_row_chain_collapsed_is_the_same_map():
+    # ((x M1) - c) M2 = x (M1 M2) - c M2; triangular-only chains stay triangular (trmm)
+    from dlinalg.physical.rowwise import RowChain
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, 20))
+    m1, m2 = np.triu(rng.standard_normal((20, 20))) + 5 * np.eye(20), rng.standard_normal((20, 6))
+    c = rng.standard_normal(20)
+    chain = RowChain(20).then("triu", m1).then("sub", c).then("full", m2)
+    np.testing.assert_allclose(chain.collapsed()(x), chain(x), rtol=1e-12, atol=1e-12)
+    assert [k for k, _ in chain.collapsed().steps] == ["full", "sub"]
+    upper = RowChain(20).then("triu", m1).then("triu", m1)
+    assert [k for k, _ in upper.collapsed().steps] == ["triu"]
+    np.testing.assert_allclose(upper.collapsed()(x), x @ m1 @ m1, rtol=1e-12)

@@ -49,6 +49,8 @@ NEAR_IDENTITY = 10.0
 MAX_COND2_STEP = 1e15
 #: Passes before giving up (a rank-deficient Y never gets near the identity).
 MAX_PASSES = 4
+#: Largest cond(Y) for which the tall factor runs as one product (see Orthonormal.factor).
+COLLAPSE_BELOW = 10.0
 #: Eigenvalues of the Gram below this fraction of the largest are dropped when a
 #: rank-revealing basis is allowed (about cond 3e6 after the shifted step).
 TRUNCATE_BELOW = 1e-13
@@ -73,6 +75,8 @@ class Orthonormal:
         Passes over A it took (2 for CholQR2, 3 for shifted CholQR3).
     rank : int
         Number of columns of Q.
+    cond : float
+        Condition number of Y estimated from its Gram (inf if singular).
     """
 
     chain: RowChain
@@ -81,6 +85,26 @@ class Orthonormal:
     colsum: np.ndarray | None
     passes: int
     rank: int
+    cond: float = np.inf
+
+    def factor(self, M: np.ndarray | None = None) -> RowChain:
+        """The chain to materialise ``Q`` (or ``Q M``) from A's rows, as cheaply as is safe.
+
+        The last step (``R_last^{-1}``, within a few ulps of the identity) merges
+        with M. When Y is well-conditioned (``cond <= COLLAPSE_BELOW``) all
+        products merge into one: running ``A (R_1^{-1} R_2^{-1})`` instead of
+        ``(A R_1^{-1}) R_2^{-1}`` moves Q by about ``eps * cond`` (a few ulps),
+        and saves a BLAS call per tile. Otherwise each step keeps its exact
+        rounding, which CholQR2's second step was computed to correct.
+        """
+        if self.cond <= COLLAPSE_BELOW:
+            return (self.chain if M is None else self.chain.then("full", M)).collapsed()
+        if M is None:
+            return self.chain
+        *prefix, (_, last) = self.chain.steps
+        return RowChain(self.chain.ncol_in, tuple(prefix), self.chain.out_dtype).then(
+            "full", last @ M
+        )
 
 
 def _cond2(gram: np.ndarray) -> tuple[float, np.ndarray]:
@@ -180,6 +204,7 @@ def orthonormalize(
     if not np.isfinite(gram).all():  # NaN/inf data and check_finite=False: NaN results
         return _nan_basis(A, chain, n, extras)
     cond2, lam = _cond2(gram)
+    cond_y = cond2
     rank = int(np.sum(lam > lam[-1] * TRUNCATE_BELOW)) if lam[-1] > 0 else 0
     unshifted = cond2 <= KAPPA_CHOLQR2**2 or method == "cholqr2"
     step = _chol(gram) if unshifted else None
@@ -212,6 +237,7 @@ def orthonormalize(
                 colsum=None if parts.colsum is None else parts.colsum @ inv,
                 passes=passes - (first_gram is not None),
                 rank=chain.ncol,
+                cond=float(np.sqrt(cond_y)),
             )
         if method == "cholqr2":
             raise RankDeficientError(

@@ -116,7 +116,7 @@ def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any,
     if method == "tsqr":
         return _tsqr(A, dtype, check_finite)
     basis = orthonormalize(A, RowChain(A.ncol), method=method, check_finite=check_finite)
-    return tall_factor(A, basis.chain, dtype), basis.R.astype(dtype)
+    return tall_factor(A, basis.factor(), dtype), basis.R.astype(dtype)
 
 
 def _tsqr(A: Any, dtype: np.dtype, check_finite: bool) -> tuple[Any, np.ndarray]:

@@ -176,7 +176,7 @@ def _randomized_svd(
     else:  # NaN data with check_finite=False: NaN factors, as numpy gives
         u_b, s, vt = np.full((basis.rank, k), np.nan), np.full(k, np.nan), np.full((k, n), np.nan)
     dtype = out_dtype(A.dtype)
-    U = tall_factor(A, basis.chain.then("full", u_b), dtype)
+    U = tall_factor(A, basis.factor(u_b), dtype)
     return U, s[:k].astype(dtype), vt.astype(dtype), mean, col_var
 
 

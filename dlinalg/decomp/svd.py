@@ -86,7 +86,7 @@ def svd(
     else:
         u_r, s, vt = np.linalg.svd(basis.R)
         u_r, vt = flip_signs(u_r, vt)
-    U = tall_factor(A, basis.chain.then("full", u_r), dtype)
+    U = tall_factor(A, basis.factor(u_r), dtype)
     return U, s.astype(dtype), vt.astype(dtype)
 
 

@@ -100,6 +100,26 @@ class RowChain:
             value = np.asfortranarray(value)  # trmm reads it column-major, no copy
         return RowChain(self.ncol_in, (*self.steps, (kind, value)), self.out_dtype)
 
+    def collapsed(self) -> RowChain:
+        """The same map with its products multiplied out: one product and at most one shift.
+
+        ``((x M_1) - c) M_2 = x (M_1 M_2) - c M_2``: cheaper to run, but rounded
+        differently from the step-by-step chain, so not for a chain whose exact
+        rows a later step must correct (see the module notes).
+        """
+        prod = shift = None
+        for kind, value in self.steps:
+            if kind == "sub":
+                shift = value if shift is None else shift + value
+            else:
+                prod = value if prod is None else prod @ value
+                shift = None if shift is None else shift @ value
+        out = RowChain(self.ncol_in, (), self.out_dtype)
+        if prod is not None:  # a product of upper triangular matrices is upper triangular
+            upper = all(kind != "full" for kind, _ in self.steps)
+            out = out.then("triu" if upper else "full", prod)
+        return out if shift is None else out.then("sub", shift)
+
     def astype(self, dtype: Any) -> RowChain:
         """The same chain with another output dtype."""
         return RowChain(self.ncol_in, self.steps, dtype)
