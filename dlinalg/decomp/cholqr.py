@@ -77,6 +77,9 @@ class Orthonormal:
         Number of columns of Q.
     cond : float
         Condition number of Y estimated from its Gram (inf if singular).
+    finite : bool
+        False when Y held NaN/inf (only with ``check_finite=False``): every
+        factor is NaN then.
     """
 
     chain: RowChain
@@ -86,6 +89,7 @@ class Orthonormal:
     passes: int
     rank: int
     cond: float = np.inf
+    finite: bool = True
 
     def factor(self, M: np.ndarray | None = None) -> RowChain:
         """The chain to materialise ``Q`` (or ``Q M``) from A's rows, as cheaply as is safe.
@@ -149,6 +153,7 @@ def _nan_basis(A: Any, chain: RowChain, n: int, extras: tuple[str, ...]) -> Orth
         colsum=np.full(n, np.nan) if "colsum" in extras else None,
         passes=1,
         rank=n,
+        finite=False,
     )
 
 

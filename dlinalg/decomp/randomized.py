@@ -43,7 +43,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import numpy as np
+from dask.utils import parse_bytes
 
 from dlinalg.decomp._factors import flip_signs, tall_factor
 from dlinalg.decomp._input import (
@@ -55,7 +57,7 @@ from dlinalg.decomp._input import (
     raise_if_nonfinite,
     shape_of,
 )
-from dlinalg.decomp.cholqr import orthonormalize
+from dlinalg.decomp.cholqr import Orthonormal, orthonormalize
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
 from dlinalg.errors import NonFiniteError, RankDeficientError
@@ -63,6 +65,8 @@ from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["ssvd", "spca", "randomized_pca", "PCAResult", "gram_side"]
 
+#: Largest stored sketch ``Y = A Z`` (m x (k + p) float64); config ``dlinalg.sketch-bytes``.
+SKETCH_BYTES = "2GiB"
 #: Widest matrix whose Gram (``n x n`` float64, 128 MiB here) the power iterations may use.
 GRAM_SIDE_MAX_COLS = 4096
 
@@ -159,25 +163,56 @@ def _randomized_svd(
                     "A contains NaN or infinity; clean the data or pass check_finite=False"
                 )
             Z = np.linalg.qr(W)[0]
-    basis = orthonormalize(
-        A, _range_chain(n, Z, mean), truncate=True, extras=_wants(center),
-        check_finite=check_finite and first_gram is None and q == 0 and not center,
-        first_gram=first_gram,
-    )  # fmt: skip
+    chain = _range_chain(n, Z, mean)
+    if first_gram is None and m * width * 8 <= parse_bytes(
+        dask.config.get("dlinalg.sketch-bytes", SKETCH_BYTES)
+    ):
+        source, basis, B_t = _project_stored(A, chain, center, mean)
+        if check_finite and q == 0 and not center and not basis.finite:
+            raise NonFiniteError(
+                "A contains NaN or infinity; clean the data or pass check_finite=False"
+            )
+    else:
+        source, basis = A, orthonormalize(
+            A, chain, truncate=True, extras=_wants(center), first_gram=first_gram,
+            check_finite=check_finite and first_gram is None and q == 0 and not center,
+        )  # fmt: skip
+        B_t = basis.atq if mean is None else basis.atq - np.outer(mean, basis.colsum)
     if basis.rank < k:
         raise RankDeficientError(
             f"A has numerical rank {basis.rank} < k={k} (shape {A.shape}); ask for k <= "
             f"{basis.rank} singular values"
         )
-    B_t = basis.atq if mean is None else basis.atq - np.outer(mean, basis.colsum)
     if np.isfinite(B_t).all():
         u_b, s, vt = np.linalg.svd(B_t.T, full_matrices=False)
         u_b, vt = flip_signs(u_b[:, :k], vt[:k])
     else:  # NaN data with check_finite=False: NaN factors, as numpy gives
         u_b, s, vt = np.full((basis.rank, k), np.nan), np.full(k, np.nan), np.full((k, n), np.nan)
     dtype = out_dtype(A.dtype)
-    U = tall_factor(A, basis.factor(u_b), dtype)
+    U = tall_factor(source, basis.factor(u_b), dtype)
     return U, s[:k].astype(dtype), vt.astype(dtype), mean, col_var
+
+
+def _project_stored(
+    A: Any, chain: RowChain, center: bool, mean: np.ndarray | None
+) -> tuple[Any, Orthonormal, np.ndarray]:
+    """``Q = orth(Y)`` from the stored sketch ``Y = chain(A)``, and ``B^T = A^T Q``.
+
+    Y has ``k + p`` columns, a small fraction of A: one pass over A writes it
+    to (cluster) memory, Cholesky-QR2 then reads only Y, and one more pass over
+    A, zipped with Q's blocks, gives ``A^T Q`` (directly, so to working
+    precision). Two products with A instead of four when Y is recomputed;
+    the lazy U is a chain on Y, which stays in memory while U is alive.
+    """
+    from dlinalg.functions import compute
+
+    Y = tall_factor(A, chain, np.float64).persist()
+    basis = orthonormalize(Y, RowChain(chain.ncol), truncate=True, check_finite=False)
+    Q = tall_factor(Y, basis.factor(), np.float64)
+    if not center:
+        return Y, basis, np.asarray(compute(A.T @ Q)[0])
+    atq, colsum = compute(A.T @ Q, Q.col_sums())
+    return Y, basis, np.asarray(atq) - np.outer(mean, colsum)
 
 
 def _wants(center: bool) -> tuple[str, ...]:
