@@ -126,7 +126,7 @@ class PCA(LinearProjection):
         eigenvalues of the covariance.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when they are all strings
         (DataFrame columns, DataArray feature coordinates, DRM column labels).
 

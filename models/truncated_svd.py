@@ -71,7 +71,7 @@ class TruncatedSVD(LinearProjection):
         Singular values, descending.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during fit, when they are all strings.
 
     For xarray input, ``components_`` is a DataArray labeled by the features
