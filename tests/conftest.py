@@ -9,6 +9,7 @@ to 127.0.0.1. Fault tests that kill workers use their own cluster
 from __future__ import annotations
 
 import dask
+import dask.array as da
 import pytest
 from distributed import Client, LocalCluster
 
@@ -50,3 +51,25 @@ def fresh_cluster():
     """A private 2-worker LocalCluster for tests that kill worker processes."""
     with _make_cluster() as cluster, Client(cluster, set_as_default=False) as c:
         yield cluster, c
+
+
+def _no_graph(*args, **kwargs):
+    raise AssertionError("a Dask graph was started before the input was validated")
+
+
+class _RaisingScheduler:
+    def __call__(self, dsk, keys, **kwargs):
+        raise AssertionError("a Dask computation ran before the input was validated")
+
+
+@pytest.fixture
+def no_graph_no_compute(monkeypatch):
+    """Fail on any compute, and on the Dask calls that start a new matrix's graph.
+
+    Bad-input tests use it to prove an error is raised before any graph exists.
+    """
+    for name in ("from_array", "concatenate", "from_delayed"):
+        monkeypatch.setattr(da, name, _no_graph)
+    monkeypatch.setattr(dask, "delayed", _no_graph)
+    with dask.config.set(scheduler=_RaisingScheduler()):
+        yield

@@ -475,25 +475,6 @@ BAD_INPUT = [
 ]
 
 
-def _no_graph(*args, **kwargs):
-    raise AssertionError("a Dask graph was started before the input was validated")
-
-
-class _RaisingScheduler:
-    def __call__(self, dsk, keys, **kwargs):
-        raise AssertionError("a Dask computation ran before the input was validated")
-
-
-@pytest.fixture
-def no_graph_no_compute(monkeypatch):
-    """Fail on any compute, and on the Dask calls that start a new matrix's graph."""
-    for name in ("from_array", "concatenate", "from_delayed"):
-        monkeypatch.setattr(da, name, _no_graph)
-    monkeypatch.setattr(dask, "delayed", _no_graph)
-    with dask.config.set(scheduler=_RaisingScheduler()):
-        yield
-
-
 @pytest.mark.parametrize(("call", "builtin", "cls", "match"), BAD_INPUT)
 def test_bad_input_is_refused_before_any_graph(call, builtin, cls, match, no_graph_no_compute):
     with pytest.raises(builtin, match=match) as info:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 
 import dask
-import dask.array as da
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -237,25 +236,6 @@ BAD_INPUT += [
         id="eigh_gram-k=1.5",
     ),
 ]
-
-
-def _no_graph(*args, **kwargs):
-    raise AssertionError("a Dask graph was started before the input was validated")
-
-
-class _RaisingScheduler:
-    def __call__(self, dsk, keys, **kwargs):
-        raise AssertionError("a Dask computation ran before the input was validated")
-
-
-@pytest.fixture
-def no_graph_no_compute(monkeypatch):
-    """Fail on any compute, and on the Dask calls that start a new matrix's graph."""
-    for name in ("from_array", "concatenate", "from_delayed"):
-        monkeypatch.setattr(da, name, _no_graph)
-    monkeypatch.setattr(dask, "delayed", _no_graph)
-    with dask.config.set(scheduler=_RaisingScheduler()):
-        yield
 
 
 @pytest.mark.parametrize(("call", "builtin", "cls", "match"), BAD_INPUT)

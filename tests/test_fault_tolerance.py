@@ -18,6 +18,8 @@ import scipy.sparse as sp
 from distributed import Client, LocalCluster
 
 import dlinalg as dl
+from dlinalg.decomp.moments import comoments
+from dlinalg.decomp.randomized import gram_side
 
 pytestmark = pytest.mark.cluster
 
@@ -228,3 +230,63 @@ def test_worker_kill_during_ssvd(fault_cluster):
     assert _bits(s) == _bits(ref_s)
     assert _bits(Vt) == _bits(ref_Vt)
     assert _bits(U) == _bits(ref_U)
+
+
+@pytest.mark.slow
+def test_worker_kill_during_wide_ssvd_with_its_stored_sketch(fault_cluster):
+    """A wide ``dl.ssvd`` (power pass on A, the sketch Y = A Z persisted, Cholesky-QR2 on Y,
+    A^T Q zipped with Y's blocks): lost blocks of Y are recomputed from their lineage and
+    s, Vt and U come out bit-identical."""
+    _, client = fault_cluster
+    A = slowed(dl.random((40_000, 200), chunks=1_000, seed=8))
+    # k + p = 5 columns: 200 > (4 q + 2) * 5, so the pass-based plan with the stored sketch
+    assert not gram_side(200, 5, 1)
+
+    def ssvd():
+        with client.as_current():
+            U, s, Vt = dl.ssvd(A, 3, p=2, q=1, seed=3)
+            return U.compute(), s, Vt
+
+    ref_U, ref_s, ref_Vt = ssvd()
+    _wait_until_forgotten(client)
+    U, s, Vt = run_killing_a_worker(client, ssvd)
+    assert _bits(s) == _bits(ref_s)
+    assert _bits(Vt) == _bits(ref_Vt)
+    assert _bits(U) == _bits(ref_U)
+
+
+@pytest.mark.slow
+def test_worker_kill_during_tsqr(fault_cluster):
+    """Direct TSQR (block R's, the stacked QR, then each block's Q again): bit-identical."""
+    _, client = fault_cluster
+    A = slowed(dl.random((40_000, 10), chunks=1_000, seed=9))
+
+    def qr():
+        with client.as_current():
+            Q, R = dl.qr(A, method="tsqr")
+            return Q.compute(), R
+
+    ref_Q, ref_R = qr()
+    _wait_until_forgotten(client)
+    Q, R = run_killing_a_worker(client, qr)
+    assert _bits(R) == _bits(ref_R)
+    assert _bits(Q) == _bits(ref_Q)
+
+
+@pytest.mark.slow
+def test_worker_kill_during_the_covariance_pass(fault_cluster):
+    """``comoments`` (Chan's pairwise merge of per-tile centred scatters), the pass behind
+    ``eigh_gram(center=True)`` and PCA's exact solver: bit-identical."""
+    _, client = fault_cluster
+    A = slowed(dl.random((100_000, 10), chunks=1_000, seed=10) + 1e3)  # one pass, ~1.5 s
+
+    def moments():
+        with client.as_current():
+            return comoments(A)
+
+    ref = moments()
+    _wait_until_forgotten(client)
+    got = run_killing_a_worker(client, moments)
+    assert got[0] == ref[0]
+    assert _bits(got[1]) == _bits(ref[1])
+    assert _bits(got[2]) == _bits(ref[2])

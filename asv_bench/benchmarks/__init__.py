@@ -81,6 +81,21 @@ class Sized:
     timeout: ClassVar[int] = TIMEOUT
 
 
+class OnCluster(Sized):
+    """Base of the cluster benchmarks: ``self.A`` (the persisted dense DRM), ``self.X``
+    (its plain Dask array) and ``self.client``; ``extra`` adds per-class operands."""
+
+    def setup(self, rows):
+        self.client = get_client()
+        self.A = dense_drm(rows, COLS)
+        self.X = self.A.to_dask()
+        self.extra(rows)
+        settle(self.client)
+
+    def extra(self, rows):
+        pass
+
+
 _state: dict[str, Any] = {"cluster": None, "client": None, "kept": 0}
 _cache: dict[tuple, Any] = {}
 

@@ -19,27 +19,17 @@ import numpy as np
 from . import (
     COLS,
     SEED,
-    Sized,
+    OnCluster,
     dense_drm,
-    get_client,
     persisted_dask,
     row_chunk,
-    settle,
 )
 
 
-class _OnCluster(Sized):
+class _OnCluster(OnCluster):
     def setup(self, rows):
-        self.client = get_client()
-        self.A = dense_drm(rows, COLS)
-        self.X = self.A.to_dask()
-        rng = np.random.default_rng(SEED + 1)
-        self.x = rng.standard_normal(COLS)
-        self.extra(rows)
-        settle(self.client)
-
-    def extra(self, rows):
-        pass
+        self.x = np.random.default_rng(SEED + 1).standard_normal(COLS)
+        super().setup(rows)
 
 
 class AxDlinalg(_OnCluster):

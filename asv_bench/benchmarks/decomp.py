@@ -29,7 +29,7 @@ from distributed import wait
 
 import dlinalg as dl
 
-from . import COLS, Sized, dense_drm, dense_numpy, get_client, settle
+from . import COLS, OnCluster, Sized, dense_drm, dense_numpy, get_client, settle
 
 K = 20  # components of the randomized and PCA benchmarks
 POWER = 2  # power iterations of the randomized benchmarks
@@ -46,18 +46,10 @@ def _exact_s(rows: int) -> np.ndarray:
     return np.linalg.svd(dense_numpy(rows, COLS), compute_uv=False)
 
 
-class _OnCluster(Sized):
-    def setup(self, rows):
-        self.client = get_client()
-        self.A = dense_drm(rows, COLS)
-        self.X = self.A.to_dask()
-        settle(self.client)
-
-
 # ---------------------------------------------------------------------------
 # QR
 # ---------------------------------------------------------------------------
-class QRDlinalg(_OnCluster):
+class QRDlinalg(OnCluster):
     """``dl.qr(A)`` (Cholesky-QR2: two Gram passes), then Q persisted."""
 
     def _run(self):
@@ -79,7 +71,7 @@ class QRDlinalg(_OnCluster):
             return float(np.abs((q.T @ q).compute() - np.eye(COLS)).max())
 
 
-class QRDask(_OnCluster):
+class QRDask(OnCluster):
     """Plain Dask ``tsqr`` (Householder QR per block and of the stacked R's), Q persisted."""
 
     def _run(self):
@@ -98,7 +90,7 @@ class QRDask(_OnCluster):
 # ---------------------------------------------------------------------------
 # thin SVD
 # ---------------------------------------------------------------------------
-class SVDDlinalg(_OnCluster):
+class SVDDlinalg(OnCluster):
     """``dl.svd(A)``: QR by Cholesky-QR2, SVD of R, U persisted."""
 
     def _run(self):
@@ -114,7 +106,7 @@ class SVDDlinalg(_OnCluster):
         return float(np.abs(self._run() / _exact_s(rows) - 1).max())
 
 
-class SVDDask(_OnCluster):
+class SVDDask(OnCluster):
     """Plain Dask ``dask.array.linalg.svd`` (TSQR based), U persisted."""
 
     def _run(self):
@@ -132,7 +124,7 @@ class SVDDask(_OnCluster):
 # ---------------------------------------------------------------------------
 # randomized SVD
 # ---------------------------------------------------------------------------
-class SSVDDlinalg(_OnCluster):
+class SSVDDlinalg(OnCluster):
     """``dl.ssvd(A, 20, q=2)`` with U persisted."""
 
     def _run(self):
@@ -148,7 +140,7 @@ class SSVDDlinalg(_OnCluster):
         return float(np.abs(self._run() / _exact_s(rows)[:K] - 1).max())
 
 
-class SSVDDask(_OnCluster):
+class SSVDDask(OnCluster):
     """Plain Dask ``svd_compressed(X, 20, n_power_iter=2)`` with U persisted."""
 
     def _run(self):
@@ -167,7 +159,7 @@ class SSVDDask(_OnCluster):
 # ---------------------------------------------------------------------------
 # PCA
 # ---------------------------------------------------------------------------
-class PCADlinalg(_OnCluster):
+class PCADlinalg(OnCluster):
     """``models.PCA(20).fit(A)`` on the persisted DRM ("auto": exact Gram + eigh, one pass)."""
 
     def time_fit(self, rows):
@@ -183,7 +175,7 @@ class PCADlinalg(_OnCluster):
             PCA(K, svd_solver="randomized", random_state=0).fit(self.A)
 
 
-class PCADaskML(_OnCluster):
+class PCADaskML(OnCluster):
     """dask-ml ``PCA(20).fit`` on the same persisted blocks (TSQR-based full SVD)."""
 
     def setup(self, rows):

@@ -11,18 +11,10 @@ import dask
 
 import dlinalg as dl
 
-from . import COLS, Sized, dense_drm, get_client, settle
+from . import OnCluster
 
 
-class _OnCluster(Sized):
-    def setup(self, rows):
-        self.client = get_client()
-        self.A = dense_drm(rows, COLS)
-        self.X = self.A.to_dask()
-        settle(self.client)
-
-
-class FusedDlinalg(_OnCluster):
+class FusedDlinalg(OnCluster):
     def time_means_gram(self, rows):
         with self.client.as_current():
             dl.compute(self.A.col_means(), self.A.T @ self.A)
@@ -40,7 +32,7 @@ class FusedDlinalg(_OnCluster):
             dl.compute(self.A.col_means(), self.A.T @ self.A)
 
 
-class FusedDask(_OnCluster):
+class FusedDask(OnCluster):
     """Plain Dask; its Gram alone is ``gram.GramDask.time_gram``."""
 
     def time_means_gram(self, rows):
