@@ -330,3 +330,11 @@ def test_errors_propagate(scheduler, progress):
 def test_progress_must_be_bool(progress):
     with pytest.raises(TypeError, match="progress"):
         compute_collections(da.ones(3, chunks=1).sum(), progress=progress)
+
+
+def test_local_cluster_workers_skip_numpys_hugepage_hint():
+    # first touch of a fresh 80 MB array: 0.2 s with numpy's THP hint on this VM, 0.04 s without
+    with local_cluster(n_workers=1, threads_per_worker=1, quiet=True, dashboard=False) as c:
+        assert set(c.run(os.environ.get, "NUMPY_MADVISE_HUGEPAGE").values()) == {"0"}
+    with dask.config.set({"dlinalg.numpy-hugepages": True}):
+        assert dlc.worker_environment() == {}

@@ -130,18 +130,22 @@ def start_cluster(
     otherwise try 8787 on every interface); the Client is not made the
     default scheduler: compute inside ``client.as_current()``.
     """
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        memory_limit=memory_limit,
-        host="127.0.0.1",
-        protocol="tcp://",
-        dashboard_address="127.0.0.1:0",
-        scheduler_kwargs={"dashboard": False},
-    )
+    from dlinalg.cluster import worker_environment
+
+    with dask.config.set(worker_environment()):  # the same workers as dl.local_cluster's
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            memory_limit=memory_limit,
+            host="127.0.0.1",
+            protocol="tcp://",
+            dashboard_address="127.0.0.1:0",
+            scheduler_kwargs={"dashboard": False},
+        )
     client = Client(cluster, set_as_default=False)
     client.wait_for_workers(n_workers)
     # import what the tasks need up front, so a single --quick call is not
