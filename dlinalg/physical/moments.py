@@ -84,6 +84,7 @@ def _dense_comoments(x: np.ndarray) -> Moments:
 def comoment_combine(*parts: Moments) -> Moments:
     """Merge partial moments left to right (fixed order: bitwise stable)."""
     acc = parts[0]
-    for p in parts[1:]:
-        acc = _merge(acc, p)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf data is reported by the caller
+        for p in parts[1:]:
+            acc = _merge(acc, p)
     return acc
