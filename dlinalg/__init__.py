@@ -20,6 +20,7 @@ from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr
 from dlinalg.matrix import DRM, LazyResult
+from dlinalg.solvers import lsmr, lsqr
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,9 @@ __all__ = [
     "ssvd",
     "spca",
     "eigh_gram",
+    # iterative solvers
+    "lsqr",
+    "lsmr",
     # cluster
     "local_cluster",
     "connect",

@@ -1,0 +1,19 @@
+"""Iterative solvers over a distributed mat-vec: only products touch the cluster.
+
+Scalar recurrences run on the client; A is persisted once and read once per
+iteration by a fused kernel (``u = A v + c w`` and ``A^T u`` in one pass).
+
+=============  ===========================================================  ==============
+function       problem                                                      passes / iter
+=============  ===========================================================  ==============
+``lsqr``       ``min ||Ax - b||^2 + damp^2 ||x||^2`` (Paige-Saunders)        1
+``lsmr``       the same, monotone ``||A^T r||`` (Fong-Saunders)              1
+=============  ===========================================================  ==============
+"""
+
+from dlinalg.solvers.checkpoint import CheckpointError
+from dlinalg.solvers.lsmr import lsmr
+from dlinalg.solvers.lsqr import lsqr
+from dlinalg.solvers.result import SolveResult
+
+__all__ = ["lsqr", "lsmr", "SolveResult", "CheckpointError"]

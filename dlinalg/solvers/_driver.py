@@ -1,0 +1,92 @@
+"""What every iterative solver does around its recurrence: checkpoints and reporting.
+
+A solver keeps its whole state in a flat dict of numpy arrays and floats
+(``itn`` included). :class:`Run` opens the checkpoint (refusing another
+problem's), hands back the saved state to resume from, saves the state when
+due and at the end, and drives the progress bar and the callback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from dlinalg.errors import ParameterError
+from dlinalg.solvers._progress import Progress
+from dlinalg.solvers.checkpoint import Checkpoint, fingerprint
+
+__all__ = ["Run", "check_checkpoint", "check_every"]
+
+
+def check_checkpoint(checkpoint: Any) -> None:
+    """``None`` or a path (checked before any work)."""
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise ParameterError(
+            f"checkpoint must be None or a file path (str or os.PathLike), got {checkpoint!r}"
+        )
+
+
+def check_every(every: Any) -> int:
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ParameterError(f"checkpoint_every must be an integer >= 1, got {every!r}")
+    return every
+
+
+class Run:
+    """One solver call: resume, save when due, report each iteration.
+
+    Parameters
+    ----------
+    name : str
+        The solver's name (stored in the checkpoint, shown on the bar).
+    op : operator
+        The problem's operator (its token goes into the fingerprint).
+    b : array or None
+        The right-hand side (hashed into the fingerprint).
+    params : dict
+        Parameters that change the iterates (hashed into the fingerprint).
+    checkpoint : path or None
+    maxiter : int
+    show : bool
+    callback : callable or None
+    every : int, default 10
+        Save every ``every`` iterations (and every 30 seconds).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        op: Any,
+        b: Any,
+        params: dict[str, Any],
+        checkpoint: Any,
+        maxiter: int,
+        show: bool,
+        callback: Callable | None,
+        every: int = 10,
+    ):
+        self.name = name
+        self.maxiter = maxiter
+        self.ckpt = None
+        if checkpoint is not None:
+            self.ckpt = Checkpoint(checkpoint, name, fingerprint(op, b, **params), every=every)
+        self.resumed = self.ckpt.load() if self.ckpt is not None else None
+        start = int(self.resumed["itn"]) if self.resumed else 0
+        self.progress = Progress(name, maxiter, show, callback, start=start)
+
+    def iteration(
+        self, itn: int, x: np.ndarray, state: Callable[[], dict[str, Any]], **metrics: float
+    ) -> None:
+        """Report iteration ``itn``; save ``state()`` (built only then) when a save is due."""
+        self.progress.update(itn, x, **metrics)
+        if self.ckpt is not None and self.ckpt.due(itn):
+            self.ckpt.save(state())
+
+    def finish(self, state: Callable[[], dict[str, Any]], message: str) -> None:
+        """Save the final state (a later call with the same path returns it at once)."""
+        if self.ckpt is not None:
+            self.ckpt.save(state())
+        self.progress.close(message)
