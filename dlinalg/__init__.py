@@ -20,7 +20,7 @@ from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr
 from dlinalg.matrix import DRM, LazyResult
-from dlinalg.solvers import lsmr, lsqr
+from dlinalg.solvers import eigsh, lsmr, lsqr, svds
 
 __version__ = "0.1.0"
 
@@ -51,6 +51,8 @@ __all__ = [
     # iterative solvers
     "lsqr",
     "lsmr",
+    "svds",
+    "eigsh",
     # cluster
     "local_cluster",
     "connect",

@@ -8,12 +8,15 @@ function       problem                                                      pass
 =============  ===========================================================  ==============
 ``lsqr``       ``min ||Ax - b||^2 + damp^2 ||x||^2`` (Paige-Saunders)        1
 ``lsmr``       the same, monotone ``||A^T r||`` (Fong-Saunders)              1
+``svds``       top-k singular triplets, ARPACK on ``A^T A`` (client side)   ncv - k
+``eigsh``      k eigenpairs of a symmetric A, ARPACK (client side)          ncv - k
 =============  ===========================================================  ==============
 """
 
+from dlinalg.solvers.arpack import eigsh, svds
 from dlinalg.solvers.checkpoint import CheckpointError
 from dlinalg.solvers.lsmr import lsmr
 from dlinalg.solvers.lsqr import lsqr
 from dlinalg.solvers.result import SolveResult
 
-__all__ = ["lsqr", "lsmr", "SolveResult", "CheckpointError"]
+__all__ = ["lsqr", "lsmr", "svds", "eigsh", "SolveResult", "CheckpointError"]
