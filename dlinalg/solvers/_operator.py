@@ -27,7 +27,14 @@ from dask.base import tokenize
 
 from dlinalg.errors import NonFiniteError, ShapeError
 from dlinalg.physical import reduce as R
-from dlinalg.physical.matvec import fused_block, fused_combine, matvec_block, rmatvec_block
+from dlinalg.physical.matvec import (
+    MatvecParts,
+    combine_groups,
+    fused_group,
+    matvec_group,
+    parts_group,
+    rmatvec_group,
+)
 
 __all__ = [
     "as_operator",
@@ -80,10 +87,10 @@ def as_operator(A: Any, what: str = "A", square: bool = False) -> RowOperator | 
 class _Local:
     """Run block functions at once in this process (no distributed client)."""
 
-    def map(self, fn: Any, *iterables: Any) -> list:
-        return [fn(*args) for args in zip(*iterables, strict=True)]
+    def groups(self, blocks: list) -> tuple[list[list[int]], list]:
+        return [list(range(len(blocks)))], [None]
 
-    def submit(self, fn: Any, *args: Any) -> Any:
+    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
         return fn(*args)
 
     def gather(self, handles: list) -> list:
@@ -93,68 +100,75 @@ class _Local:
 class _Cluster:
     """Submit block functions to a distributed client: one round trip per product.
 
-    Tasks get deterministic keys (``pure=True``), and their lineage stays on
-    the scheduler, so a block lost with a worker is recomputed bit for bit.
+    A product is one task per worker (over the blocks that worker holds),
+    one task picking out the small partial sums of each, and one combining
+    them: five tasks on two workers, whatever the number of blocks. Keys are
+    deterministic (``pure=True``) and the lineage stays on the scheduler, so
+    what a lost worker held is recomputed, bit for bit, by another.
     """
 
     def __init__(self, client: Any):
         self.client = client
 
-    def map(self, fn: Any, *iterables: Any) -> list:
-        return self.client.map(fn, *iterables, pure=True)
+    def groups(self, blocks: list) -> tuple[list[list[int]], list]:
+        """Block indices grouped by the worker holding them (fixed for the operator's life)."""
+        who = self.client.who_has(blocks)
+        by_worker: dict[str, list[int]] = {}
+        for i, f in enumerate(blocks):
+            holders = sorted(who.get(f.key, ())) or [""]
+            by_worker.setdefault(holders[0], []).append(i)
+        ordered = sorted(by_worker.items(), key=lambda kv: kv[1][0])
+        return [idx for _, idx in ordered], [addr or None for addr, _ in ordered]
 
-    def submit(self, fn: Any, *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=True)
+    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
+        if where is None:
+            return self.client.submit(fn, *args, pure=True)
+        return self.client.submit(fn, *args, pure=True, workers=where, allow_other_workers=True)
 
     def gather(self, handles: list) -> list:
         return self.client.gather(handles)
-
-
-def _tree(run: Any, parts: list, combine: Any) -> Any:
-    """Combine ``parts`` in the fixed tree of :func:`dlinalg.physical.reduce.tree_reduce`."""
-    split_every = dask.config.get("dlinalg.split-every", R.DEFAULT_SPLIT_EVERY)
-    while len(parts) > 1:
-        parts = [
-            run.submit(combine, *parts[i : i + split_every])
-            for i in range(0, len(parts), split_every)
-        ]
-    return parts[0]
 
 
 def _pieces(b: np.ndarray, chunks: tuple[int, ...]) -> list[np.ndarray]:
     return [b[s:e] for s, e in pairwise(np.cumsum((0, *chunks)))]
 
 
-def _copy(x: np.ndarray) -> np.ndarray:
-    return np.array(x, dtype=np.float64)
+def _as_list(*pieces: Any) -> list[np.ndarray]:
+    return [np.array(p, dtype=np.float64) for p in pieces]
+
+
+def _split_every() -> int:
+    return int(dask.config.get("dlinalg.split-every", R.DEFAULT_SPLIT_EVERY))
 
 
 class RowVector:
-    """A vector stored in pieces aligned with an operator's row blocks (on the workers).
+    """A vector stored on the workers in pieces aligned with an operator's row blocks.
 
     Parameters
     ----------
-    run : executor
-        Where the pieces live.
+    op : RowOperator
+        The operator whose block groups the pieces follow.
     pieces : list
-        Futures (distributed) or arrays (in process), one per row block; a
-        piece may be a ``(values, partial sums)`` pair from the fused kernel.
-    chunks : tuple of int
-        Their lengths.
+        One handle per block group (a future, or the value in process), each
+        holding the group's pieces (a list, or a ``(list, parts)`` pair from
+        the fused kernel).
     """
 
-    def __init__(self, run: Any, pieces: list, chunks: tuple[int, ...]):
-        self.run = run
+    def __init__(self, op: Any, pieces: list):
+        self.op = op
         self.pieces = list(pieces)
-        self.chunks = tuple(chunks)
 
     def gather(self) -> np.ndarray:
         """The whole vector in this process."""
-        pieces = self.run.gather(self.pieces)
-        return np.concatenate([p[0] if isinstance(p, tuple) else p for p in pieces])
+        out: list = [None] * len(self.op.blocks)
+        for idx, got in zip(self.op.groups, self.op.run.gather(self.pieces), strict=True):
+            values = got[0] if isinstance(got, tuple) else got
+            for i, piece in zip(idx, values, strict=True):
+                out[i] = piece
+        return np.concatenate(out)
 
     def __len__(self) -> int:
-        return sum(self.chunks)
+        return self.op.shape[0]
 
 
 class RowOperator:
@@ -177,18 +191,31 @@ class RowOperator:
         self.dtype = np.dtype(np.float64)
         self.chunks = tuple(int(c) for c in arr.chunks[0])
         self.token = tokenize(arr.name, self.shape, str(arr.dtype))
-        keys = [k for (k,) in arr.__dask_keys__()] if arr.ndim == 2 else []
+        keys = [k for (k,) in arr.__dask_keys__()]
         if client is not None:
-            from distributed import futures_of
+            from distributed import futures_of, wait
 
             (arr,) = client.persist([arr])
             by_key = {f.key: f for f in futures_of(arr)}
             self.blocks = [by_key[k] for k in keys]
+            wait(self.blocks)  # their places decide the groups
             self.run = _Cluster(client)
         else:
             self.blocks = list(dask.compute(*R.blocks_of(arr)))
             self.run = _Local()
+        self.groups, self.where = self.run.groups(self.blocks)
         self.array = arr
+
+    def _each_group(self, fn: Any, *per_group: Any) -> list:
+        """Submit ``fn(group's blocks, *args)`` once per group, on the group's worker."""
+        return [
+            self.run.submit(fn, [self.blocks[i] for i in idx], *args, where=where)
+            for idx, where, *args in zip(self.groups, self.where, *per_group, strict=True)
+        ]
+
+    def _total(self, results: list) -> MatvecParts:
+        total = self.run.submit(combine_groups, self.groups, _split_every(), *results)
+        return self.run.gather([total])[0]
 
     # --- vectors ------------------------------------------------------------
     def vector(self, b: Any) -> RowVector:
@@ -200,12 +227,16 @@ class RowOperator:
 
                 b = self.run.client.persist(b)
                 by_key = {f.key: f for f in futures_of(b)}
-                return RowVector(self.run, [by_key[k] for k in b.__dask_keys__()], self.chunks)
-            return RowVector(self.run, list(dask.compute(*b.to_delayed().ravel())), self.chunks)
-        pieces = _pieces(np.asarray(b, dtype=np.float64), self.chunks)
-        if isinstance(self.run, _Cluster):  # a task per piece: lineage for a lost worker
-            return RowVector(self.run, self.run.map(_copy, pieces), self.chunks)
-        return RowVector(self.run, pieces, self.chunks)
+                pieces = [by_key[k] for k in b.__dask_keys__()]
+            else:
+                pieces = list(dask.compute(*b.to_delayed().ravel()))
+        else:
+            pieces = _pieces(np.asarray(b, dtype=np.float64), self.chunks)
+        grouped = [
+            self.run.submit(_as_list, *[pieces[i] for i in idx], where=where)
+            for idx, where in zip(self.groups, self.where, strict=True)
+        ]
+        return RowVector(self, grouped)
 
     # --- products -----------------------------------------------------------
     def fused(
@@ -215,14 +246,14 @@ class RowOperator:
 
         Returns ``(u as a RowVector if keep else None, A^T u, ||u||^2)``.
         """
-        nb = len(self.blocks)
+        ng = len(self.groups)
         v = None if v is None else np.asarray(v, dtype=np.float64)
-        wp = [None] * nb if w is None else w.pieces
-        tasks = self.run.map(fused_block, self.blocks, [v] * nb, wp, [float(c)] * nb, [keep] * nb)
-        parts = self.run.map(getitem, tasks, [1] * nb)  # only the small sums travel
-        (result,) = self.run.gather([_tree(self.run, parts, fused_combine)])
-        u = RowVector(self.run, tasks, self.chunks) if keep else None  # pieces stay put
-        return u, result.atu, result.normsq
+        wp = [None] * ng if w is None else w.pieces
+        tasks = self._each_group(fused_group, [v] * ng, wp, [float(c)] * ng, [keep] * ng)
+        # only the small partial sums travel; the u pieces stay where they were made
+        parts = [self.run.submit(getitem, t, 1) for t in tasks] if keep else tasks
+        total = self._total(parts)
+        return (RowVector(self, tasks) if keep else None), total.atu, total.normsq
 
     def normal(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         """``(A^T A x, ||A x||^2)`` in one pass."""
@@ -232,14 +263,17 @@ class RowOperator:
     def matvec(self, x: np.ndarray) -> np.ndarray:
         """``A x`` gathered to this process."""
         x = np.asarray(x, dtype=np.float64)
-        pieces = self.run.map(matvec_block, self.blocks, [x] * len(self.blocks))
-        return np.concatenate(self.run.gather(pieces))
+        return RowVector(self, self._each_group(matvec_group, [x] * len(self.groups))).gather()
 
     def rmatvec(self, y: np.ndarray) -> np.ndarray:
         """``A^T y`` for an in-memory ``y`` of length m."""
         pieces = _pieces(np.asarray(y, dtype=np.float64), self.chunks)
-        parts = self.run.map(rmatvec_block, self.blocks, pieces)
-        return self.run.gather([_tree(self.run, parts, fused_combine)])[0].atu
+        ys = [[pieces[i] for i in idx] for idx in self.groups]
+        return self._total(self._each_group(rmatvec_group, ys)).atu
+
+    def reduce_blocks(self, fn: Any) -> MatvecParts:
+        """``fn(block)`` (a :class:`MatvecParts`) summed over the blocks in the fixed tree."""
+        return self._total(self._each_group(parts_group, [fn] * len(self.groups)))
 
 
 class _LocalVector:
