@@ -20,7 +20,7 @@ from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr
 from dlinalg.matrix import DRM, LazyResult
-from dlinalg.solvers import eigsh, lsmr, lsqr, svds
+from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, svds
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,9 @@ __all__ = [
     "lsmr",
     "svds",
     "eigsh",
+    "cg",
+    "cgls",
+    "gd",
     # cluster
     "local_cluster",
     "connect",

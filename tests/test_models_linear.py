@@ -130,16 +130,6 @@ def estimators(solver: str = "auto", fit_intercept: bool = True) -> list:
     ]
 
 
-def iterative_available(name: str) -> bool:
-    if hasattr(dl, name):
-        return True
-    try:
-        from dlinalg import solvers
-    except ImportError:
-        return False
-    return hasattr(solvers, name)
-
-
 # ------------------------------------------------------------------ scikit-learn's checks
 
 
@@ -523,7 +513,6 @@ def test_iterative_formulation_is_exact(name, sparse, monkeypatch):
         LinearRegression(solver=name).fit(nan_x, Y)
 
 
-@pytest.mark.skipif(not iterative_available("lsqr"), reason="dlinalg.lsqr is not there yet")
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_lsqr_matches_the_truth(fit_intercept, sparse):
@@ -538,7 +527,6 @@ def test_lsqr_matches_the_truth(fit_intercept, sparse):
         assert_fitted(est, Xd, Yd, 1e-8)  # LSQR stops at atol = btol = 1e-12
 
 
-@pytest.mark.skipif(not iterative_available("gd"), reason="dlinalg.gd is not there yet")
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_gd_matches_the_truth(sparse):
     Xd = dense(XS) if sparse else X

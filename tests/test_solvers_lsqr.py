@@ -183,6 +183,12 @@ def test_checkpoint_resume_is_bit_identical(tmp_path, name):
     np.testing.assert_array_equal(resumed.x, full.x)
     assert again.itn == full.itn  # a finished checkpoint returns at once
     np.testing.assert_array_equal(again.x, full.x)
+    with dask.config.set(scheduler="sync"):
+        path.unlink()
+        solve(dl.from_array(A, chunks=70), b, atol=1e-10, btol=1e-10, maxiter=13, checkpoint=path)
+        shorter = solve(dl.from_array(A, chunks=70), b, atol=1e-10, btol=1e-10, maxiter=5,
+                        checkpoint=path)  # fmt: skip
+    assert (shorter.istop, shorter.itn) == (7, 13)  # already past the smaller limit
 
 
 def test_checkpoint_of_another_problem_is_refused(tmp_path):

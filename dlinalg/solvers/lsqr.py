@@ -200,6 +200,8 @@ def lsqr(
         st = _start(gk, b, x0, n)
     if st["istop"] == 7 and st["itn"] < maxiter:  # resumed with a larger maxiter
         st["istop"] = 0
+    elif st["istop"] == 0 and st["itn"] >= maxiter:  # resumed with a smaller one
+        st["istop"] = 7
     try:
         if st["istop"] == 0 and st["arnorm"] != 0:
             _iterate(st, gk, run, damp, atol, btol, conlim, maxiter)

@@ -23,7 +23,7 @@ class SolveResult:
     itn : int
         Number of iterations run (counting those before a resumed checkpoint).
     normr : float
-        Estimate of ``||b - A x||`` (with ``damp``: of the damped residual).
+        Estimate of ``||b - A x||`` (the undamped residual, SciPy's ``r1norm``).
     normar : float
         Estimate of ``||A^T (b - A x) - damp^2 x||``.
     anorm : float

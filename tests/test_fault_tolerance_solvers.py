@@ -1,0 +1,103 @@
+"""Kill a real worker process in the middle of an iterative solve: same iterates, same bits.
+
+An iteration's tasks have deterministic keys and their lineage stays on the
+scheduler, so the blocks of A and the pieces of LSQR's ``u`` that die with a
+worker are recomputed by the survivor, bit for bit, and the solve goes on as
+if nothing happened: the same x, the same iteration count.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import dlinalg as dl
+
+pytestmark = pytest.mark.cluster
+
+
+def _tall():
+    """20 row blocks, condition 100: tens of iterations."""
+    rng = np.random.default_rng(0)
+    G = rng.standard_normal((20_000, 30))
+    A = G * np.logspace(0, -2, 30)
+    return dl.from_array(A, chunks=1000), A @ rng.standard_normal(30) + rng.standard_normal(20_000)
+
+
+def _spd():
+    rng = np.random.default_rng(1)
+    G = rng.standard_normal((400, 400))
+    return dl.from_array(G @ G.T / 400 + np.eye(400), chunks=20), rng.standard_normal(400)
+
+
+# name -> (problem, solve(A, b, callback) -> comparable arrays, callback-able)
+SOLVES = {
+    "lsqr": (_tall, lambda A, b, cb: dl.lsqr(A, b, atol=1e-10, btol=1e-10, callback=cb)),
+    "lsmr": (_tall, lambda A, b, cb: dl.lsmr(A, b, atol=1e-10, btol=1e-10, callback=cb)),
+    "cgls": (_tall, lambda A, b, cb: dl.cgls(A, b, atol=1e-10, btol=1e-10, callback=cb)),
+    "gd": (_tall, lambda A, b, cb: dl.gd(A, b, tol=1e-10, callback=cb)),
+    "cg": (_spd, lambda A, b, cb: dl.cg(A, b, rtol=1e-12, callback=cb)),
+}
+CASES = [n if n == "lsqr" else pytest.param(n, marks=pytest.mark.slow) for n in SOLVES]
+
+# ARPACK has no callback: the kill comes from a timer while the products run
+SPECTRAL = {
+    "svds": (_tall, lambda A: dl.svds(A, 5, seed=0, return_singular_vectors=False)),
+    "eigsh": (_spd, lambda A: dl.eigsh(A, 5, seed=0, return_eigenvectors=False)),
+}
+
+
+def _killer(client, at: int):
+    """A callback that, at iteration ``at``, SIGKILLs a worker 10 ms later (mid-pass)."""
+    pids = sorted(client.run(os.getpid).values())
+    count = {"n": 0}
+
+    def callback(_):
+        count["n"] += 1
+        if count["n"] == at:
+            threading.Timer(0.01, os.kill, (pids[0], signal.SIGKILL)).start()
+
+    return callback, pids[0]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_worker_kill_mid_solve_gives_identical_iterates(fresh_cluster, name):
+    _, client = fresh_cluster
+    make, solve = SOLVES[name]
+    A, b = make()
+    with client.as_current():
+        A = A.persist()
+        ref = solve(A, b, None)
+        callback, victim = _killer(client, at=3)
+        got = solve(A, b, callback)
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed"
+    assert got.itn == ref.itn
+    np.testing.assert_array_equal(got.x, ref.x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SPECTRAL)
+def test_worker_kill_during_arpack_gives_identical_values(fresh_cluster, name):
+    _, client = fresh_cluster
+    make, solve = SPECTRAL[name]
+    A, _ = make()
+    with client.as_current():
+        A = A.persist()
+        ref = solve(A)
+        victim = min(client.run(os.getpid).values())
+        killed = threading.Event()
+
+        def kill():
+            os.kill(victim, signal.SIGKILL)
+            killed.set()
+
+        timer = threading.Timer(0.15, kill)
+        timer.start()
+        got = solve(A)
+        assert killed.is_set(), "the solve ended before the kill: make it longer"
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed"
+    np.testing.assert_array_equal(got, ref)
