@@ -3,8 +3,9 @@
 Run with ``python examples/quickstart.py`` (well under a minute on 2 cores).
 It starts a cluster on 127.0.0.1, writes a random 200,000 x 50 matrix to a
 Zarr store, reads it back lazily, runs the algebra, shows the optimized plans,
-factors it (QR, PCA, randomized SVD) and checks every result against numpy
-and scikit-learn.
+factors it (QR, PCA, randomized SVD), solves least squares (LSQR with a
+checkpoint, LinearRegression, svds) and checks every result against numpy and
+scikit-learn.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from sklearn.decomposition import PCA as SkPCA
 
 import dlinalg as dl
-from models import PCA
+from models import PCA, LinearRegression
 
 NROW, NCOL, CHUNK = 200_000, 50, 20_000
 
@@ -90,6 +91,21 @@ def main() -> None:
         u = U.compute()
         check("ssvd: U'U = I and Vt Vt' = I", np.hstack([u.T @ u, Vt @ Vt.T]),
               np.hstack([np.eye(6), np.eye(6)]))  # fmt: skip
+
+        # 7. Iterative solvers: LSQR reads A once per iteration, checkpoints its
+        #    whole state, and resumes bit for bit; LinearRegression is one pass.
+        ckpt = Path(tmp) / "lsqr.npz"
+        part = dl.lsqr(A, y, atol=1e-12, btol=1e-12, maxiter=5, checkpoint=ckpt)
+        res = dl.lsqr(A, y, atol=1e-12, btol=1e-12, checkpoint=ckpt)  # resumes at iteration 5
+        print(f"\nLSQR: stopped at {part.itn}, resumed to {res.itn} iterations: {res.message}")
+        reg = LinearRegression().fit(A, y)
+        top = dl.svds(A, 3, seed=0, return_singular_vectors=False)
+        check("lsqr x = numpy lstsq(A, y)", res.x,
+              np.linalg.lstsq(An, y, rcond=None)[0])  # fmt: skip
+        check("LinearRegression [coef, intercept]", np.append(reg.coef_, reg.intercept_),
+              np.append(beta, 3.0))  # fmt: skip
+        check("svds top-3 singular values", np.sort(top)[::-1],
+              np.linalg.svd(An, compute_uv=False)[:3])  # fmt: skip
 
         print(f"\nFitted intercept {fit[-1]:.6f} (true 3), slopes {fit[0]:.6f} ... {fit[-2]:.6f}")
         print(f"Dashboard: {client.dashboard_link}")

@@ -51,6 +51,7 @@ import time
 from typing import Any, ClassVar
 
 import cloudpickle
+import dask
 import numpy as np
 
 # Workers cannot import this package (asv puts the benchmark directory on
@@ -321,6 +322,61 @@ def sparse_scipy(nrow: int = ROWS, ncol: int = SPARSE_COLS, density: float = SPA
     if key not in _cache:
         A = dl.random((nrow, ncol), chunks=row_chunk(nrow), seed=SEED, density=density)
         _cache[key] = A.compute(scheduler="threads")
+    return _cache[key]
+
+
+#: Condition number of the least-squares benchmark matrix (the issue's "about 1e4").
+LSQ_COND = 1e4
+
+
+def _lsq_factors(ncol: int, cond: float):
+    """``D V^T``: singular values evenly spaced from 1 to ``1/cond``, a seeded rotation.
+
+    Evenly spaced values make LSQR need about 150 iterations to 1e-8 at
+    cond 1e4 (the issue saw 108 on its matrix); log-spaced ones would need
+    2,300, most of them spent on rounding after orthogonality is lost.
+    """
+    rng = np.random.default_rng(SEED + 1)
+    V, _ = np.linalg.qr(rng.standard_normal((ncol, ncol)))
+    return np.linspace(1, 1 / cond, ncol)[:, None] * V.T, rng.standard_normal(ncol)
+
+
+def lsq_problem(nrow: int = ROWS, ncol: int = COLS, cond: float = LSQ_COND):
+    """``(A, b, x_true)``: a persisted DRM with condition ~``cond`` and ``b = A x + noise``.
+
+    ``A = G D V^T`` with G the standard-normal ``dl.random`` matrix (its own
+    condition number is about 1.02 at 2,000,000 x 100); b is a persisted
+    1-column DRM with noise of standard deviation 1e-3.
+    """
+    import dlinalg as dl
+
+    key = ("lsq", nrow, ncol, cond, BLOCKS)
+    if key not in _cache:
+        client = get_client()
+        M, x_true = _lsq_factors(ncol, cond)
+        with client.as_current():
+            A = (dl.random((nrow, ncol), chunks=row_chunk(nrow), seed=SEED + 2) @ M).persist()
+            noise = dl.random((nrow, 1), chunks=row_chunk(nrow), seed=SEED + 3)
+            b = (A @ x_true[:, None] + noise * 1e-3).persist()
+        _keep(A)
+        _keep(b)
+        _cache[key] = (A, b, x_true)
+    return _cache[key]
+
+
+def lsq_numpy(nrow: int = ROWS, ncol: int = COLS, cond: float = LSQ_COND):
+    """The same ``(A, b)`` as :func:`lsq_problem`, as numpy arrays in this process."""
+    import dlinalg as dl
+
+    key = ("lsq-numpy", nrow, ncol, cond)
+    if key not in _cache:
+        M, x_true = _lsq_factors(ncol, cond)
+        with dask.config.set(scheduler="threads"):
+            A = dl.random((nrow, ncol), chunks=row_chunk(nrow), seed=SEED + 2) @ M
+            noise = dl.random((nrow, 1), chunks=row_chunk(nrow), seed=SEED + 3)
+            b = A @ x_true[:, None] + noise * 1e-3
+            A, b = dl.compute(A, b)
+        _cache[key] = (np.ascontiguousarray(A), np.ascontiguousarray(b[:, 0]))
     return _cache[key]
 
 

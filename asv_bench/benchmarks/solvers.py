@@ -1,0 +1,196 @@
+"""Iterative solvers and linear models on a persisted least-squares problem (issue 4).
+
+``A`` is ROWS x 100 float64 with condition number ~1e4 (``lsq_problem``),
+``b = A x + noise``, persisted on the LocalCluster (2 workers x 1 thread); the
+in-process references get the same numbers as numpy arrays. Each dlinalg class
+has its reference beside it:
+
+==============================  ========================================  =========
+dlinalg                         reference                                 target
+==============================  ========================================  =========
+``lsqr(A, b)``, 1e-8            ``scipy.sparse.linalg.lsqr``, one process  >= 2x
+``LinearRegression().fit``      ``dask.array.linalg.lstsq``, same blocks   >= 10x
+``gd(A, b)``                    dask-glm ``gradient_descent`` (Normal)     report
+``svds(S, 20)``, sparse         ``scipy.sparse.linalg.svds``, one process  report
+==============================  ========================================  =========
+
+``track_*`` methods record iteration counts and the relative error of x
+against numpy's ``lstsq`` on the same data.
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import scipy.sparse.linalg as spla
+
+import dlinalg as dl
+
+from . import COLS, Sized, get_client, lsq_numpy, lsq_problem, settle, sparse_drm, sparse_scipy
+
+TOL = 1e-8  # atol = btol of the LSQR/LSMR benchmarks
+SVDS_K = 20
+
+
+def _rel_err(x, rows):
+    A, b = lsq_numpy(rows, COLS)
+    exact = np.linalg.lstsq(A, b, rcond=None)[0]
+    return float(np.linalg.norm(x - exact) / np.linalg.norm(exact))
+
+
+class _LSQ(Sized):
+    """``self.A``, ``self.b`` persisted on the cluster."""
+
+    def setup(self, rows):
+        self.client = get_client()
+        self.A, self.b, _ = lsq_problem(rows, COLS)
+        settle(self.client)
+
+
+class _LSQNumpy(Sized):
+    def setup(self, rows):
+        self.A, self.b = lsq_numpy(rows, COLS)
+
+
+# ---------------------------------------------------------------------------
+# LSQR / LSMR
+# ---------------------------------------------------------------------------
+class LSQRDlinalg(_LSQ):
+    """``dl.lsqr(A, b, atol=btol=1e-8)``: one pass over A per iteration."""
+
+    def _run(self):
+        with self.client.as_current():
+            return dl.lsqr(self.A, self.b, atol=TOL, btol=TOL)
+
+    def time_lsqr(self, rows):
+        self._run()
+
+    def track_iterations(self, rows):
+        return self._run().itn
+
+    def track_rel_error(self, rows):
+        return _rel_err(self._run().x, rows)
+
+
+class LSQRScipy(_LSQNumpy):
+    """Reference: ``scipy.sparse.linalg.lsqr`` on the numpy array, in this process."""
+
+    def time_lsqr(self, rows):
+        spla.lsqr(self.A, self.b, atol=TOL, btol=TOL)
+
+    def track_iterations(self, rows):
+        return spla.lsqr(self.A, self.b, atol=TOL, btol=TOL)[2]
+
+
+class LSMRDlinalg(_LSQ):
+    """``dl.lsmr(A, b, atol=btol=1e-8)``."""
+
+    def time_lsmr(self, rows):
+        with self.client.as_current():
+            dl.lsmr(self.A, self.b, atol=TOL, btol=TOL, maxiter=1000)
+
+
+class LSMRScipy(_LSQNumpy):
+    """Reference: ``scipy.sparse.linalg.lsmr``, in this process."""
+
+    def time_lsmr(self, rows):
+        spla.lsmr(self.A, self.b, atol=TOL, btol=TOL, maxiter=1000)
+
+
+# ---------------------------------------------------------------------------
+# Linear regression
+# ---------------------------------------------------------------------------
+class LinearRegressionDlinalg(_LSQ):
+    """``models.LinearRegression(fit_intercept=False).fit(A, b)`` (auto solver)."""
+
+    def time_fit(self, rows):
+        from models import LinearRegression
+
+        with self.client.as_current():
+            LinearRegression(fit_intercept=False).fit(self.A, self.b)
+
+    def track_rel_error(self, rows):
+        from models import LinearRegression
+
+        with self.client.as_current():
+            coef = LinearRegression(fit_intercept=False).fit(self.A, self.b).coef_
+        return _rel_err(np.ravel(coef), rows)
+
+
+class LinearRegressionDask(_LSQ):
+    """Reference: ``dask.array.linalg.lstsq`` on the same persisted blocks (TSQR)."""
+
+    def setup(self, rows):
+        super().setup(rows)
+        self.X, self.y = self.A.to_dask(), self.b.to_dask()
+
+    def time_fit(self, rows):
+        with self.client.as_current():
+            da.linalg.lstsq(self.X, self.y)[0].compute()
+
+
+# ---------------------------------------------------------------------------
+# Gradient descent
+# ---------------------------------------------------------------------------
+class GDDlinalg(_LSQ):
+    """``dl.gd(A, b, tol=1e-6)`` with its defaults."""
+
+    def _run(self):
+        with self.client.as_current():
+            return dl.gd(self.A, self.b, tol=1e-6, maxiter=2000)
+
+    def time_gd(self, rows):
+        self._run()
+
+    def track_iterations(self, rows):
+        return self._run().itn
+
+    def track_rel_error(self, rows):
+        return _rel_err(self._run().x, rows)
+
+
+class GDDaskGLM(_LSQ):
+    """Reference: dask-glm's ``gradient_descent`` (Normal family), 100 iterations."""
+
+    def setup(self, rows):
+        super().setup(rows)
+        self.X, self.y = self.A.to_dask(), self.b.to_dask()[:, 0]
+
+    def _run(self):
+        from dask_glm.algorithms import gradient_descent
+        from dask_glm.families import Normal
+
+        with self.client.as_current():
+            return gradient_descent(self.X, self.y, max_iter=100, tol=1e-6, family=Normal)
+
+    def time_gd(self, rows):
+        self._run()
+
+    def track_rel_error(self, rows):
+        return _rel_err(np.asarray(self._run()), rows)
+
+
+# ---------------------------------------------------------------------------
+# svds on a sparse matrix
+# ---------------------------------------------------------------------------
+class SVDSDlinalg(Sized):
+    """``dl.svds(S, 20)`` on the sparse benchmark matrix (ARPACK over one-pass A^T A v)."""
+
+    def setup(self, rows):
+        self.client = get_client()
+        self.S = sparse_drm(rows)
+        settle(self.client)
+
+    def time_svds(self, rows):
+        with self.client.as_current():
+            dl.svds(self.S, SVDS_K, seed=0, return_singular_vectors=False)
+
+
+class SVDSScipy(Sized):
+    """Reference: ``scipy.sparse.linalg.svds`` on the same CSR matrix, in this process."""
+
+    def setup(self, rows):
+        self.S = sparse_scipy(rows)
+
+    def time_svds(self, rows):
+        spla.svds(self.S, SVDS_K, random_state=0, return_singular_vectors=False)
