@@ -18,6 +18,7 @@ columns), so one pass over it gives everything the exact solvers need:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Hashable
@@ -37,7 +38,7 @@ import dlinalg as dl
 from dlinalg import DRM, LazyResult
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
-from dlinalg.errors import NonFiniteError
+from dlinalg.errors import NonFiniteError, RankDeficientError
 from models._input import coords_along
 
 __all__ = [
@@ -126,7 +127,7 @@ def solve(p: Problem, solver: str) -> Solution:
     if solver in ("lsqr", "gd"):
         return _iterative(p, solver)
     if solver == "qr" and not p.fit_intercept:
-        return _qr(p, None)  # no mean to remove: TSQR is the only pass
+        return _qr(p, None, checked=False)  # no mean to remove: TSQR is the only pass
     mean, gram = _moments(p)
     lam = np.clip(np.linalg.eigvalsh(gram[: p.n, : p.n])[::-1], 0.0, None)
     if solver == "cholesky" or (solver == "auto" and prefers_cholesky(lam, p)):
@@ -229,10 +230,22 @@ def _spd_solve(
 
 
 # --- QR of the augmented matrix -----------------------------------------------------
-def _qr(p: Problem, mean: np.ndarray | None) -> Solution:
-    """``R`` of ``[Xc Yc]`` by TSQR (one pass), then the small least-squares problem."""
+def _qr(p: Problem, mean: np.ndarray | None, checked: bool = True) -> Solution:
+    """``R`` of ``[Xc Yc]``, then the small least-squares problem.
+
+    ``R`` comes from :func:`dlinalg.qr` (Cholesky-QR2, or shifted Cholesky-QR3
+    when ill-conditioned: 2-3 Gram passes, Q never formed); a rank-deficient
+    or wide ``[Xc Yc]`` (which Cholesky-QR refuses) goes to pivot-free TSQR,
+    and so does a fit whose data no earlier pass checked for NaN (``checked``
+    False: TSQR's R then names the first bad column, in one pass).
+    """
     A = p.XY if mean is None else p.XY - mean
-    r = tsqr(A, np.dtype(np.float64))[1]
+    r = None
+    if checked and A.nrow >= A.ncol:
+        with contextlib.suppress(RankDeficientError):  # then TSQR, below
+            r = dl.qr(A, check_finite=False)[1].astype(np.float64)
+    if r is None:
+        r = tsqr(A, np.dtype(np.float64))[1]
     if mean is None:  # no first pass checked the data: a NaN column leaves NaN in R
         # (upper part only: TSQR's sign fix multiplies a NaN row's zeros below the diagonal)
         raise_non_finite(~np.isfinite(np.triu(r)).all(axis=0), p.n, p.X.col_labels)

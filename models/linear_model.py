@@ -213,10 +213,12 @@ _SOLVER_DOC = """solver : {"auto", "cholesky", "qr", "lsqr", "gd"}, default="aut
         centred scatter (``Xc^T Xc``, ``Xc^T yc``), then the normal equations
         by Cholesky with iterative refinement in memory. Squares the
         condition number: error about ``eps * cond(X)**2``.
-        ``"qr"``: the same pass, then one direct-TSQR pass giving the R
-        factor of the centred ``[Xc yc]`` (Q is never formed), and the small
-        least-squares problem in memory by SVD: error about ``eps *
-        cond(X)``; minimum-norm on rank-deficient X.
+        ``"qr"``: the same pass, then the R factor of the centred
+        ``[Xc yc]`` by :func:`dlinalg.qr` (two Gram passes, three when
+        cond(X) > 1e6; Q is never formed), and the small least-squares
+        problem in memory by SVD: error about ``eps * cond(X)``;
+        rank-deficient X goes to direct TSQR (one pass, pivot-free) and gets
+        the minimum-norm solution.
         ``"lsqr"``: :func:`dlinalg.lsqr` per target (``atol = btol = tol``).
         ``"gd"``: :func:`dlinalg.gd` per target (``tol``).
         ``"auto"``: ``"lsqr"`` when ``n_features + n_targets > 4096``;
@@ -224,8 +226,9 @@ _SOLVER_DOC = """solver : {"auto", "cholesky", "qr", "lsqr", "gd"}, default="aut
         estimated ``cond(X) < 1e4`` (see Notes), else ``"qr"``. The solver used
         is stored in ``solver_``."""
 
-_NOTES = """Passes over X in ``fit``: ``"cholesky"`` one; ``"qr"`` two (one
-    without an intercept); ``"auto"`` one when well-conditioned, else two;
+_NOTES = """Passes over X in ``fit``: ``"cholesky"`` one; ``"qr"`` three (four
+    when cond(X) > 1e6; one TSQR pass without an intercept); ``"auto"`` one
+    when well-conditioned, else as ``"qr"``;
     ``"lsqr"``/``"gd"`` one for the column means plus one per iteration and
     target. ``predict`` is one lazy pass. Work in float64 throughout; float32
     X gives float32 ``coef_`` and predictions. Memory: the ``(n_features +

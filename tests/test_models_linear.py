@@ -233,7 +233,7 @@ def test_ill_conditioned_auto_takes_qr_and_matches_lstsq():
     with count_computes() as calls:
         ours = LinearRegression(tol=1e-12).fit(A, y)
     assert ours.solver_ == "qr"
-    assert calls[0] == 2  # the scatter pass showed cond ~1e7, then TSQR
+    assert calls[0] == 4  # the scatter pass showed cond ~1e7, then shifted Cholesky-QR3 (3)
     assert ours.rank_ == 6
     # backward stable QR: error ~ eps * cond(X) = 1e-9, the issue asks for ~1e-6
     assert_close(ours.coef_, sol[1:], 1e-6, "coef_")
@@ -450,7 +450,7 @@ def test_passes_over_X_and_lazy_predict():
         ("cholesky", True, 1),  # the centred scatter of [X Y]
         ("cholesky", False, 1),
         ("auto", True, 1),  # well-conditioned: the same pass decides and solves
-        ("qr", True, 2),  # the means (and the check), then TSQR of the centred [X Y]
+        ("qr", True, 3),  # the means (and the check), then Cholesky-QR2 of the centred [X Y]
         ("qr", False, 1),  # TSQR alone
     ]
     for solver, fit_intercept, passes in expected:
