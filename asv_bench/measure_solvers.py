@@ -33,7 +33,7 @@ import benchmarks as B
 import dask.array as da
 import numpy as np
 import scipy.sparse.linalg as spla
-from measure import ROWS_OUT, Machine, row, timed
+from measure import Machine, row, timed
 from measure_decomp import speedup_report
 
 import dlinalg as dl
@@ -111,7 +111,9 @@ def section_cluster(args, exact) -> dict:
             def glm_gd():
                 res["glm"] = gradient_descent(X, y[:, 0], max_iter=100, tol=1e-6, family=Normal)
 
-            t = timed({"ours": on_cluster(ours_gd), "glm": on_cluster(glm_gd)}, args.repeat, settle)
+            t = timed(
+                {"ours": on_cluster(ours_gd), "glm": on_cluster(glm_gd)}, args.repeat, settle
+            )
             r = res["ours"]
             s = "3. gradient descent"
             row(s, "dlinalg dl.gd(A, b, tol=1e-6)", t["ours"], subject=True,
