@@ -7,7 +7,10 @@ columns), so one pass over it gives everything the exact solvers need:
   et al.'s pairwise update) gives the count, the column means and the centred
   scatter of ``[X Y]``, i.e. ``Xc^T Xc``, ``Xc^T Yc`` and ``Yc^T Yc`` together;
   then ``(Xc^T Xc + alpha I) W = Xc^T Yc`` is solved in memory by Cholesky
-  with iterative refinement.
+  with iterative refinement. When ``cond(X) >= 1e3`` that solution is corrected
+  with the true residual (Björck's corrected semi-normal equations): each
+  correction is one more pass, ``Xc^T (Yc - Xc W)``, solved with the same
+  Cholesky factor; it shrinks the error by about ``eps * cond(X)**2``.
 - ``"qr"``: the R factor of the centred ``[Xc Yc] = Q [[R, Z], [0, *]]`` by
   direct TSQR (one pass, Q never formed); ``||Xc W - Yc|| = ||R W - Z||``, so
   the small problem ``min ||R W - Z||`` (``[R; sqrt(alpha) I]`` for ridge)
@@ -19,45 +22,40 @@ columns), so one pass over it gives everything the exact solvers need:
 from __future__ import annotations
 
 import contextlib
-import os
-import warnings
-from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import dask
-import dask.array as da
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
-import xarray as xr
-from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.utils.validation import check_array
 
 import dlinalg as dl
-from dlinalg import DRM, LazyResult
+from dlinalg import DRM
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
-from models._input import coords_along
+from models._linear_targets import to_dense
 
 __all__ = [
     "COND_CHOLESKY",
+    "COND_SEMINORMAL",
     "GRAM_MAX_COLUMNS",
     "Problem",
     "Solution",
     "solve",
     "prefers_cholesky",
-    "Target",
-    "check_target",
-    "is_lazy_input",
-    "require_target",
-    "lazy_r2",
 ]
 
-#: "auto" takes the normal equations when cond(X) (estimated from the scatter's
-#: eigenvalues) is below this: their forward error is about eps * cond(X)**2 <= 1e-8.
-COND_CHOLESKY = 1e4
+#: Below this cond(X) (estimated from the scatter's eigenvalues) the normal
+#: equations alone have forward error about eps * cond(X)**2 <= 1e-10: one pass.
+COND_CHOLESKY = 1e3
+#: "auto" takes the (corrected semi-) normal equations below this cond(X): each
+#: correction pass shrinks the error by eps * cond(X)**2 <= 1e-6, so one or two
+#: corrections reach QR's accuracy in fewer passes than Cholesky-QR2's three.
+COND_SEMINORMAL = 1e5
+#: Corrections stop once the next one is predicted below this relative size...
+CORRECTION_TOL = 1e-12
+#: ...or after this many passes.
+MAX_CORRECTIONS = 3
 #: "auto" goes to "lsqr" when [X Y] has more columns than this (its Gram would
 #: take more than 128 MiB, the size of a Dask chunk, and O(n^3) work in memory).
 GRAM_MAX_COLUMNS = 4096
@@ -130,21 +128,23 @@ def solve(p: Problem, solver: str) -> Solution:
         return _qr(p, None, checked=False)  # no mean to remove: TSQR is the only pass
     mean, gram = _moments(p)
     lam = np.clip(np.linalg.eigvalsh(gram[: p.n, : p.n])[::-1], 0.0, None)
-    if solver == "cholesky" or (solver == "auto" and prefers_cholesky(lam, p)):
-        return _cholesky(p, mean, gram, lam)
+    extra = _cancellation(p, mean)
+    if solver == "cholesky" or (solver == "auto" and prefers_cholesky(lam, p, extra)):
+        return _cholesky(p, mean, gram, lam, extra)
     return _qr(p, mean if p.fit_intercept else None)
 
 
-def prefers_cholesky(lam: np.ndarray, p: Problem) -> bool:
+def prefers_cholesky(lam: np.ndarray, p: Problem, extra: float = 0.0) -> bool:
     """The "auto" rule, from the eigenvalues (descending) of ``X^T X`` (centred if fitted).
 
-    Normal equations when ``cond(X^T X + alpha I) < COND_CHOLESKY**2`` (alpha
-    the smallest penalty), and for LinearRegression also no singular value
+    Normal equations when ``cond(X^T X + alpha I) < COND_SEMINORMAL**2`` (alpha
+    the smallest penalty, ``extra`` added to the largest eigenvalue: see
+    :func:`_cancellation`), and for LinearRegression also no singular value
     within a factor 10 of the ``rcond`` cutoff (so the rank is clear).
     """
     alpha = float(p.alphas.min())
-    top, low = lam[0] + alpha, lam[-1] + alpha
-    if not (top > 0 and low > 0 and top < COND_CHOLESKY**2 * low):
+    top, low = lam[0] + alpha + extra, lam[-1] + alpha
+    if not (top > 0 and low > 0 and top < COND_SEMINORMAL**2 * low):
         return False
     return p.rcond is None or lam[-1] > (10.0 * p.rcond) ** 2 * lam[0]
 
@@ -173,6 +173,18 @@ def _moments(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     return mean, scatter + count * np.outer(mean, mean)
 
 
+def _cancellation(p: Problem, mean: np.ndarray) -> float:
+    """How much larger than ``lam_max`` the scatter's rounding error scale is.
+
+    Sparse X is never densified, so its centred scatter is ``X^T X - m mean
+    mean^T``: its rounding error is ``eps * (lam_max + m ||mean||^2)``, not
+    ``eps * lam_max``. The conditioning tests count that extra ``m ||mean||^2``.
+    """
+    if not (p.X.is_sparse and p.fit_intercept):
+        return 0.0
+    return float(p.m * mean[: p.n] @ mean[: p.n])
+
+
 def _intercept(p: Problem, mean: np.ndarray | None, coef: np.ndarray) -> np.ndarray:
     if mean is None or not p.fit_intercept:
         return np.zeros(coef.shape[0])
@@ -180,31 +192,77 @@ def _intercept(p: Problem, mean: np.ndarray | None, coef: np.ndarray) -> np.ndar
 
 
 # --- normal equations -----------------------------------------------------------
-def _cholesky(p: Problem, mean: np.ndarray, gram: np.ndarray, lam: np.ndarray) -> Solution:
+def _cholesky(
+    p: Problem, mean: np.ndarray, gram: np.ndarray, lam: np.ndarray, extra: float = 0.0
+) -> Solution:
     n = p.n
     Gxx, Gxy = gram[:n, :n], gram[:n, n:]
     s = np.sqrt(lam[: min(p.m, n)])
     coef = np.empty((Gxy.shape[1], n))
     kept = n
+    factors: list[tuple[float, np.ndarray, Any]] = []
     for alpha, cols in _groups(p.alphas):
         cutoff = None
         if alpha == 0:  # singular values below this are zero (LinearRegression's rule)
             cutoff = max(p.rcond or 0.0, np.sqrt(EPS * n)) * s[0]
-        coef[cols], kept = _spd_solve(Gxx, Gxy[:, cols], alpha, lam[-1], cutoff)
+        coef[cols], kept, factor = _spd_solve(Gxx, Gxy[:, cols], alpha, lam[-1], cutoff)
+        factors.append((alpha, cols, factor))
+    alpha = float(p.alphas.min())
+    top, low = lam[0] + alpha + extra, lam[-1] + alpha
+    factored = all(f is not None for _, _, f in factors)  # else rank-deficient: eigh
+    if factored and top >= COND_CHOLESKY**2 * low:
+        _correct(p, mean, coef, factors, EPS * top / low)
     rank = kept if p.rcond is not None else None
     singular = s if p.rcond is not None else None
     return Solution(coef, _intercept(p, mean, coef), "cholesky", rank, singular)
 
 
+def _correct(p: Problem, mean: np.ndarray, coef: np.ndarray, factors: list, rate: float) -> None:
+    """Björck's corrected semi-normal equations, in place on ``coef``.
+
+    The normal equations' solution is off by about ``eps * cond(X)**2``
+    because the scatter is; solving ``R^T R dW = Xc^T (Yc - Xc W) - alpha W``
+    with the true residual (one pass) and the same factor ``R`` shrinks that
+    error by the same factor ``rate`` each time, until the next correction is
+    predicted below ``CORRECTION_TOL`` (one pass up to ``cond(X) = 1e4``).
+    """
+    for _ in range(MAX_CORRECTIONS):
+        residual = _normal_residual(p, mean, coef)
+        step = np.zeros_like(coef)
+        for alpha, cols, factor in factors:
+            rhs = residual[:, cols] - alpha * coef[cols].T
+            step[cols] = sla.cho_solve(factor, rhs, check_finite=False).T
+        coef += step
+        if rate * np.linalg.norm(step) <= CORRECTION_TOL * np.linalg.norm(coef):
+            return
+
+
+def _normal_residual(p: Problem, mean: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``Xc^T (Yc - Xc W^T)`` in float64, from one pass over X and Y.
+
+    With an intercept, ``Yc - Xc W^T = E = Y - X W^T - b`` (``b`` the
+    intercepts), and ``Xc^T E = X^T E - mean_X (1^T E)``: X is never centred.
+    """
+    W = coef.T
+    E = p.Y - p.X @ W  # float64: W is
+    if p.fit_intercept:
+        E = E - _intercept(p, mean, coef)
+    XtE, total = dl.compute(p.X.T @ E, E.col_sums())
+    XtE = np.asarray(XtE, dtype=np.float64)
+    if p.fit_intercept:
+        XtE -= np.outer(mean[: p.n], total)
+    return XtE
+
+
 def _spd_solve(
     G: np.ndarray, B: np.ndarray, alpha: float, lam_min: float, cutoff: float | None
-) -> tuple[np.ndarray, int]:
-    """``(G + alpha I)^{-1} B`` transposed, and the rank used.
+) -> tuple[np.ndarray, int, Any]:
+    """``(G + alpha I)^{-1} B`` transposed, the rank used, and the Cholesky factor.
 
     Cholesky with iterative refinement; when the matrix is not numerically
     positive definite (its smallest eigenvalue ``lam_min + alpha`` below
     ``cutoff**2``, or Cholesky fails), the minimum-norm solution from its
-    eigendecomposition instead.
+    eigendecomposition instead (and no factor).
     """
     A = G + alpha * np.eye(G.shape[0])
     n = A.shape[0]
@@ -219,14 +277,14 @@ def _spd_solve(
         cut = cutoff**2 if cutoff is not None else EPS * n * max(w[-1], 0.0)
         keep = w > max(cut, 0.0)
         x = V[:, keep] @ ((V[:, keep].T @ B) / w[keep, None])
-        return x.T, int(keep.sum())
+        return x.T, int(keep.sum()), None
     x = sla.cho_solve(factor, B, check_finite=False)
     for _ in range(REFINE_STEPS):
         dx = sla.cho_solve(factor, B - A @ x, check_finite=False)
         x += dx
         if np.linalg.norm(dx) <= EPS * np.linalg.norm(x):
             break
-    return x.T, n
+    return x.T, n, factor
 
 
 # --- QR of the augmented matrix -----------------------------------------------------
@@ -307,7 +365,7 @@ def _iterative(p: Problem, solver: str) -> Solution:
     base = p.X - mean[:n] if centre else p.X
     if ones:
         base = dl.cbind(base, 1.0)
-    Y = p.Y.map_blocks(_to_dense, sparse=False) if p.Y.is_sparse else p.Y  # b is a vector
+    Y = p.Y.map_blocks(to_dense, sparse=False) if p.Y.is_sparse else p.Y  # b is a vector
     coef, intercept, n_iter = np.empty((t, n)), np.zeros(t), np.zeros(t, dtype=np.int64)
     kw = {"atol": p.tol, "btol": p.tol} if solver == "lsqr" else {"tol": p.tol}
     if p.max_iter is not None:
@@ -340,183 +398,3 @@ def _with_penalty_rows(A: DRM, alpha: float, n: int) -> DRM:
     if A.ncol > n:
         rows = dl.cbind(rows, 0.0)
     return dl.rbind(A, rows)
-
-
-# --- the targets ------------------------------------------------------------------
-def is_lazy_input(v: Any) -> bool:
-    """Whether ``v`` takes dlinalg's path (as :func:`models._input.as_matrix` decides for X)."""
-    lazy = (DRM, LazyResult, da.Array, xr.DataArray, xr.Dataset, str, os.PathLike)
-    return isinstance(v, lazy)
-
-
-def require_target(y: Any, est: str) -> None:
-    """scikit-learn's refusal of ``y=None`` for a regressor."""
-    if y is None:
-        raise ValueError(
-            f"This {est} estimator requires y to be passed, but the target y is None."
-        )
-
-
-@dataclass(frozen=True)
-class Target:
-    """Validated targets: the values (numpy, dask or DRM) and their labels.
-
-    Attributes
-    ----------
-    values : numpy.ndarray, dask.array.Array or DRM
-        ``(n_samples,)`` or ``(n_samples, n_targets)``.
-    ndim : int
-        1 (one target, 1-D ``coef_``) or 2.
-    dim : hashable or None
-        Name of the targets dimension of a 2-D DataArray y.
-    coords : dict
-        Its coordinates.
-    """
-
-    values: Any
-    ndim: int
-    dim: Hashable | None = None
-    coords: dict = field(default_factory=dict)
-
-    @property
-    def n_targets(self) -> int:
-        return 1 if self.ndim == 1 else int(self.values.shape[1])
-
-    def matrix(self, X: DRM) -> DRM:
-        """The targets as an ``m x t`` DRM aligned with X (CSR blocks when X is sparse)."""
-        v = self.values
-        if isinstance(v, DRM):
-            Y = v
-        elif isinstance(v, da.Array):
-            Y = dl.from_array(v.reshape(-1, 1) if v.ndim == 1 else v)
-        else:
-            v = np.asarray(v, dtype=np.float64).reshape(X.nrow, -1)
-            Y = dl.from_array(sp.csr_array(v) if X.is_sparse else v, chunks=X.chunks)
-        if Y.is_sparse != X.is_sparse:
-            Y = Y.map_blocks(_to_csr if X.is_sparse else _to_dense, sparse=X.is_sparse)
-        return Y if Y.chunks == X.chunks else Y.rechunk(X.chunks)
-
-    def output_dim(self) -> tuple[Hashable, dict]:
-        """The second dimension (and coordinates) of multi-target xarray predictions."""
-        return ("target" if self.dim is None else self.dim), self.coords
-
-    def labels(self) -> Target:
-        """The same without the values (what the fitted estimator keeps)."""
-        return Target(None, self.ndim, self.dim, self.coords)
-
-    def label(self, values: np.ndarray, X: xr.DataArray | None, features: bool) -> Any:
-        """``coef_`` (``features=True``) or multi-target ``intercept_``, labeled for xarray X."""
-        if X is None:
-            return values
-        dims: list[Hashable] = []
-        coords: dict = {}
-        if values.ndim == (2 if features else 1):
-            dim, tcoords = self.output_dim()
-            dims.append(dim)
-            coords.update(tcoords)
-        if features:
-            dims.append(X.dims[1])
-            coords.update(coords_along(X, X.dims[1]))
-        return xr.DataArray(values, dims=tuple(dims), coords=coords)
-
-
-def _to_csr(block: Any) -> sp.csr_array:
-    return sp.csr_array(block)
-
-
-def _to_dense(block: Any) -> np.ndarray:
-    return block.toarray() if sp.issparse(block) else np.asarray(block)
-
-
-def check_target(y: Any, n_samples: int, X: xr.DataArray | None) -> Target:
-    """Validate y against X's row count (from metadata for lazy y), before any graph.
-
-    In-memory y gets scikit-learn's :func:`~sklearn.utils.check_array` (finite,
-    numeric, at most 2-D); lazy y is checked for shape and dtype only: its
-    NaN/inf are reported by the first pass.
-    """
-    dim, coords = None, {}
-    values = y
-    if isinstance(y, xr.DataArray):
-        if X is not None:
-            _check_same_samples(X, y)
-        if y.ndim == 2:
-            dim = y.dims[1]
-            coords = coords_along(y, dim)
-        values = y.data
-    elif isinstance(y, LazyResult):
-        values = y.to_dask()
-    if isinstance(values, DRM | da.Array):
-        ndim = 2 if isinstance(values, DRM) else values.ndim
-        shape = tuple(values.shape)
-        if ndim not in (1, 2):
-            raise ValueError(
-                f"y must be 1-D (n_samples,) or 2-D (n_samples, n_targets); got a {ndim}-D "
-                f"array of shape {shape}"
-            )
-        if np.dtype(values.dtype).kind not in "biuf":
-            raise TypeError(f"y must hold real numbers, got dtype {values.dtype}")
-    else:
-        values = check_array(
-            values, ensure_2d=False, dtype="numeric", input_name="y", ensure_min_samples=1
-        )
-        ndim, shape = values.ndim, values.shape
-    if shape[0] != n_samples:
-        raise ValueError(
-            "Found input variables with inconsistent numbers of samples: X has "
-            f"{n_samples} rows but y has {shape[0]}"
-        )
-    if ndim == 2 and shape[1] == 0:
-        raise ValueError(f"y has no target: shape {shape}")
-    return Target(values, ndim, dim, coords)
-
-
-def _check_same_samples(X: xr.DataArray, y: xr.DataArray) -> None:
-    xi, yi = X.indexes.get(X.dims[0]), y.indexes.get(y.dims[0])
-    if xi is not None and yi is not None and not xi.equals(yi):
-        raise ValueError(
-            f"X and y have different coordinates along their samples dimension "
-            f"({X.dims[0]!r}, {y.dims[0]!r}); align them first, e.g. with xarray.align"
-        )
-
-
-# --- R^2 of lazy predictions ----------------------------------------------------------
-def _dask_2d(v: Any, chunks: Any = None) -> da.Array:
-    if isinstance(v, xr.DataArray):
-        v = v.data
-    if isinstance(v, DRM | LazyResult):
-        v = v.to_dask()
-        if isinstance(v._meta, sp.sparray | sp.spmatrix):
-            v = v.map_blocks(_to_dense, dtype=v.dtype, meta=np.empty((0,) * v.ndim, v.dtype))
-    if not isinstance(v, da.Array):
-        v = np.asarray(v)
-        v = da.from_array(v, chunks=(chunks,) + ((-1,) if v.ndim == 2 else ()))
-    return v.reshape(v.shape[0], -1).astype(np.float64)
-
-
-def lazy_r2(y: Any, y_pred: Any, sample_weight: Any = None) -> float:
-    """scikit-learn's ``r2_score`` (uniform average over targets) as Dask reductions."""
-    p = _dask_2d(y_pred)
-    t = _dask_2d(y, p.chunks[0])
-    if t.shape != p.shape:
-        raise ValueError(f"y has shape {t.shape[:1] + t.shape[1:]}, predictions {p.shape}")
-    m = p.shape[0]
-    if m < 2:
-        warnings.warn(
-            "R^2 score is not well-defined with less than two samples.",
-            UndefinedMetricWarning,
-            stacklevel=3,
-        )
-        return float("nan")
-    if sample_weight is None:
-        ss_res, ss_tot = dask.compute(((t - p) ** 2).sum(axis=0), t.var(axis=0) * m)
-    else:
-        w = _dask_2d(sample_weight, p.chunks[0])[:, :1]
-        total, wy = dask.compute(w.sum(), (w * t).sum(axis=0))
-        mean = wy / total
-        ss_res, ss_tot = dask.compute((w * (t - p) ** 2).sum(axis=0), (w * (t - mean) ** 2).sum(0))
-    scores = np.ones(p.shape[1])
-    valid = (ss_tot != 0) & (ss_res != 0)
-    scores[valid] = 1 - ss_res[valid] / ss_tot[valid]
-    scores[(ss_res != 0) & (ss_tot == 0)] = 0.0
-    return float(np.mean(scores))

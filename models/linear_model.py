@@ -14,15 +14,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 import dlinalg as dl
 from models._decomposition import check_int, check_option, check_tol
 from models._input import Input, as_matrix
-from models._linear_solvers import (
-    Problem,
-    Solution,
+from models._linear_solvers import Problem, Solution, solve
+from models._linear_targets import (
     Target,
     check_target,
     is_lazy_input,
     lazy_r2,
     require_target,
-    solve,
 )
 
 __all__ = ["LinearRegression", "Ridge"]
@@ -211,8 +209,10 @@ shape (n_samples,) or (n_samples, n_targets)
 _SOLVER_DOC = """solver : {"auto", "cholesky", "qr", "lsqr", "gd"}, default="auto"
         ``"cholesky"``: one pass over ``[X y]`` for the column means and the
         centred scatter (``Xc^T Xc``, ``Xc^T yc``), then the normal equations
-        by Cholesky with iterative refinement in memory. Squares the
-        condition number: error about ``eps * cond(X)**2``.
+        by Cholesky with iterative refinement in memory; their error, about
+        ``eps * cond(X)**2``, is then corrected when ``cond(X) >= 1e3`` by
+        Björck's corrected semi-normal equations (one more pass per
+        correction, each shrinking the error by ``eps * cond(X)**2``).
         ``"qr"``: the same pass, then the R factor of the centred
         ``[Xc yc]`` by :func:`dlinalg.qr` (two Gram passes, three when
         cond(X) > 1e6; Q is never formed), and the small least-squares
@@ -223,23 +223,33 @@ _SOLVER_DOC = """solver : {"auto", "cholesky", "qr", "lsqr", "gd"}, default="aut
         ``"gd"``: :func:`dlinalg.gd` per target (``tol``).
         ``"auto"``: ``"lsqr"`` when ``n_features + n_targets > 4096``;
         otherwise the first pass is taken and ``"cholesky"`` used when the
-        estimated ``cond(X) < 1e4`` (see Notes), else ``"qr"``. The solver used
+        estimated ``cond(X) < 1e5`` (see Notes), else ``"qr"``. The solver used
         is stored in ``solver_``."""
 
-_NOTES = """Passes over X in ``fit``: ``"cholesky"`` one; ``"qr"`` three (four
-    when cond(X) > 1e6; one TSQR pass without an intercept); ``"auto"`` one
-    when well-conditioned, else as ``"qr"``;
+_NOTES = """Passes over X in ``fit``: ``"cholesky"`` one when cond(X) < 1e3, two
+    up to about 1e4, at most four; ``"qr"`` three (four when cond(X) > 1e6;
+    one TSQR pass without an intercept); ``"auto"`` as ``"cholesky"`` when
+    cond(X) < 1e5, else as ``"qr"``;
     ``"lsqr"``/``"gd"`` one for the column means plus one per iteration and
     target. ``predict`` is one lazy pass. Work in float64 throughout; float32
     X gives float32 ``coef_`` and predictions. Memory: the ``(n_features +
     n_targets)**2`` scatter (or R factor) and one row block per task.
 
     The "auto" rule: the eigenvalues of ``Xc^T Xc`` come with the first pass
-    (the ``n_features``-sized eigenproblem costs nothing next to it); when
-    ``cond(Xc^T Xc + alpha I) < 1e8``, i.e. ``cond(X) < 1e4``, the normal
-    equations have forward error below about 1e-8 and are solved at once;
-    otherwise the problem is re-solved by the R factor (one more pass), whose
-    error grows with ``cond(X)`` only. LinearRegression also leaves the
+    (the ``n_features``-sized eigenproblem costs nothing next to it). When
+    ``cond(X) < 1e3`` the normal equations have forward error below about
+    1e-10 and are solved at once. Up to ``cond(X) < 1e5`` the Cholesky factor
+    ``R`` of the scatter is kept and the solution corrected with the true
+    residual, ``R^T R dw = Xc^T (yc - Xc w) - alpha w`` (one pass each; the
+    corrected semi-normal equations: Å. Björck, "Stability analysis of the
+    method of seminormal equations for linear least squares problems", Linear
+    Algebra Appl. 88/89 (1987)), until the next
+    correction would be below 1e-12 relative: one correction at cond 1e4,
+    two near 1e5, and the error is then that of a QR solution. Beyond, the
+    problem is re-solved by the R factor of ``[Xc yc]`` (two or three more
+    passes), whose error grows with ``cond(X)`` only. Sparse X with an
+    intercept counts its scatter's larger rounding (``X^T X - m mean
+    mean^T``, X never densified) in that condition number. LinearRegression also leaves the
     normal equations when a singular value of X lies within a factor 10 of
     its ``tol`` cutoff, so the rank is decided on the accurate spectrum of R.
     Asked for explicitly, ``"cholesky"`` on rank-deficient X gives the
@@ -317,6 +327,8 @@ class LinearRegression(_LinearModel):
        pairwise algorithm for computing sample variances", COMPSTAT (1982).
     .. [3] N. J. Higham, "Accuracy and Stability of Numerical Algorithms",
        2nd ed., SIAM (2002), ch. 20 (least squares) and 12 (refinement).
+    .. [4] Å. Björck, "Stability analysis of the method of seminormal equations
+       for linear least squares problems", Linear Algebra Appl. 88/89 (1987).
 
     Examples
     --------
