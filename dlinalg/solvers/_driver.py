@@ -90,3 +90,54 @@ class Run:
         if self.ckpt is not None:
             self.ckpt.save(state())
         self.progress.close(message)
+
+    def drive(
+        self,
+        start: Callable[[], dict[str, Any]],
+        iterate: Callable[[dict[str, Any]], None],
+        moving: Callable[[dict[str, Any]], bool],
+        messages: dict[int, str],
+        restore: Callable[[dict[str, Any]], None] | None = None,
+        saved: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Start (or resume), iterate, save the end state; return the state.
+
+        Parameters
+        ----------
+        start : callable
+            ``() -> state`` of a fresh solve (not called when resuming).
+        iterate : callable
+            ``state -> None``: runs the recurrence to its stop, in place.
+        moving : callable
+            ``state -> bool``: False when the start is already the answer
+            (``b = 0``, a zero gradient...): no iteration, and a smaller
+            ``maxiter`` does not turn it into "iteration limit".
+        messages : dict
+            The message of each ``istop``.
+        restore : callable, optional
+            ``state -> None``: rebuilds what lives outside the state dict
+            (LSQR's distributed ``u``) from a resumed state.
+        saved : callable, optional
+            ``state -> dict``: what to save (default: the state itself).
+
+        A state resumed under another ``maxiter`` has its ``istop`` moved
+        between 0 (running) and 7 (iteration limit, SciPy's code for it).
+        """
+        if self.resumed is None:
+            st = start()
+        else:
+            st = self.resumed
+            if restore is not None:
+                restore(st)
+            if st["istop"] == 7 and st["itn"] < self.maxiter:  # a larger maxiter
+                st["istop"] = 0
+            if st["istop"] == 0 and moving(st) and st["itn"] >= self.maxiter:  # a smaller one
+                st["istop"] = 7
+        try:
+            if st["istop"] == 0 and moving(st):
+                iterate(st)
+        except BaseException:
+            self.progress.close()
+            raise
+        self.finish(lambda: saved(st) if saved is not None else st, messages[st["istop"]])
+        return st

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import dask.array as da
 import numpy as np
 
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
 
-__all__ = ["check_rhs", "check_x0", "check_tolerance", "check_maxiter", "check_callback"]
+__all__ = [
+    "check_rhs",
+    "check_x0",
+    "check_tolerance",
+    "check_maxiter",
+    "check_callback",
+    "LeastSquaresInput",
+    "check_least_squares",
+]
 
 
 def _real(value: Any, name: str) -> float:
@@ -108,3 +117,48 @@ def check_x0(x0: Any, ncol: int) -> np.ndarray | None:
     if not np.isfinite(arr).all():
         raise NonFiniteError("x0 contains NaN or infinity")
     return arr
+
+
+class LeastSquaresInput(NamedTuple):
+    """The checked arguments of lsqr, lsmr and cgls."""
+
+    m: int
+    n: int
+    b: Any
+    x0: np.ndarray | None
+    damp: float
+    atol: float
+    btol: float
+    conlim: float
+    maxiter: int
+    callback: Any
+
+
+def check_least_squares(
+    A: Any,
+    b: Any,
+    *,
+    x0: Any,
+    damp: Any,
+    atol: Any,
+    btol: Any,
+    conlim: Any,
+    maxiter: Any,
+    default_maxiter: Callable[[int, int], int],
+    callback: Any,
+    checkpoint: Any,
+) -> LeastSquaresInput:
+    """Check every argument of a least-squares solver, in SciPy's order, before any graph."""
+    from dlinalg.solvers._driver import check_checkpoint
+    from dlinalg.solvers._operator import operator_shape
+
+    m, n = operator_shape(A)
+    b = check_rhs(b, m)
+    x0 = check_x0(x0, n)
+    damp = check_tolerance(damp, "damp")
+    atol, btol = check_tolerance(atol, "atol"), check_tolerance(btol, "btol")
+    conlim = check_tolerance(conlim, "conlim")
+    maxiter = check_maxiter(maxiter, default_maxiter(m, n))
+    callback = check_callback(callback)
+    check_checkpoint(checkpoint)
+    return LeastSquaresInput(m, n, b, x0, damp, atol, btol, conlim, maxiter, callback)

@@ -150,18 +150,12 @@ def cg(
         raise NonFiniteError("b contains NaN or infinity; clean it before solving")
     params = {"rtol": rtol, "atol": atol, "x0": x0, "M": m_token}
     run = Run("cg", op, b, params, checkpoint, maxiter, show, callback)
-    st = run.resumed if run.resumed is not None else _cg_start(op, b, x0, rtol, atol, n)
-    if st["istop"] == 7 and st["itn"] < maxiter:  # resumed with a larger maxiter
-        st["istop"] = 0
-    if st["istop"] == 0 and st["bnorm"] > 0 and st["itn"] >= maxiter:  # a smaller maxiter
-        st["istop"] = 7
-    try:
-        if st["istop"] == 0 and st["bnorm"] > 0:
-            _cg_iterate(st, op, psolve, run, maxiter)
-    except BaseException:
-        run.progress.close()
-        raise
-    run.finish(lambda: st, CG_MESSAGES[st["istop"]])
+    st = run.drive(
+        start=lambda: _cg_start(op, b, x0, rtol, atol, n),
+        iterate=lambda st: _cg_iterate(st, op, psolve, run, maxiter),
+        moving=lambda st: st["bnorm"] > 0,
+        messages=CG_MESSAGES,
+    )
     x = st["x"].copy()
     return SolveResult(
         x=x, istop=int(st["istop"]), itn=int(st["itn"]), normr=float(st["normr"]),

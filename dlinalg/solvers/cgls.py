@@ -14,15 +14,9 @@ import dask.array as da
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
-from dlinalg.solvers._driver import Run, check_checkpoint
-from dlinalg.solvers._input import (
-    check_callback,
-    check_maxiter,
-    check_rhs,
-    check_tolerance,
-    check_x0,
-)
-from dlinalg.solvers._operator import as_operator, check_finite_norm, operator_shape
+from dlinalg.solvers._driver import Run
+from dlinalg.solvers._input import check_least_squares
+from dlinalg.solvers._operator import as_operator, check_finite_norm
 from dlinalg.solvers.lsqr import LSQR_MESSAGES
 from dlinalg.solvers.result import SolveResult
 
@@ -151,34 +145,22 @@ def cgls(
     >>> res.istop, bool(np.allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0]))
     (2, True)
     """
-    m, n = operator_shape(A)
-    b = check_rhs(b, m)
-    x0 = check_x0(x0, n)
-    damp = check_tolerance(damp, "damp")
-    atol, btol = check_tolerance(atol, "atol"), check_tolerance(btol, "btol")
-    maxiter = check_maxiter(maxiter, 2 * n)
-    callback = check_callback(callback)
-    check_checkpoint(checkpoint)
+    _, n, b, x0, damp, atol, btol, _, maxiter, callback = check_least_squares(
+        A, b, x0=x0, damp=damp, atol=atol, btol=btol, conlim=1.0, maxiter=maxiter,
+        default_maxiter=lambda m, n: 2 * n, callback=callback, checkpoint=checkpoint,
+    )  # fmt: skip
 
     op = as_operator(A)
     run = Run("cgls", op, b, {"damp": damp, "atol": atol, "btol": btol, "x0": x0},
               checkpoint, maxiter, show, callback)  # fmt: skip
     bvec = op.vector(b)
-    st = run.resumed if run.resumed is not None else _cgls_start(op, bvec, b, x0, damp, n)
-    if st["istop"] == 7 and st["itn"] < maxiter:
-        st["istop"] = 0
-    if st["istop"] == 0 and st["gamma"] > 0 and st["itn"] >= maxiter:
-        st["istop"] = 7
-    try:
-        if st["istop"] == 0 and st["gamma"] > 0:
-            _cgls_iterate(st, op, bvec, run, damp, atol, btol, maxiter)
-        if st["true_at"] != st["itn"]:  # the reported norms come from the true residual
-            st["normr"], st["normar"] = _cgls_true(op, bvec, st["x"], damp)[1:]
-            st["true_at"] = st["itn"]
-    except BaseException:
-        run.progress.close()
-        raise
-    run.finish(lambda: st, CGLS_MESSAGES[st["istop"]])
+    st = run.drive(
+        start=lambda: _cgls_start(op, bvec, b, x0, damp, n),
+        iterate=lambda st: _cgls_iterate(st, op, bvec, run, damp, atol, btol, maxiter),
+        moving=lambda st: st["gamma"] > 0,
+        messages=CGLS_MESSAGES,
+    )
+    _confirm(st, op, bvec, damp)  # resumed under a smaller maxiter: not iterated
     return SolveResult(
         x=st["x"].copy(), istop=int(st["istop"]), itn=int(st["itn"]),
         normr=float(st["normr"]), normar=float(st["normar"]),
@@ -246,6 +228,14 @@ def _cgls_iterate(st: dict, op, bvec, run: Run, damp, atol, btol, maxiter) -> No
         run.iteration(st["itn"], x, lambda: st, normr=st["normr"], normar=st["normar"])
         if istop:
             break
+    _confirm(st, op, bvec, damp)
+
+
+def _confirm(st: dict, op: Any, bvec: Any, damp: float) -> None:
+    """The reported norms come from the true residual (one pass, unless they already do)."""
+    if st["true_at"] != st["itn"]:
+        st["normr"], st["normar"] = _cgls_true(op, bvec, st["x"], damp)[1:]
+        st["true_at"] = st["itn"]
 
 
 def _lanczos(st: dict, alpha: float) -> None:

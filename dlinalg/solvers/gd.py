@@ -237,21 +237,12 @@ def gd(
     params = {"lr": lr, "tol": tol, "x0": x0, "momentum": momentum, "precondition": precondition}
     run = Run("gd", op, b, params, checkpoint, maxiter, show, callback)
     bvec = op.vector(b)
-    if run.resumed is not None:
-        st = run.resumed
-    else:
-        st = _start(op, bvec, x0, lr, precondition)
-    if st["istop"] == 7 and st["itn"] < maxiter:
-        st["istop"] = 0
-    if st["istop"] == 0 and st["gnorm0"] > 0 and st["itn"] >= maxiter:
-        st["istop"] = 7
-    try:
-        if st["istop"] == 0 and st["gnorm0"] > 0:
-            _iterate(st, op, bvec, run, tol, maxiter, momentum == "nesterov")
-    except BaseException:
-        run.progress.close()
-        raise
-    run.finish(lambda: st, GD_MESSAGES[st["istop"]])
+    st = run.drive(
+        start=lambda: _start(op, bvec, x0, lr, precondition),
+        iterate=lambda st: _iterate(st, op, bvec, run, tol, maxiter, momentum == "nesterov"),
+        moving=lambda st: st["gnorm0"] > 0,
+        messages=GD_MESSAGES,
+    )
     x = Scaling(st["d"], st["R"]).to_x(st["y"])
     return SolveResult(
         x=x, istop=int(st["istop"]), itn=int(st["itn"]), normr=sqrt(st["f"]),

@@ -7,16 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from dlinalg.solvers._driver import Run, check_checkpoint
+from dlinalg.solvers._driver import Run
 from dlinalg.solvers._golub_kahan import Bidiagonalization
-from dlinalg.solvers._input import (
-    check_callback,
-    check_maxiter,
-    check_rhs,
-    check_tolerance,
-    check_x0,
-)
-from dlinalg.solvers._operator import as_operator, operator_shape
+from dlinalg.solvers._input import check_least_squares
+from dlinalg.solvers._operator import as_operator
 from dlinalg.solvers.result import SolveResult
 
 __all__ = ["lsqr", "LSQR_MESSAGES", "sym_ortho", "stop_reason"]
@@ -179,36 +173,23 @@ def lsqr(
     >>> res.istop, bool(np.allclose(res.x, x_true))
     (1, True)
     """
-    m, n = operator_shape(A)
-    b = check_rhs(b, m)
-    x0 = check_x0(x0, n)
-    damp = check_tolerance(damp, "damp")
-    atol, btol = check_tolerance(atol, "atol"), check_tolerance(btol, "btol")
-    conlim = check_tolerance(conlim, "conlim")
-    maxiter = check_maxiter(maxiter, 2 * n)
-    callback = check_callback(callback)
-    check_checkpoint(checkpoint)
+    _, n, b, x0, damp, atol, btol, conlim, maxiter, callback = check_least_squares(
+        A, b, x0=x0, damp=damp, atol=atol, btol=btol, conlim=conlim, maxiter=maxiter,
+        default_maxiter=lambda m, n: 2 * n, callback=callback, checkpoint=checkpoint,
+    )  # fmt: skip
 
     op = as_operator(A)
     params = {"damp": damp, "atol": atol, "btol": btol, "conlim": conlim, "x0": x0}
     run = Run("lsqr", op, b, params, checkpoint, maxiter, show, callback)
     gk = Bidiagonalization(op)
-    if run.resumed is not None:
-        st = run.resumed
-        gk.restore(st)
-    else:
-        st = _start(gk, b, x0, n)
-    if st["istop"] == 7 and st["itn"] < maxiter:  # resumed with a larger maxiter
-        st["istop"] = 0
-    elif st["istop"] == 0 and st["itn"] >= maxiter:  # resumed with a smaller one
-        st["istop"] = 7
-    try:
-        if st["istop"] == 0 and st["arnorm"] != 0:
-            _iterate(st, gk, run, damp, atol, btol, conlim, maxiter)
-    except BaseException:
-        run.progress.close()
-        raise
-    run.finish(lambda: {**st, **gk.state()}, LSQR_MESSAGES[st["istop"]])
+    st = run.drive(
+        start=lambda: _start(gk, b, x0, n),
+        iterate=lambda st: _iterate(st, gk, run, damp, atol, btol, conlim, maxiter),
+        moving=lambda st: st["arnorm"] != 0,
+        messages=LSQR_MESSAGES,
+        restore=gk.restore,
+        saved=lambda st: {**st, **gk.state()},
+    )
     return SolveResult(
         x=st["x"].copy(),
         istop=int(st["istop"]),
