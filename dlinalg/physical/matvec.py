@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dlinalg.physical.kernels import aligned
+from dlinalg.physical.reduce import fold_tree
 
 __all__ = [
     "MatvecParts",
@@ -167,11 +168,7 @@ def fused_combine(*parts: MatvecParts) -> MatvecParts:
 
 def tree_sum(parts: list, split_every: int) -> MatvecParts:
     """Sum per-block parts in the fixed tree of :func:`dlinalg.physical.reduce.tree_reduce`."""
-    while len(parts) > 1:
-        parts = [
-            fused_combine(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)
-        ]
-    return parts[0]
+    return fold_tree(parts, fused_combine, split_every)
 
 
 # --- several blocks per task: one task per worker and product ---------------------------

@@ -24,6 +24,7 @@ from dlinalg.physical import kernels as K
 __all__ = [
     "blocks_of",
     "tree_reduce",
+    "fold_tree",
     "gram_panels",
     "gram",
     "atb",
@@ -59,13 +60,19 @@ def tree_reduce(
     for a given chunking.
     """
     split_every = split_every or dask.config.get("dlinalg.split-every", DEFAULT_SPLIT_EVERY)
+    return fold_tree(parts, lambda *group: delayed(combine, pure=True)(*group), split_every)
+
+
+def fold_tree(parts: list[Any], combine: Callable[..., Any], split_every: int) -> Any:
+    """Apply ``combine`` to groups of ``split_every`` consecutive parts until one is left.
+
+    The one tree shape of every reduction (lazy in :func:`tree_reduce`, eager
+    where per-worker groups must give the same bits as the per-block tree).
+    """
     if split_every < 2:
         raise ValueError(f"split_every must be at least 2, got {split_every}")
     while len(parts) > 1:
-        parts = [
-            delayed(combine, pure=True)(*parts[i : i + split_every])
-            for i in range(0, len(parts), split_every)
-        ]
+        parts = [combine(*parts[i : i + split_every]) for i in range(0, len(parts), split_every)]
     return parts[0]
 
 
