@@ -39,6 +39,7 @@ from dlinalg.physical.matvec import (
 __all__ = [
     "as_operator",
     "operator_shape",
+    "is_linear_operator",
     "check_finite_norm",
     "RowOperator",
     "LocalOperator",
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 
-def _is_linear_operator(A: Any) -> bool:
+def is_linear_operator(A: Any) -> bool:
     from dlinalg.matrix import DRM
 
     if isinstance(A, DRM | np.ndarray | da.Array) or sp.issparse(A):
@@ -58,7 +59,7 @@ def operator_shape(A: Any, what: str = "A", square: bool = False) -> tuple[int, 
     """A's shape, checked without converting A (nothing is hashed or built)."""
     from dlinalg.decomp._input import shape_of
 
-    if _is_linear_operator(A):
+    if is_linear_operator(A):
         shape = tuple(A.shape)
         if len(shape) != 2:
             raise ShapeError(f"{what} must be 2-D, got shape {shape}")
@@ -77,7 +78,7 @@ def as_operator(A: Any, what: str = "A", square: bool = False) -> RowOperator | 
     from dlinalg.decomp._input import as_matrix
 
     operator_shape(A, what, square)
-    if _is_linear_operator(A):
+    if is_linear_operator(A):
         from scipy.sparse.linalg import aslinearoperator
 
         return LocalOperator(aslinearoperator(A))
@@ -205,6 +206,13 @@ class RowOperator:
             self.run = _Local()
         self.groups, self.where = self.run.groups(self.blocks)
         self.array = arr
+        self._source = A
+
+    def matrix(self) -> Any:
+        """A as a DRM over the persisted blocks (the solver's reads), with A's labels."""
+        from dlinalg.plan import nodes as N
+
+        return self._source._like(N.Leaf(self.array, self._source.is_sparse, "operator"))
 
     def _each_group(self, fn: Any, *per_group: Any) -> list:
         """Submit ``fn(group's blocks, *args)`` once per group, on the group's worker."""

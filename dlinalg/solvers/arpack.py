@@ -31,13 +31,12 @@ from dlinalg.decomp._factors import flip_signs, tall_factor
 from dlinalg.decomp._input import as_matrix, check_k, check_method, make_rng, out_dtype
 from dlinalg.errors import NonFiniteError, ParameterError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
-from dlinalg.plan import nodes as N
 from dlinalg.solvers._input import check_maxiter, check_tolerance
 from dlinalg.solvers._operator import (
     RowOperator,
-    _is_linear_operator,
     as_operator,
     check_finite_norm,
+    is_linear_operator,
     operator_shape,
 )
 
@@ -80,11 +79,11 @@ def _check_jobs(value: Any) -> bool | str:
 
 def _operator_and_rows(A: Any) -> tuple[Any, Any]:
     """The operator, and A as a DRM on the operator's blocks (None for a LinearOperator)."""
-    if _is_linear_operator(A):
+    if is_linear_operator(A):
         return as_operator(A), None
     drm = as_matrix(A, check_finite=True)
     op = RowOperator(drm)  # persists A once (on a cluster); U reads the same blocks
-    return op, drm._like(N.Leaf(op.array, drm.is_sparse, "operator"))
+    return op, op.matrix()
 
 
 def _lanczos(matvec, n, k, *, which, ncv, tol, maxiter, vectors, v0, func):

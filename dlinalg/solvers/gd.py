@@ -18,9 +18,9 @@ from dlinalg.solvers._input import (
     check_x0,
 )
 from dlinalg.solvers._operator import (
-    _is_linear_operator,
     as_operator,
     check_finite_norm,
+    is_linear_operator,
     operator_shape,
 )
 from dlinalg.solvers._precondition import Scaling, power_sigma2, scaling
@@ -223,7 +223,7 @@ def gd(
     momentum = _choice(momentum, "momentum", MOMENTUM)
     precondition = _choice(precondition, "precondition", PRECONDITION)
     if precondition == "auto":
-        small = n <= AUTO_SAMPLE_COLUMNS and not _is_linear_operator(A)
+        small = n <= AUTO_SAMPLE_COLUMNS and not is_linear_operator(A)
         precondition = "sample" if small else "diag"
     if precondition == "sample" and n > SAMPLE_MAX_COLUMNS:
         raise ParameterError(
