@@ -1,0 +1,375 @@
+"""Downsampling and co-occurrence panels as Dask graphs (the engine of the LLR similarities).
+
+:func:`downsample` binarizes a user x item matrix and caps every row (user)
+and then every column (item) at a number of interactions, keeping those of
+lowest *priority*: a 64-bit hash of ``(seed, row, column)``
+(:func:`priority`). A row's priorities do not depend on which block holds
+the row, so the sample is the same whatever the chunking and whichever
+worker recomputes a block; unlike Mahout's ``sampleDownAndBinarize`` (a
+Bernoulli sample at rate ``min(cap, n) / n``, in integer arithmetic that
+drops every row above the cap), the caps are exact.
+
+Row caps are local to a row block. Column caps need one global number per
+heavy column, the priority of its ``cap``-th kept entry: every block sends
+the ``cap`` best entries of each heavy column up a merge tree, and the root
+turns them into thresholds that every block then applies.
+
+:func:`llr_panels` computes ``A'B`` with dlinalg's ``AtB`` plan one panel
+of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
+with the LLR and keeps its top ``k`` per row in the same task
+(:mod:`models._topk`), so no task ever holds more than one panel of counts.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.sparse as sp
+from dask.delayed import Delayed, delayed
+
+import dlinalg as dl
+from dlinalg import DRM
+from dlinalg.physical.kernels import sum_parts
+from dlinalg.physical.reduce import empty_meta, tree_reduce
+from models._topk import cosine_panel, llr_topk_panel
+
+__all__ = [
+    "PANEL_ENTRIES",
+    "Sampled",
+    "priority",
+    "downsample",
+    "panel_bounds",
+    "count_panel",
+    "llr_panels",
+    "cosine_panels",
+    "stack_panels",
+]
+
+#: Counts one panel task may hold (rows x columns of the panel), unless the Dask
+#: config ``models.similarity.panel-entries`` says otherwise: 2**23 int32 counts
+#: with their column indices are at most 64 MiB even when the panel is dense.
+PANEL_ENTRIES = 2**23
+#: Hash salts: the row caps and the column caps draw independent priorities.
+SALT_ROWS, SALT_COLS = 1, 2
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_NO_ROW = np.iinfo(np.int64).max
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser on a uint64 array (wrapping arithmetic, no warnings)."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def priority(seed: int, rows: np.ndarray, cols: np.ndarray, salt: int) -> np.ndarray:
+    """A pseudo-random uint64 per ``(row, column)`` entry, from ``seed`` and ``salt`` only.
+
+    Parameters
+    ----------
+    seed : int
+        The estimator's seed (0 <= seed < 2**64).
+    rows, cols : ndarray of int
+        Global row and column indices of the entries.
+    salt : int
+        :data:`SALT_ROWS` or :data:`SALT_COLS`.
+
+    Returns
+    -------
+    ndarray of uint64
+        SplitMix64 hashes: equal inputs give equal values on any machine.
+    """
+    base = _mix(np.array([seed], dtype=np.uint64) * _GOLDEN + np.uint64(salt))
+    h = _mix(base ^ (np.asarray(rows).astype(np.uint64) * _GOLDEN))
+    return _mix(h ^ (np.asarray(cols).astype(np.uint64) + _GOLDEN))
+
+
+# ---------------------------------------------------------------------------
+# Block kernels
+# ---------------------------------------------------------------------------
+def check_counts(data: np.ndarray, name: str) -> None:
+    """Raise ValueError unless ``data`` holds finite, non-negative, integer-valued counts."""
+    if data.dtype.kind == "b":
+        return
+    if data.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold numeric counts, got dtype {data.dtype}")
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        if bad.any():
+            raise ValueError(f"{name} holds a non-finite count ({data[bad][0]!r})")
+        bad = data != np.floor(data)
+        if bad.any():
+            raise ValueError(
+                f"{name} holds a non-integer count ({data[bad][0]!r}); interactions are "
+                "counts: round them, or threshold them to 0/1"
+            )
+    if data.dtype.kind != "u" and (data < 0).any():
+        raise ValueError(f"{name} holds a negative count ({data[data < 0][0]!r})")
+
+
+def _binary(x: Any, name: str) -> sp.csr_array:
+    """A block as canonical int32 0/1 CSR, after checking its counts."""
+    x = sp.csr_array(x) if not sp.issparse(x) else sp.csr_array(x, copy=True)
+    check_counts(x.data, name)
+    x.sum_duplicates()
+    x.data = (x.data != 0).astype(np.int32)
+    x.eliminate_zeros()
+    return x
+
+
+def _rows_of(x: sp.csr_array) -> np.ndarray:
+    return np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr))
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal ``groups`` (sorted input)."""
+    if groups.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    lengths = np.diff(np.r_[starts, groups.size])
+    return np.arange(groups.size) - np.repeat(starts, lengths)
+
+
+def _from_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple) -> sp.csr_array:
+    out = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=shape)
+    out.sum_duplicates()
+    return out
+
+
+def cap_rows_block(x: Any, row0: int, cap: int | None, seed: int, name: str) -> sp.csr_array:
+    """Binarize one row block and keep at most ``cap`` entries per row (lowest priority)."""
+    x = _binary(x, name)
+    if cap is None:
+        return x
+    per_row = np.diff(x.indptr)
+    heavy = per_row > cap
+    if not heavy.any():
+        return x
+    rows, cols = _rows_of(x), x.indices.astype(np.int64)
+    sel = heavy[rows]
+    hr, hc = rows[sel], cols[sel]
+    keys = priority(seed, hr + row0, hc, SALT_ROWS)
+    order = np.lexsort((hc, keys, hr))
+    kept = order[_rank_within(hr[order]) < cap]
+    rows = np.concatenate([rows[~sel], hr[kept]])
+    cols = np.concatenate([cols[~sel], hc[kept]])
+    return _from_entries(rows, cols, x.shape)
+
+
+def col_counts_block(x: sp.csr_array) -> np.ndarray:
+    """Entries per column of one block (int64)."""
+    return np.bincount(x.indices, minlength=x.shape[1]).astype(np.int64)
+
+
+def row_counts_block(x: sp.csr_array) -> np.ndarray:
+    """Entries per row of one block (int64)."""
+    return np.diff(x.indptr).astype(np.int64)
+
+
+def _best_per_column(cols: np.ndarray, keys: np.ndarray, rows: np.ndarray, cap: int) -> tuple:
+    """The ``cap`` lowest (key, row) of each column, sorted by (column, key, row)."""
+    order = np.lexsort((rows, keys, cols))
+    cols, keys, rows = cols[order], keys[order], rows[order]
+    keep = _rank_within(cols) < cap
+    return cols[keep], keys[keep], rows[keep]
+
+
+def candidates_block(x: sp.csr_array, row0: int, counts: np.ndarray, cap: int, seed: int) -> tuple:
+    """This block's best ``cap`` entries of every column holding more than ``cap`` in total."""
+    cols = x.indices.astype(np.int64)
+    sel = counts[cols] > cap
+    rows = _rows_of(x)[sel] + row0
+    cols = cols[sel]
+    return _best_per_column(cols, priority(seed, rows, cols, SALT_COLS), rows, cap)
+
+
+def merge_candidates(cap: int, *parts: tuple) -> tuple:
+    """Merge candidate lists, keeping the best ``cap`` per column."""
+    cols, keys, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    return _best_per_column(cols, keys, rows, cap)
+
+
+def thresholds(merged: tuple, ncol: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the (key, row) of the last entry kept; row -1 keeps every entry."""
+    cols, keys, rows = merged
+    thr_key = np.zeros(ncol, dtype=np.uint64)
+    thr_row = np.full(ncol, -1, dtype=np.int64)
+    if cols.size:
+        last = np.flatnonzero(np.r_[cols[1:] != cols[:-1], True])
+        thr_key[cols[last]] = keys[last]
+        thr_row[cols[last]] = rows[last]
+    return thr_key, thr_row
+
+
+def cap_cols_block(x: sp.csr_array, row0: int, thr: tuple, seed: int) -> sp.csr_array:
+    """Keep the entries of heavy columns at or below their column's threshold."""
+    thr_key, thr_row = thr
+    cols = x.indices.astype(np.int64)
+    heavy = thr_row[cols] >= 0
+    if not heavy.any():
+        return x
+    rows = _rows_of(x)
+    hr, hc = rows[heavy] + row0, cols[heavy]
+    keys = priority(seed, hr, hc, SALT_COLS)
+    tk, tr = thr_key[hc], thr_row[hc]
+    ok = (keys < tk) | ((keys == tk) & (hr <= tr))
+    keep = ~heavy
+    keep[np.flatnonzero(heavy)[ok]] = True
+    return _from_entries(rows[keep], cols[keep], x.shape)
+
+
+def _minimum(counts: np.ndarray, cap: int) -> np.ndarray:
+    return np.minimum(counts, cap)
+
+
+# ---------------------------------------------------------------------------
+# Graphs
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sampled:
+    """A downsampled, binarized matrix and its per-row and per-column entry counts."""
+
+    matrix: DRM
+    col_counts: Delayed
+    row_counts: Delayed
+
+
+def _blocks(A: DRM) -> tuple[list[Delayed], list[int]]:
+    arr = A.to_dask()
+    starts = np.concatenate([[0], np.cumsum(arr.chunks[0])])
+    return list(arr.to_delayed(optimize_graph=False).ravel()), [int(s) for s in starts]
+
+
+def _as_drm(blocks: list[Delayed], starts: list[int], ncol: int) -> DRM:
+    meta = empty_meta(np.int32, True)
+    parts = [
+        da.from_delayed(b, shape=(r1 - r0, ncol), dtype=np.int32, meta=meta)
+        for b, (r0, r1) in zip(blocks, itertools.pairwise(starts), strict=True)
+    ]
+    return dl.from_array(da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0])
+
+
+def downsample(
+    A: DRM, *, cap_rows: int | None, cap_cols: int | None, seed: int, name: str
+) -> Sampled:
+    """Binarize ``A`` and cap its rows, then its columns, at ``cap_rows`` / ``cap_cols`` entries.
+
+    Lazy: returns the downsampled matrix (int32 CSR row blocks, the row
+    chunks of ``A``) and Delayed entry counts. ``name`` labels errors about
+    the values (``"A"``, ``"others[0]"``), raised when a block is computed.
+    """
+    blocks, starts = _blocks(A)
+    ncol = A.shape[1]
+    stage = [
+        delayed(cap_rows_block, pure=True)(b, r0, cap_rows, seed, name)
+        for b, r0 in zip(blocks, starts, strict=False)
+    ]
+    counts = tree_reduce([delayed(col_counts_block, pure=True)(b) for b in stage], sum_parts)
+    if cap_cols is not None:
+        cands = [
+            delayed(candidates_block, pure=True)(b, r0, counts, cap_cols, seed)
+            for b, r0 in zip(stage, starts, strict=False)
+        ]
+        merged = tree_reduce(cands, functools.partial(merge_candidates, cap_cols))
+        thr = delayed(thresholds, pure=True)(merged, ncol)
+        stage = [
+            delayed(cap_cols_block, pure=True)(b, r0, thr, seed)
+            for b, r0 in zip(stage, starts, strict=False)
+        ]
+        counts = delayed(_minimum, pure=True)(counts, cap_cols)
+    rows = delayed(np.concatenate, pure=True)(
+        [delayed(row_counts_block, pure=True)(b) for b in stage]
+    )
+    return Sampled(_as_drm(stage, starts, ncol), counts, rows)
+
+
+def panel_bounds(nrow: int, ncol: int) -> list[tuple[int, int]]:
+    """Row ranges of the output panels: at most ``panel-entries`` counts per panel."""
+    entries = int(dask.config.get("models.similarity.panel-entries", PANEL_ENTRIES))
+    width = max(1, entries // max(1, ncol))
+    return [(s, min(s + width, nrow)) for s in range(0, nrow, width)]
+
+
+def _one_block(x: Any) -> Delayed:
+    """The single block of a lazy dlinalg result, as a Delayed."""
+    arr = x.to_dask()
+    blocks = arr.to_delayed(optimize_graph=False).ravel()
+    if len(blocks) != 1:  # pragma: no cover - the plans used here give one block
+        arr = arr.rechunk(-1)
+        blocks = arr.to_delayed(optimize_graph=False).ravel()
+    return blocks[0]
+
+
+def count_panel(A: DRM, B: DRM, start: int, stop: int, rows_of_a: bool = False) -> DRM:
+    """Lazy counts for output rows ``start:stop``, transposed: ``B.T @ A[:, s:e]`` or ``A A[s:e]'``.
+
+    Columns ``s:e`` of ``B'A`` are rows ``s:e`` of ``A'B`` transposed; asked
+    for this way round, dlinalg's ``AtB`` plan returns them as CSR with no
+    conversion of B (``X^T`` of a CSR block is CSC for free, and only the
+    slice of A is converted). Row similarity uses the ``ABt`` plan,
+    ``A @ A[s:e, :].T``, with its row blocks gathered into one.
+    """
+    if rows_of_a:
+        return (A @ A[start:stop, :].T).rechunk(A.shape[0])
+    return B.T @ A[:, start:stop]
+
+
+def llr_panels(
+    A: Sampled,
+    B: Sampled,
+    *,
+    n: int,
+    k: int,
+    min_llr: float,
+    exclude_self: bool,
+    rows_of_a: bool = False,
+) -> list[Delayed]:
+    """Delayed top-``k`` LLR panels of ``A'B`` (or of ``A A'`` with ``rows_of_a``).
+
+    The counts of output rows ``s:e`` come transposed from
+    :func:`count_panel`: ``B.T @ A[:, s:e]``, dlinalg's ``AtB`` plan (one
+    zipped pass over the row blocks, partial products tree-summed); for row
+    similarity (``rows_of_a``, B is A) ``A @ A[s:e, :].T``, the ``ABt`` plan
+    with the panel's rows gathered once.
+    """
+    if rows_of_a:
+        nout, ncol = A.matrix.shape[0], A.matrix.shape[0]
+        rcount = ccount = A.row_counts
+    else:
+        nout, ncol = A.matrix.shape[1], B.matrix.shape[1]
+        rcount, ccount = A.col_counts, B.col_counts
+    out = []
+    for s, e in panel_bounds(nout, ncol):
+        counts = count_panel(A.matrix, B.matrix, s, e, rows_of_a)
+        out.append(
+            delayed(llr_topk_panel, pure=True)(
+                _one_block(counts), s, rcount, ccount, n, exclude_self, k, min_llr
+            )
+        )
+    return out
+
+
+def cosine_panels(A: DRM, threshold: float) -> list[Delayed]:
+    """Delayed upper-triangular cosine panels of the columns of float64 ``A``."""
+    norms = delayed(np.sqrt, pure=True)(_one_block((A * A).col_sums()))
+    ncol = A.shape[1]
+    return [
+        delayed(cosine_panel, pure=True)(_one_block(count_panel(A, A, s, e)), s, norms, threshold)
+        for s, e in panel_bounds(ncol, ncol)
+    ]
+
+
+def stack_panels(parts: list[sp.csr_array], shape: tuple[int, int]) -> sp.csr_array:
+    """The computed panels, top to bottom, as one ``csr_array`` of ``shape``."""
+    out = sp.csr_array(sp.vstack(parts, format="csr"), shape=shape)
+    out.sort_indices()
+    return out

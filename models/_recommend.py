@@ -1,0 +1,307 @@
+"""What the LLR estimators share: input checks, label lookups and history scoring.
+
+:func:`interaction_inputs` validates what ``fit`` receives (an
+:class:`~models.interactions.Interactions`, or user x item matrices of any
+kind) before any Dask graph exists, and returns DRMs with aligned row blocks.
+:class:`Scorer` turns a user's history into scores with the fitted
+indicators; it is small and picklable so a Dask bag can ship it once.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask.array as da
+import dask.bag as db
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from dask.base import tokenize
+
+import dlinalg as dl
+from dlinalg import DRM
+from models._cooccurrence import check_counts
+from models._topk import top_k_order
+from models.interactions import Interactions, encode_labels
+
+__all__ = [
+    "Inputs",
+    "interaction_inputs",
+    "check_positive",
+    "check_min_llr",
+    "check_seed",
+    "which_index",
+    "label_position",
+    "Scorer",
+    "best_of_row",
+    "as_bag",
+    "recommend_partition",
+]
+
+
+@dataclass
+class Inputs:
+    """Validated interaction matrices sharing one user axis."""
+
+    matrices: list[DRM]
+    item_labels: list[pd.Index]
+    names: list[Hashable]
+    n_users: int
+    user_labels: pd.Index
+    arg_names: list[str]
+
+
+def check_positive(value: Any, name: str, est: str, *, allow_none: bool = False) -> int | None:
+    """An int >= 1 (or None when allowed); ValueError naming the parameter otherwise."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        extra = " or None" if allow_none else ""
+        raise ValueError(
+            f"The {name!r} parameter of {est} must be an int >= 1{extra}. Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_min_llr(value: Any, est: str) -> float:
+    """``min_llr``: None (no threshold) or a finite real."""
+    if value is None:
+        return -np.inf
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(
+            f"The 'min_llr' parameter of {est} must be None or a finite float. "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def check_seed(value: Any, est: str) -> int:
+    """``seed``: an int in [0, 2**64)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 0 <= value < 2**64
+    ):
+        raise ValueError(
+            f"The 'seed' parameter of {est} must be an int in [0, 2**64). Got {value!r} instead."
+        )
+    return int(value)
+
+
+def _in_memory(x: Any, name: str) -> sp.csr_array:
+    """Check an in-memory matrix of counts and return it as CSR."""
+    if sp.issparse(x):
+        if len(x.shape) != 2:
+            raise ValueError(f"{name} must be 2-D (users x items), got shape {x.shape}")
+        csr = sp.csr_array(x)
+    else:
+        arr = np.asarray(x)
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (users x items), got shape {arr.shape}")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold numeric counts, got dtype {arr.dtype}")
+        check_counts(arr, name)
+        csr = sp.csr_array(arr)
+    if csr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numeric counts, got dtype {csr.dtype}")
+    if 0 in csr.shape:
+        raise ValueError(f"{name} is empty: shape {csr.shape}")
+    check_counts(csr.data, name)
+    if csr.count_nonzero() == 0:
+        raise ValueError(f"{name} is empty: no non-zero interaction in shape {csr.shape}")
+    return csr
+
+
+def _lazy_meta(x: Any, name: str) -> None:
+    """Checks a Dask array or DRM allows without reading values."""
+    if len(x.shape) != 2:
+        raise ValueError(f"{name} must be 2-D (users x items), got shape {x.shape}")
+    if any(np.isnan(s) for s in x.shape):
+        raise ValueError(f"{name} has unknown shape {x.shape}; call compute_chunk_sizes() first")
+    if 0 in x.shape:
+        raise ValueError(f"{name} is empty: shape {x.shape}")
+    if np.dtype(x.dtype).kind not in "biuf":
+        raise TypeError(f"{name} must hold numeric counts, got dtype {x.dtype}")
+
+
+def interaction_inputs(A: Any, others: Sequence[Any], est: str) -> Inputs:
+    """Validate ``fit(A, *others)`` and wrap every matrix as a DRM with A's row blocks."""
+    if isinstance(A, Interactions):
+        if others:
+            raise ValueError(
+                f"{est}.fit got an Interactions and {len(others)} more matrices; an "
+                "Interactions already holds the secondary actions"
+            )
+        mats = [A.matrix(a) for a in A.actions]
+        raw: list[Any] = mats
+        names = list(A.actions)
+        labels = [A.items(a) for a in A.actions]
+        users = A.users
+    else:
+        raw = [A, *others]
+        names = ["A", *[f"others[{j}]" for j in range(len(others))]]
+        labels = []
+        users = None
+    checked: list[Any] = []
+    for x, name in zip(raw, names, strict=True):
+        if isinstance(x, DRM | da.Array):
+            _lazy_meta(x, name)
+            checked.append(x)
+        elif isinstance(x, Interactions | pd.DataFrame):
+            raise TypeError(
+                f"{name} is a {type(x).__name__}; pass one Interactions as the only "
+                "argument (Interactions.from_dataframe builds it from a table)"
+            )
+        else:
+            checked.append(_in_memory(x, name))
+    first = checked[0]
+    for x, name in zip(checked[1:], names[1:], strict=True):
+        if x.shape[0] != first.shape[0]:
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)} but A has shape {tuple(first.shape)}: "
+                "every action must share A's users (rows)"
+            )
+    arg_names = [str(nm) for nm in names]
+    if not isinstance(A, Interactions):
+        labels = [_col_labels(x) for x in checked]
+        users = _row_labels(first)
+        names = list(range(len(checked)))
+    drms = [_as_drm(x) for x in checked]
+    chunks = drms[0].chunks
+    drms = [drms[0]] + [d if d.chunks == chunks else d.rechunk(chunks) for d in drms[1:]]
+    return Inputs(drms, labels, names, int(first.shape[0]), users, arg_names)
+
+
+def _col_labels(x: Any) -> pd.Index:
+    if isinstance(x, DRM) and x.col_labels is not None:
+        return pd.Index(x.col_labels)
+    return pd.RangeIndex(x.shape[1])
+
+
+def _row_labels(x: Any) -> pd.Index:
+    if isinstance(x, DRM) and x.row_labels is not None:
+        return pd.Index(x.row_labels)
+    return pd.RangeIndex(x.shape[0])
+
+
+def _as_drm(x: Any) -> DRM:
+    if isinstance(x, DRM):
+        return x
+    return dl.from_array(x)
+
+
+def which_index(which: Any, names: list[Hashable]) -> int:
+    """An action given by name or position -> its position."""
+    if which in names:
+        return names.index(which)
+    if (
+        isinstance(which, numbers.Integral)
+        and not isinstance(which, bool)
+        and 0 <= which < len(names)
+    ):
+        return int(which)
+    raise KeyError(f"no action {which!r}; the fitted actions are {names}")
+
+
+def label_position(index: pd.Index, label: Hashable, what: str) -> int:
+    """Position of ``label`` in ``index``; KeyError naming it otherwise."""
+    pos = index.get_indexer(pd.Index([label], dtype=object))
+    if pos[0] < 0:
+        raise KeyError(f"{what} {label!r} is not among the {len(index)} fitted labels")
+    return int(pos[0])
+
+
+class Scorer:
+    """A user's histories -> the top ``n`` primary items, from the fitted indicators.
+
+    ``score(i) = sum_j sum_{h in history_j} indicator_j[i, h]``: each
+    indicator's transpose (item_j x primary, CSR) gives the rows to add.
+    """
+
+    def __init__(self, indicators: list[sp.csr_array], labels: list[pd.Index], names: list):
+        self.transposed = [sp.csr_array(m.T) for m in indicators]
+        self.labels = labels
+        self.names = names
+        self._token = tokenize(
+            [(m.indptr, m.indices, m.data, m.shape) for m in indicators], labels, names
+        )
+
+    def __dask_tokenize__(self) -> str:
+        return self._token
+
+    def histories(self, history: Any) -> tuple[list[np.ndarray], int]:
+        """Parse one user's history into index arrays per action, and count unknown labels."""
+        n_actions = len(self.names)
+        if isinstance(history, Mapping):
+            per = [[] for _ in range(n_actions)]
+            for key, items in history.items():
+                per[which_index(key, self.names)] = items
+        elif _is_nested(history):
+            per = list(history)
+            if len(per) > n_actions:
+                raise ValueError(
+                    f"the history has {len(per)} lists but the model has {n_actions} actions"
+                )
+            per += [[]] * (n_actions - len(per))
+        else:
+            per = [history] + [[]] * (n_actions - 1)
+        unknown = 0
+        out = []
+        for j, items in enumerate(per):
+            idx, miss = encode_labels(self.labels[j], [] if items is None else items)
+            out.append(idx)
+            unknown += miss
+        return out, unknown
+
+    def recommend(self, history: Any, n: int, exclude_seen: bool) -> tuple:
+        """``(labels, scores, n_unknown)`` for one user."""
+        hist, unknown = self.histories(history)
+        scores = np.zeros(len(self.labels[0]))
+        for t, idx in zip(self.transposed, hist, strict=True):
+            if idx.size:
+                scores += np.asarray(t[idx].sum(axis=0)).ravel()
+        if exclude_seen and hist[0].size:
+            scores[hist[0]] = 0.0
+        scores[scores < 0] = 0.0
+        cand = np.flatnonzero(scores > 0)
+        order = cand[top_k_order(scores[cand], n)]
+        return self.labels[0][order].to_numpy(), scores[order], unknown
+
+    def recommend_partition(self, histories: Any, n: int, exclude_seen: bool) -> list:
+        """Recommendations for a partition of a Dask bag of histories."""
+        return [self.recommend(h, n, exclude_seen)[:2] for h in histories]
+
+
+def _is_nested(history: Any) -> bool:
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence | np.ndarray):
+        return False
+    items = list(history)
+    return bool(items) and all(
+        isinstance(h, list | tuple | set | frozenset | np.ndarray | pd.Index) for h in items
+    )
+
+
+def best_of_row(matrix: sp.csr_array, i: int, labels: pd.Index, n: int) -> tuple:
+    """Labels and scores of the ``n`` best entries of row ``i``, descending, ties by index."""
+    start, stop = matrix.indptr[i], matrix.indptr[i + 1]
+    cols, vals = matrix.indices[start:stop], matrix.data[start:stop]
+    order = top_k_order(vals, n)
+    return labels[cols[order]].to_numpy(), vals[order]
+
+
+def as_bag(users: Any) -> db.Bag:
+    """A list of histories as a Dask bag (at most 64 partitions)."""
+    if not isinstance(users, Iterable) or isinstance(users, str | bytes | dict):
+        raise TypeError(f"users must be a Dask bag or a list of histories, got {users!r}")
+    seq = list(users)
+    if not seq:
+        raise ValueError("users is empty: pass at least one history")
+    return db.from_sequence(seq, npartitions=min(len(seq), 64))
+
+
+def recommend_partition(histories: Any, scorer: Scorer, n: int, exclude_seen: bool) -> list:
+    """Bag partition function: ``(labels, scores)`` per history."""
+    return scorer.recommend_partition(histories, n, exclude_seen)

@@ -1,0 +1,143 @@
+"""models.log_likelihood_ratio: Mahout's values to the last bit, SciPy's G-test, bad counts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.stats import chi2_contingency
+
+from models._topk import _xlogx_tables, llr_topk_panel
+from models.llr import log_likelihood_ratio
+
+
+def mahout_llr(k11: int, k12: int, k21: int, k22: int) -> float:
+    """LogLikelihood.java (Mahout 0.10+), transcribed: each entropy term subtracted in turn."""
+
+    def x_log_x(x: int) -> float:
+        return 0.0 if x == 0 else x * math.log(x)
+
+    def entropy(*ks: int) -> float:
+        out = x_log_x(sum(ks))
+        for k in ks:
+            out -= x_log_x(k)
+        return out
+
+    row = entropy(k11 + k12, k21 + k22)
+    col = entropy(k11 + k21, k12 + k22)
+    mat = entropy(k11, k12, k21, k22)
+    if row + col < mat:
+        return 0.0
+    return 2.0 * (row + col - mat)
+
+
+# (table, expected, relative tolerance): the contract's digits, and Mahout's
+# LogLikelihoodTest values with the tolerance that test uses
+PUBLISHED = [
+    ((1, 0, 0, 1), 2.772588722239781, 1e-12),
+    ((10, 0, 0, 10), 27.725887222397812, 1e-12),
+    ((5, 1995, 0, 100000), 39.33052, 1e-5 / 39.33052),
+    ((1000, 1995, 1000, 100000), 4730.737, 1e-3 / 4730.737),
+    ((1000, 1000, 1000, 100000), 5734.343, 1e-3 / 5734.343),
+    ((1000, 1000, 1000, 99000), 5714.932, 1e-3 / 5714.932),
+]
+
+
+@pytest.mark.parametrize(("table", "expected", "rtol"), PUBLISHED)
+def test_published_values(table, expected, rtol):
+    assert log_likelihood_ratio(*table) == pytest.approx(expected, rel=rtol, abs=0)
+
+
+def test_mahout_cli_example_digits():
+    # spark-itemsimilarity's documented output: ipad<TAB>iphone:1.7260924347106847 (4 users)
+    assert repr(float(log_likelihood_ratio(1, 1, 0, 2))) == "1.7260924347106847"
+    assert repr(float(log_likelihood_ratio(1, 0, 2, 1))) == "0.6795961471815897"
+    assert repr(float(log_likelihood_ratio(2, 0, 0, 2))) == "5.545177444479561"
+    assert repr(float(log_likelihood_ratio(1, 0, 1, 2))) == "1.7260924347106847"
+    assert repr(float(log_likelihood_ratio(1, 0, 0, 3))) == "4.498681156950466"
+
+
+def test_bitwise_equal_to_mahouts_order_of_operations():
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 40, size=(4, 3000))
+    large = rng.integers(0, 10**9, size=(4, 3000))
+    for k in (small, large):
+        got = log_likelihood_ratio(*k)
+        want = np.array([mahout_llr(*map(int, t)) for t in k.T])
+        np.testing.assert_array_equal(got, want)
+
+
+def test_agrees_with_scipy_g_test():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        t = rng.integers(1, 5000, size=(2, 2))
+        g = chi2_contingency(t, correction=False, lambda_="log-likelihood").statistic
+        assert log_likelihood_ratio(t[0, 0], t[0, 1], t[1, 0], t[1, 1]) == pytest.approx(
+            g, rel=1e-9
+        )
+
+
+def test_broadcasting_and_result_types():
+    out = log_likelihood_ratio([[1], [10]], 0, 0, [1, 10, 100])
+    assert out.shape == (2, 3)
+    assert out.dtype == np.float64
+    assert out[1, 1] == log_likelihood_ratio(10, 0, 0, 10)
+    scalar = log_likelihood_ratio(1, 0, 0, 1)
+    assert isinstance(scalar, float)
+    assert np.ndim(scalar) == 0
+    assert isinstance(log_likelihood_ratio(np.int64(1), 0.0, 0, np.array(1)), float)
+    assert log_likelihood_ratio(np.zeros((0, 3), int), 0, 0, 1).shape == (0, 3)
+
+
+def test_independence_and_rounding_give_exact_zero_never_negative():
+    assert log_likelihood_ratio(1, 1, 1, 1) == 0.0
+    assert log_likelihood_ratio(0, 0, 0, 0) == 0.0
+    k = np.arange(1, 2000)
+    near = log_likelihood_ratio(k, 2 * k, 3 * k, 6 * k)  # k11 k22 == k12 k21 exactly
+    assert (near >= 0).all()
+    assert (near < 1e-9).all()
+
+
+def test_float_integers_accepted():
+    assert log_likelihood_ratio(1.0, 0.0, 0.0, 1.0) == log_likelihood_ratio(1, 0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "err"),
+    [
+        ((1, -1, 0, 1), "k12", ValueError),  # negative
+        ((1, 0, 0.5, 1), "k21", ValueError),  # non-integer
+        ((1, 0, 0, np.nan), "k22", ValueError),  # non-finite
+        ((np.inf, 0, 0, 1), "k11", ValueError),
+        ((1, 0, 0, 2.0**60), "k22", ValueError),  # not exact in float64
+        (("1", 0, 0, 1), "k11", TypeError),
+        ((1, True, 0, 1), "k12", TypeError),
+    ],
+)
+def test_bad_counts_name_the_argument(args, name, err):
+    with pytest.raises(err, match=name):
+        log_likelihood_ratio(*args)
+
+
+def test_xlogx_tables_match_libm():
+    low, high = _xlogx_tables(10**6, 600)
+    assert low[0] == 0.0
+    for x in (1, 2, 3, 77, 500, 600):
+        assert low[x] == x * math.log(x)
+    for t in (0, 1, 999, 1200):
+        assert high[t] == (10**6 - t) * math.log(10**6 - t)
+
+
+def test_panel_kernel_scores_equal_the_public_function_bitwise():
+    rng = np.random.default_rng(2)
+    n, w, m = 5000, 30, 40
+    rcount = rng.integers(1, 300, size=w)
+    ccount = rng.integers(1, 300, size=m)
+    counts = np.minimum(rng.integers(0, 40, size=(w, m)), np.minimum.outer(rcount, ccount))
+    got = llr_topk_panel(sp.csr_array(counts.T), 0, rcount, ccount, n, False, m, -np.inf)
+    want = log_likelihood_ratio(counts, rcount[:, None] - counts, ccount - counts,
+                                n - rcount[:, None] - ccount + counts)  # fmt: skip
+    want[counts == 0] = 0
+    np.testing.assert_array_equal(got.toarray(), want)
