@@ -166,7 +166,7 @@ def raise_non_finite(bad: np.ndarray, n: int, labels: tuple | None) -> None:
 
 def _moments(p: Problem) -> tuple[np.ndarray, np.ndarray]:
     """Column means of ``[X Y]`` and its Gram (centred when fitting an intercept): one pass."""
-    count, mean, scatter = comoments(p.XY, check_finite=False)
+    count, mean, scatter = comoments(p.X, p.Y, check_finite=False)  # [X Y], never built
     raise_non_finite(~np.isfinite(np.diag(scatter) + mean), p.n, p.X.col_labels)
     if p.fit_intercept:
         return mean, scatter

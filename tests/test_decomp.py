@@ -836,6 +836,30 @@ def test_comoments(case, dtype, sparse, scheduler):
     np.testing.assert_allclose(scatter, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_comoments_of_side_by_side_matrices(sparse, scheduler):
+    """comoments(X, Y) is comoments of [X Y] (never built), also when Y's row
+    blocks differ from X's (rechunked to them); the same bits for dense X."""
+    from dlinalg.decomp.moments import comoments
+
+    rng = np.random.default_rng(15)
+    X, Y = rng.standard_normal((1000, 7)) + 3.0, rng.standard_normal((1000, 2)) - 1.0
+    if sparse:
+        X = X * (rng.uniform(size=X.shape) < 0.3)
+    A = dl.from_array(sp.csr_array(X) if sparse else X, chunks=(300, 300, 400))
+    B = dl.from_array(Y, chunks=250)
+    count, mean, scatter = comoments(A, B)
+    whole = comoments(dl.cbind(A, dl.from_array(Y, chunks=(300, 300, 400))))
+    XY = np.hstack([X, Y])
+    assert count == 1000
+    np.testing.assert_allclose(mean, XY.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(scatter, centred(XY).T @ centred(XY), rtol=1e-11, atol=1e-10)
+    if not sparse:
+        np.testing.assert_array_equal(scatter, whole[2])
+    with pytest.raises(ValueError, match="B has 999 rows, A has 1000"):
+        comoments(A, dl.from_array(Y[:999], chunks=250))
+
+
 def test_comoments_with_a_large_offset():
     """1e8 offset, unit variance: the scatter to 1e-6 relative (test_algebra's col_vars
     tolerance for the same data; a sum of squares would lose all digits)."""

@@ -8,14 +8,18 @@ import numpy as np
 from dask.delayed import delayed
 
 from dlinalg.decomp._input import as_matrix, raise_if_nonfinite
+from dlinalg.errors import ShapeError
 from dlinalg.physical import reduce as R
 from dlinalg.physical.moments import comoment_block, comoment_combine
 
 __all__ = ["comoments"]
 
 
-def comoments(A: Any, *, check_finite: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
+def comoments(A: Any, *more: Any, check_finite: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
     """Row count, column means and centred scatter ``(A - mean)^T (A - mean)``, one pass.
+
+    With ``more`` matrices (row-aligned with A), the moments of ``[A B ...]``,
+    read block by block without building the side-by-side blocks.
 
     Each row tile is centred on its own mean and the partial results merge
     by Chan, Golub and LeVeque's pairwise update [1]_, so large column means
@@ -61,8 +65,15 @@ def comoments(A: Any, *, check_finite: bool = True) -> tuple[int, np.ndarray, np
     from dlinalg.cluster import compute_collections
 
     A = as_matrix(A, check_finite)
-    parts = [delayed(comoment_block, pure=True)(b) for b in R.blocks_of(A.to_dask())]
+    columns = [R.blocks_of(A.to_dask())]
+    for B in more:
+        B = as_matrix(B, check_finite, what="B")
+        if B.nrow != A.nrow:
+            raise ShapeError(f"B has {B.nrow} rows, A has {A.nrow}: they must be row-aligned")
+        B = B if B.chunks == A.chunks else B.rechunk(A.chunks)
+        columns.append(R.blocks_of(B.to_dask()))
+    parts = [delayed(comoment_block, pure=True)(*blocks) for blocks in zip(*columns, strict=True)]
     count, mean, scatter = compute_collections(R.tree_reduce(parts, comoment_combine))[0]
     if check_finite:
-        raise_if_nonfinite(np.diag(scatter) + mean, "A", A.col_labels)
+        raise_if_nonfinite(np.diag(scatter) + mean, "A", None if more else A.col_labels)
     return int(count), mean, scatter

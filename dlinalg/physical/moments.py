@@ -41,36 +41,45 @@ def _merge(a: Moments, b: Moments) -> Moments:
     return n, mean_a + d * (nb / n), m2
 
 
-def comoment_block(x: Any) -> Moments:
+def comoment_block(*xs: Any) -> Moments:
     """``(rows, column means, centred scatter)`` of one row block, in float64.
 
-    Dense blocks go tile by tile: each tile is centred on its own mean in a
-    reused buffer, its scatter added with BLAS ``syrk`` and the correction
-    ``(n_a n_t / n) d d^T`` with ``syr``, both on the upper triangle in
-    place, so no tile-sized array is allocated.
+    Several row-aligned blocks are taken as their side-by-side ``[x1 x2
+    ...]``, without building it. Dense blocks go tile by tile: each tile is
+    centred on its own mean in a reused buffer (filled from every part), its
+    scatter added with BLAS ``syrk`` and the correction ``(n_a n_t / n) d
+    d^T`` with ``syr``, both on the upper triangle in place, so no
+    block-sized array is allocated.
     """
-    if sp.issparse(x):  # centring would densify: scatter from the block's Gram
+    if any(sp.issparse(x) for x in xs):  # centring would densify: scatter from the Gram
+        x = sp.hstack([sp.csr_array(x) for x in xs], format="csr") if len(xs) > 1 else xs[0]
         x = x.astype(np.float64)
         n = x.shape[0]
         mean = np.asarray(x.sum(axis=0)).ravel() / n
         return n, mean, (x.T @ x).toarray() - n * np.outer(mean, mean)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf data is reported by the caller
-        return _dense_comoments(aligned(x))
+        return _dense_comoments([aligned(x) for x in xs])
 
 
-def _dense_comoments(x: np.ndarray) -> Moments:
+def _dense_comoments(xs: list[np.ndarray]) -> Moments:
     syrk, syr = get_blas_funcs(("syrk", "syr"), dtype=np.float64)
-    ncol = x.shape[1]
+    ncol = sum(x.shape[1] for x in xs)
+    nrow = xs[0].shape[0]
     step = tile_rows(ncol)
-    buffer = np.empty((min(step, x.shape[0]), ncol))
+    buffer = np.empty((min(step, nrow), ncol))
     upper = np.zeros((ncol, ncol), order="F")
     count, mean = 0, np.zeros(ncol)
-    for start in range(0, x.shape[0], step):
-        tile = x[start : start + step]
-        rows = tile.shape[0]
+    tile_mean = np.empty(ncol)
+    for start in range(0, nrow, step):
+        rows = min(step, nrow - start)
         centred = buffer[:rows]
-        tile_mean = tile.mean(axis=0, dtype=np.float64)
-        np.subtract(tile, tile_mean, out=centred)
+        col = 0
+        for x in xs:  # centre each part's tile into its columns of the buffer
+            tile, width = x[start : start + step], x.shape[1]
+            part_mean = tile_mean[col : col + width]
+            part_mean[:] = tile.mean(axis=0, dtype=np.float64)
+            np.subtract(tile, part_mean, out=centred[:, col : col + width])
+            col += width
         upper = syrk(1.0, centred.T, beta=1.0, c=upper, trans=0, lower=0, overwrite_c=1)
         total = count + rows
         delta = tile_mean - mean

@@ -111,18 +111,18 @@ class Lowering:
             b = b.rechunk(-1) if isinstance(b, da.Array) else b
             if b.ndim == 1:
                 return da.blockwise(
-                    K.ax_block, "i", a, "ik", b, "k", dtype=node.dtype, concatenate=True,
+                    K.Contracted(K.ax_block), "i", a, "ik", b, "k", dtype=node.dtype,
                     meta=np.empty((0,), node.dtype), name=f"ax-{node.token}",
                 )  # fmt: skip
             return da.blockwise(
-                K.ax_block, "ij", a, "ik", b, "kj", dtype=node.dtype, meta=meta, concatenate=True,
+                K.Contracted(K.ax_block), "ij", a, "ik", b, "kj", dtype=node.dtype, meta=meta,
                 name=f"{node.name.lower()}-{node.token}",
             )  # fmt: skip
         if isinstance(node, N.ABt):
             a = self.rows(node.a)
             b = self.rows(node.b).rechunk(-1)
             return da.blockwise(
-                K.abt_block, "ij", a, "ik", b, "jk", dtype=node.dtype, meta=meta, concatenate=True,
+                K.Contracted(K.abt_block), "ij", a, "ik", b, "jk", dtype=node.dtype, meta=meta,
                 name=f"abt-{node.token}",
             )  # fmt: skip
         if isinstance(node, N.CBind):
