@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
+from dask.base import tokenize
 
 from dlinalg._tokens import array_token
 from dlinalg.errors import (
@@ -189,18 +189,31 @@ def _generated(
     """A DRM whose block for rows ``[r0, r1)`` is ``func(r0, r1, ncol, dtype, **kw)``."""
     rows = check_row_chunks(chunks, shape[0])
     dt = check_dtype(dtype)
-    starts = np.concatenate([[0], np.cumsum(rows)])
-    blocks = [
-        da.from_delayed(
-            dask.delayed(func, pure=True)(int(r0), int(r1), shape[1], dt, **kw),
-            shape=(int(r1 - r0), shape[1]),
-            dtype=dt,
-            meta=empty_meta(dt, sparse),
-        )
-        for r0, r1 in itertools.pairwise(starts)
-    ]
-    arr = da.concatenate(blocks, axis=0)
+    starts = tuple(int(s) for s in np.concatenate([[0], np.cumsum(rows)]))
+    # One blockwise layer with a deterministic name. (Delayed blocks joined by
+    # concatenate were renamed by dask's low-level fusion in some graphs and
+    # not in others: the same keys with two different task specs, which the
+    # scheduler warns "can cause failures and deadlocks".)
+    token = tokenize(func.__name__, shape, rows, str(dt), sorted(kw.items()))
+    arr = da.map_blocks(
+        _GeneratedBlock(func, starts, shape[1], dt, kw),
+        chunks=(tuple(rows), (shape[1],)),
+        dtype=dt,
+        meta=empty_meta(dt, sparse),
+        name=f"{name}-{token}",
+    )
     return DRM._from_dask(arr, source=name)
+
+
+class _GeneratedBlock:
+    """``func(r0, r1, ncol, dtype, **kw)`` for the row range of the block asked for."""
+
+    def __init__(self, func: Any, starts: tuple[int, ...], ncol: int, dtype: Any, kw: dict):
+        self.func, self.starts, self.ncol, self.dtype, self.kw = func, starts, ncol, dtype, kw
+
+    def __call__(self, block_id: tuple[int, int] | None = None) -> Any:
+        i = block_id[0]
+        return self.func(self.starts[i], self.starts[i + 1], self.ncol, self.dtype, **self.kw)
 
 
 def _random_block(

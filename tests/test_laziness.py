@@ -298,6 +298,19 @@ def test_random_keys_depend_on_seed_and_shape_only():
     assert a.to_dask().name != dl.random((50, 3), chunks=7, seed=5).to_dask().name
 
 
+def test_generated_matrices_are_one_layer_that_fusion_cannot_rename():
+    """random/zeros/ones/eye blocks are one blockwise layer, named by their arguments:
+    (delayed blocks joined by concatenate were renamed by low-level fusion in some
+    graphs only, and the scheduler saw one key with two task specs)."""
+    for drm in (dl.random((50, 3), chunks=7, seed=4), dl.zeros((50, 3), chunks=7), dl.eye(5)):
+        arr = drm.to_dask()
+        assert len(arr.dask.layers) == 1
+        (key,) = arr.dask.layers
+        assert key == arr.name
+        (optimized,) = dask.optimize(arr)
+        assert optimized.__dask_keys__() == arr.__dask_keys__()  # the same keys after it
+
+
 def test_fused_statistics_keys_are_deterministic():
     def graph():
         M = dl.from_array(X.copy(), chunks=10)
