@@ -35,13 +35,12 @@ from itertools import pairwise
 from operator import getitem
 from typing import Any, NamedTuple
 
-import dask
 import numpy as np
 import scipy.sparse as sp
 
 from models._als_kernels import gram, initial_factors, solve_block
 
-__all__ = ["Params", "Prepared", "Full", "fit_factors", "prepare", "balanced_bounds", "runner"]
+__all__ = ["Params", "Prepared", "Full", "fit_factors", "prepare", "balanced_bounds"]
 
 #: Work per block (stored entries, plus k/2 per row) the block counts aim at.
 BLOCK_WORK = 600_000
@@ -80,54 +79,6 @@ class Full(NamedTuple):
     F: np.ndarray
     G: np.ndarray
     fsum: float
-
-
-# --- runners ---------------------------------------------------------------------------
-class _Local:
-    """Run every task at once in this process."""
-
-    workers: tuple = (None,)
-    n_threads = 1
-
-    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
-        return fn(*args)
-
-    def gather(self, values: list) -> list:
-        return list(values)
-
-
-class _Cluster:
-    """Submit tasks to a distributed client, with deterministic keys and soft placement."""
-
-    def __init__(self, client: Any):
-        self.client = client
-        try:
-            info = client.scheduler_info(n_workers=-1)["workers"]  # all of them (2025.1+)
-        except TypeError:  # pragma: no cover - older distributed lists every worker
-            info = client.scheduler_info()["workers"]
-        self.workers = tuple(sorted(info)) or (None,)
-        self.n_threads = max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
-
-    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
-        if where is None:
-            return self.client.submit(fn, *args, pure=True)
-        return self.client.submit(fn, *args, pure=True, workers=[where], allow_other_workers=True)
-
-    def gather(self, futures: list) -> list:
-        return self.client.gather(futures)
-
-
-def runner(collections: list) -> _Local | _Cluster:
-    """The distributed client ``dask.compute`` would use for ``collections``, else local."""
-    from dask.base import get_scheduler
-
-    schedule = get_scheduler(collections=collections or None)
-    owner = getattr(schedule, "__self__", None)
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        return _Local()
-    return _Cluster(owner) if isinstance(owner, Client) else _Local()
 
 
 # --- preparation -----------------------------------------------------------------------
@@ -379,11 +330,3 @@ def fit_factors(
         shape=(prep.n_users, prep.n_items),
     )
     return X, Y, losses, seen
-
-
-def compute_blocks(arr: Any, run: Any) -> list:
-    """The row blocks of a Dask array: futures on the cluster, or values here."""
-    blocks = list(arr.to_delayed(optimize_graph=False).ravel())
-    if isinstance(run, _Cluster):
-        return list(run.client.compute(blocks))
-    return list(dask.compute(*blocks))

@@ -11,17 +11,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from dlinalg._executor import executor_for
 from models._als_input import interaction_input
 from models._als_kernels import top_n
-from models._als_plan import (
-    Params,
-    balanced_bounds,
-    block_count,
-    compute_blocks,
-    fit_factors,
-    prepare,
-    runner,
-)
+from models._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
 from models._decomposition import check_int, check_option
 
 __all__ = ["ALS"]
@@ -259,14 +252,14 @@ shape (n_users, n_items)
         data = interaction_input(R, p.implicit)
         n_users, n_items = data.shape
         dtype = data.factor_dtype
-        run = runner([data.lazy] if data.lazy is not None else [])
+        run = executor_for([data.lazy] if data.lazy is not None else [])
         if data.lazy is None:
             work = np.diff(data.csr.indptr) + p.factors / 2
             bounds = balanced_bounds(work, block_count(float(work.sum()), n_users, run.n_threads))
             raw = [data.csr[a:b] for a, b in pairwise(bounds)]
         else:
             bounds = np.concatenate([[0], np.cumsum(data.lazy.chunks[0])]).astype(np.int64)
-            raw = compute_blocks(data.lazy, run)
+            raw = run.blocks(data.lazy)
         prep = prepare(raw, bounds, run, (n_users, n_items), dtype, p)
         del raw
         X, Y, losses, seen = fit_factors(prep, run, dtype, p, on_iteration=_on_iteration)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from dask.base import tokenize
 
+from dlinalg._executor import executor_for
 from dlinalg.errors import NonFiniteError, ShapeError
 from dlinalg.physical import reduce as R
 from dlinalg.physical.matvec import (
@@ -85,51 +86,6 @@ def as_operator(A: Any, what: str = "A", square: bool = False) -> RowOperator | 
     return RowOperator(as_matrix(A, check_finite=True, what=what))
 
 
-class _Local:
-    """Run block functions at once in this process (no distributed client)."""
-
-    def groups(self, blocks: list) -> tuple[list[list[int]], list]:
-        return [list(range(len(blocks)))], [None]
-
-    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
-        return fn(*args)
-
-    def gather(self, handles: list) -> list:
-        return list(handles)
-
-
-class _Cluster:
-    """Submit block functions to a distributed client: one round trip per product.
-
-    A product is one task per worker (over the blocks that worker holds),
-    one task picking out the small partial sums of each, and one combining
-    them: five tasks on two workers, whatever the number of blocks. Keys are
-    deterministic (``pure=True``) and the lineage stays on the scheduler, so
-    what a lost worker held is recomputed, bit for bit, by another.
-    """
-
-    def __init__(self, client: Any):
-        self.client = client
-
-    def groups(self, blocks: list) -> tuple[list[list[int]], list]:
-        """Block indices grouped by the worker holding them (fixed for the operator's life)."""
-        who = self.client.who_has(blocks)
-        by_worker: dict[str, list[int]] = {}
-        for i, f in enumerate(blocks):
-            holders = sorted(who.get(f.key, ())) or [""]
-            by_worker.setdefault(holders[0], []).append(i)
-        ordered = sorted(by_worker.items(), key=lambda kv: kv[1][0])
-        return [idx for _, idx in ordered], [addr or None for addr, _ in ordered]
-
-    def submit(self, fn: Any, *args: Any, where: Any = None) -> Any:
-        if where is None:
-            return self.client.submit(fn, *args, pure=True)
-        return self.client.submit(fn, *args, pure=True, workers=where, allow_other_workers=True)
-
-    def gather(self, handles: list) -> list:
-        return self.client.gather(handles)
-
-
 def _pieces(b: np.ndarray, chunks: tuple[int, ...]) -> list[np.ndarray]:
     return [b[s:e] for s, e in pairwise(np.cumsum((0, *chunks)))]
 
@@ -182,28 +138,24 @@ class RowOperator:
     """
 
     def __init__(self, A: Any):
-        from dlinalg.cluster import _distributed_client
-
         arr = A.to_dask()
         if len(arr.chunks[1]) > 1:
             arr = arr.rechunk({1: -1})
-        client = _distributed_client([arr], None)
+        self.run = executor_for([arr])
         self.shape = tuple(int(s) for s in arr.shape)
         self.dtype = np.dtype(np.float64)
         self.chunks = tuple(int(c) for c in arr.chunks[0])
         self.token = tokenize(arr.name, self.shape, str(arr.dtype))
         keys = [k for (k,) in arr.__dask_keys__()]
-        if client is not None:
+        if self.run.client is not None:
             from distributed import futures_of, wait
 
-            (arr,) = client.persist([arr])
+            (arr,) = self.run.client.persist([arr])
             by_key = {f.key: f for f in futures_of(arr)}
             self.blocks = [by_key[k] for k in keys]
             wait(self.blocks)  # their places decide the groups
-            self.run = _Cluster(client)
         else:
             self.blocks = list(dask.compute(*R.blocks_of(arr)))
-            self.run = _Local()
         self.groups, self.where = self.run.groups(self.blocks)
         self.array = arr
         self._source = A
@@ -230,7 +182,7 @@ class RowOperator:
         """``b`` (numpy or dask, length m) as pieces on the workers, aligned with A's blocks."""
         if isinstance(b, da.Array):
             b = b.astype(np.float64).rechunk((self.chunks,))
-            if isinstance(self.run, _Cluster):
+            if self.run.client is not None:
                 from distributed import futures_of
 
                 b = self.run.client.persist(b)
