@@ -37,7 +37,11 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.physical.kernels import sum_parts
 from dlinalg.physical.reduce import empty_meta, tree_reduce
+from models._counts import check_counts
 from models._topk import cosine_panel, llr_topk_panel
+
+#: Appended to the error for fractional counts.
+COUNTS_HINT = "; interactions are counts: round them, or threshold them to 0/1"
 
 __all__ = [
     "PANEL_ENTRIES",
@@ -96,30 +100,10 @@ def priority(seed: int, rows: np.ndarray, cols: np.ndarray, salt: int) -> np.nda
 # ---------------------------------------------------------------------------
 # Block kernels
 # ---------------------------------------------------------------------------
-def check_counts(data: np.ndarray, name: str) -> None:
-    """Raise ValueError unless ``data`` holds finite, non-negative, integer-valued counts."""
-    if data.dtype.kind == "b":
-        return
-    if data.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold numeric counts, got dtype {data.dtype}")
-    if data.dtype.kind == "f":
-        bad = ~np.isfinite(data)
-        if bad.any():
-            raise ValueError(f"{name} holds a non-finite count ({data[bad][0]!r})")
-        bad = data != np.floor(data)
-        if bad.any():
-            raise ValueError(
-                f"{name} holds a non-integer count ({data[bad][0]!r}); interactions are "
-                "counts: round them, or threshold them to 0/1"
-            )
-    if data.dtype.kind != "u" and (data < 0).any():
-        raise ValueError(f"{name} holds a negative count ({data[data < 0][0]!r})")
-
-
 def _binary(x: Any, name: str) -> sp.csr_array:
     """A block as canonical int32 0/1 CSR, after checking its counts."""
     x = sp.csr_array(x) if not sp.issparse(x) else sp.csr_array(x, copy=True)
-    check_counts(x.data, name)
+    check_counts(x.data, name, hint=COUNTS_HINT)
     x.sum_duplicates()
     x.data = (x.data != 0).astype(np.int32)
     x.eliminate_zeros()

@@ -23,7 +23,7 @@ from dask.base import tokenize
 
 import dlinalg as dl
 from dlinalg import DRM
-from models._cooccurrence import check_counts
+from models._counts import check_counts
 from models._topk import top_k_order
 from models.interactions import Interactions, encode_labels
 

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from models._counts import check_counts
+
 __all__ = ["Interactions", "DEFAULT_ACTION"]
 
 #: Name of the only action when the table has no action column.
@@ -36,17 +38,7 @@ def _check_weights(w: pd.Series, col: Hashable) -> np.ndarray:
     if not (pd.api.types.is_numeric_dtype(w) and not pd.api.types.is_bool_dtype(w)):
         raise ValueError(f"the weight column {col!r} must be numeric counts, got {w.dtype}")
     values = w.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise ValueError(f"the weight column {col!r} holds a missing or non-finite value")
-    if (values < 0).any():
-        raise ValueError(f"the weight column {col!r} holds a negative count ({values.min()!r})")
-    frac = values != np.floor(values)
-    if frac.any():
-        raise ValueError(
-            f"the weight column {col!r} holds a non-integer count ({values[frac][0]!r}); "
-            "interactions are counts"
-        )
+    check_counts(values, f"the weight column {col!r}", hint="; interactions are counts")
     return values.astype(np.int64)
 
 

@@ -28,6 +28,8 @@ from typing import Any
 import numba
 import numpy as np
 
+from models._counts import check_counts
+
 __all__ = ["log_likelihood_ratio", "llr_scalar", "xlogx"]
 
 #: Counts above this are not exactly representable as float64, so refused.
@@ -73,14 +75,7 @@ def _counts(value: Any, name: str) -> np.ndarray:
         arr = arr.astype(np.float64)
     if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold counts (integers), got dtype {arr.dtype}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} must be finite counts, got {arr[~np.isfinite(arr)][0]!r}")
-        if (arr != np.floor(arr)).any():
-            bad = arr[arr != np.floor(arr)][0]
-            raise ValueError(f"{name} must hold integer counts, got {bad!r}")
-    if (arr < 0).any():
-        raise ValueError(f"{name} must be non-negative counts, got {arr[arr < 0][0]!r}")
+    check_counts(arr, name)
     if (arr > MAX_COUNT).any():
         raise ValueError(f"{name} holds a count above 2**53, got {arr[arr > MAX_COUNT][0]!r}")
     return arr.astype(np.int64)
