@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from dlinalg._executor import executor_for
 from models._counts import check_counts
+from models._interactions_dask import dask_matrices
 
 __all__ = ["Interactions", "DEFAULT_ACTION"]
 
@@ -126,8 +128,11 @@ class Interactions:
         Parameters
         ----------
         df : pandas.DataFrame or dask.dataframe.DataFrame
-            One row per interaction. A Dask DataFrame is read (its selected
-            columns computed) once.
+            One row per interaction. On a distributed client, a Dask
+            DataFrame is read on the workers (its columns persisted there,
+            then two passes over the partitions): only the dictionaries and
+            the summed count matrices come to this process. On the local
+            schedulers it is computed here, which is faster.
         user, item : hashable, default "user", "item"
             Columns holding the user and item labels.
         action : hashable, optional
@@ -167,7 +172,15 @@ class Interactions:
         array([[2, 1],
                [5, 0]])
         """
-        table = _collect(df, {"user": user, "item": item, "action": action, "weight": weight})
+        wanted = {"user": user, "item": item, "action": action, "weight": weight}
+        if actions is not None and action is None:
+            raise ValueError("actions= selects values of an action column: pass action= too")
+        if _is_dask_dataframe(df):
+            _check_columns(df.columns, wanted)
+            if executor_for([df]).client is not None:  # build on the workers
+                return cls(*dask_matrices(df, wanted, actions, _select_actions))
+            df = df[list(dict.fromkeys(c for c in wanted.values() if c is not None))].compute()
+        table = _collect(df, wanted)
         if len(table) == 0:
             raise ValueError("the interaction table is empty (no rows)")
         for role, col in (("user", user), ("item", item), ("action", action)):
@@ -175,8 +188,6 @@ class Interactions:
                 raise ValueError(
                     f"the {role} column {col!r} holds missing values; drop them first"
                 )
-        if actions is not None and action is None:
-            raise ValueError("actions= selects values of an action column: pass action= too")
         if action is None:
             groups = {DEFAULT_ACTION: np.ones(len(table), dtype=bool)}
         else:
@@ -434,43 +445,45 @@ def encode_labels(index: pd.Index, labels: Iterable[Hashable]) -> tuple[np.ndarr
     return np.unique(pos[pos >= 0]).astype(np.int64), int((pos < 0).sum())
 
 
-def _collect(df: Any, wanted: dict[str, Hashable | None]) -> pd.DataFrame:
-    """The needed columns of a pandas or Dask DataFrame, as pandas (missing ones named)."""
+def _is_dask_dataframe(df: Any) -> bool:
     try:
         import dask.dataframe as dd
     except ImportError:  # pragma: no cover - dask[dataframe] is a dependency
-        dd = None
-    if dd is not None and isinstance(df, dd.DataFrame):
-        _check_columns(df.columns, wanted)
-        cols = list(dict.fromkeys(c for c in wanted.values() if c is not None))
-        return df[cols].compute()
+        return False
+    return isinstance(df, dd.DataFrame)
+
+
+def _collect(df: Any, wanted: dict[str, Hashable | None]) -> pd.DataFrame:
+    """The needed columns of a pandas DataFrame (missing ones named)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas or Dask DataFrame, got {type(df).__name__}")
     _check_columns(df.columns, wanted)
-    cols = list(dict.fromkeys(c for c in wanted.values() if c is not None))
-    return df[cols]
+    return df[list(dict.fromkeys(c for c in wanted.values() if c is not None))]
+
+
+def _select_actions(present: list, actions: Sequence[Hashable] | None, col: Hashable) -> list:
+    """The selected actions: ``actions`` checked against the values ``present``, or all of them."""
+    if actions is None:
+        return present
+    actions = list(actions)
+    if not actions:
+        raise ValueError("actions= is empty; name at least the primary action")
+    if len(set(actions)) != len(actions):
+        raise ValueError(f"actions= repeats a value: {actions}")
+    missing = [a for a in actions if a not in present]
+    if missing:
+        raise ValueError(
+            f"no rows have {col!r} equal to {missing[0]!r}; the values present are "
+            f"{sorted(map(str, present))}"
+        )
+    return actions
 
 
 def _split_actions(
     values: pd.Series, actions: Sequence[Hashable] | None, col: Hashable
 ) -> dict[Hashable, np.ndarray]:
-    present = list(pd.unique(values))
-    if actions is None:
-        actions = present
-    else:
-        actions = list(actions)
-        if not actions:
-            raise ValueError("actions= is empty; name at least the primary action")
-        if len(set(actions)) != len(actions):
-            raise ValueError(f"actions= repeats a value: {actions}")
-        missing = [a for a in actions if a not in present]
-        if missing:
-            raise ValueError(
-                f"no rows have {col!r} equal to {missing[0]!r}; the values present are "
-                f"{sorted(map(str, present))}"
-            )
     v = values.to_numpy()
-    return {a: v == a for a in actions}
+    return {a: v == a for a in _select_actions(list(pd.unique(values)), actions, col)}
 
 
 def _files(path: Any) -> list[str]:

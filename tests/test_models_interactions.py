@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import signal
+import threading
+import time
+
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -230,3 +236,114 @@ def test_missing_labels():
 def test_not_a_dataframe():
     with pytest.raises(TypeError, match="DataFrame"):
         Interactions.from_dataframe({"user": [1], "item": [2]})
+
+
+# --- a Dask DataFrame is read on the workers: the same result as its rows in pandas ---------
+# (compared with the computed frame: Dask may have converted the dtypes, e.g. strings
+# to Arrow strings, and the dictionaries keep the frame's dtype)
+def random_log(seed: int, n: int = 400, labels: str = "str") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, 40, n)
+    items = rng.integers(0, 25, n)
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{u}" for u in users] if labels == "str" else users,
+            "item": [f"i{i}" for i in items] if labels == "str" else items * 10,
+            "act": rng.choice(["view", "buy", "cart"], n, p=[0.6, 0.25, 0.15]),
+            "w": rng.integers(0, 4, n),
+        }
+    )
+    if labels == "mixed":  # unsortable: first appearance order
+        frame["user"] = [u if u % 3 else f"s{u}" for u in users]
+    return frame
+
+
+def assert_same(a: Interactions, b: Interactions) -> None:
+    assert a.actions == b.actions
+    pd.testing.assert_index_equal(a.users, b.users, exact=True)
+    for action in a.actions:
+        pd.testing.assert_index_equal(a.items(action), b.items(action), exact=True)
+        x, y = a.matrix(action), b.matrix(action)
+        assert x.shape == y.shape
+        assert x.dtype == y.dtype
+        assert (x != y).nnz == 0
+
+
+# partitionings: one partition, several, more partitions than some actions have rows
+@pytest.mark.parametrize("npartitions", [1, 3, 17])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"action": "act"},
+        {"action": "act", "actions": ["buy", "view"], "weight": "w"},
+        {"weight": "w"},
+        {},
+    ],
+    ids=["all-actions", "selected-weighted", "weighted", "plain"],
+)
+@pytest.mark.parametrize("labels", ["str", "int", "mixed"])
+def test_dask_frame_equals_pandas(npartitions, kwargs, labels, scheduler):
+    lazy = dd.from_pandas(random_log(npartitions, labels=labels), npartitions=npartitions)
+    expected = Interactions.from_dataframe(lazy.compute(), **kwargs)
+    assert_same(Interactions.from_dataframe(lazy, **kwargs), expected)
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "match"),
+    [
+        (lambda d: d.iloc[:0], {}, "empty"),
+        (
+            lambda d: d.assign(user=d["user"].where(d.index != 350)),
+            {},
+            "user column 'user' holds missing",
+        ),
+        (lambda d: d.assign(w=d["w"] - 2), {"weight": "w"}, "negative count"),
+        (lambda d: d.assign(w=d["w"] + 0.5), {"weight": "w"}, "non-integer"),
+        (lambda d: d, {"action": "act", "actions": ["buy", "return"]}, "equal to 'return'"),
+    ],
+    ids=["empty", "missing-user", "negative-weight", "fractional-weight", "unknown-action"],
+)
+def test_dask_frame_bad_rows(change, kwargs, match, scheduler):
+    df = dd.from_pandas(change(random_log(1)), npartitions=3)
+    with pytest.raises(ValueError, match=match):
+        Interactions.from_dataframe(df, **kwargs)
+
+
+def _matrices_done(dask_scheduler=None) -> int:
+    """How many per-partition matrix tasks have finished."""
+    return sum(
+        str(ts.key).startswith("_part_matrices") and ts.state == "memory"
+        for ts in dask_scheduler.tasks.values()
+    )
+
+
+@pytest.mark.cluster
+def test_worker_kill_while_reading_a_dask_frame(fresh_cluster):
+    """A worker SIGKILLed during the second pass: the lost partitions (persisted
+    columns and partial matrices) are recomputed, and the result is identical."""
+    _, client = fresh_cluster
+    lazy = dd.from_map(functools.partial(random_log, n=10_000), range(40))  # made on the workers
+    expected = Interactions.from_dataframe(
+        lazy.compute(scheduler="sync"), action="act", weight="w"
+    )
+    pids = sorted(client.run(os.getpid).values())
+    done = threading.Event()
+
+    def killer():
+        deadline = time.monotonic() + 60
+        while not done.is_set() and time.monotonic() < deadline:
+            if client.run_on_scheduler(_matrices_done) >= 4:
+                os.kill(pids[0], signal.SIGKILL)
+                return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    with client.as_current():
+        thread.start()
+        try:
+            got = Interactions.from_dataframe(lazy, action="act", weight="w")
+        finally:
+            done.set()
+            thread.join()
+    assert pids[0] not in client.run(os.getpid).values(), "the worker was not killed"
+    assert_same(got, expected)

@@ -1,0 +1,170 @@
+"""Interaction matrices from a Dask DataFrame, built on the workers partition by partition.
+
+The needed columns are persisted on the cluster, then two passes over the
+partitions run there, and only dictionary-sized data reaches the client:
+
+1. each partition reports what the checks and the dictionaries need: its row
+   count, which label columns hold missing values, its action values, and
+   (over the rows of the selected actions, weights checked) its distinct
+   users and its distinct items per action, in order of first appearance;
+2. the client merges those into the dictionaries (sorted, as
+   ``pandas.factorize(sort=True)`` orders them, or in order of first
+   appearance when the labels cannot be sorted) and every partition turns its
+   rows into one CSR count matrix per action against them; the matrices are
+   summed in a fixed tree.
+
+The result is the one :meth:`Interactions.from_dataframe` builds from the
+same rows in pandas: the same dictionaries and the same counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, NamedTuple
+
+import dask
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from dask.delayed import delayed
+
+from dlinalg.physical.reduce import tree_reduce
+
+__all__ = ["dask_matrices"]
+
+_ROLES = ("user", "item", "action")
+
+
+class _Summary(NamedTuple):
+    rows: int
+    missing: tuple[bool, ...]
+    action_values: pd.Series | None
+    users: pd.Series | None
+    items: dict[Hashable, pd.Series]
+
+
+def _kept(
+    part: pd.DataFrame, cols: dict[str, Hashable | None], selected: list | None
+) -> tuple[pd.DataFrame, dict[Hashable, np.ndarray]]:
+    """The rows of the selected actions, and a row mask per action (None: every value)."""
+    from models.interactions import DEFAULT_ACTION
+
+    if cols["action"] is None:
+        return part, {DEFAULT_ACTION: np.ones(len(part), dtype=bool)}
+    values = part[cols["action"]].to_numpy()
+    names = list(pd.unique(values)) if selected is None else selected
+    masks = {a: values == a for a in names}
+    keep = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(len(part), bool)
+    return part[keep], {a: m[keep] for a, m in masks.items()}
+
+
+def _counts(part: pd.DataFrame, weight: Hashable | None) -> np.ndarray:
+    from models.interactions import _check_weights
+
+    if weight is None:
+        return np.ones(len(part), dtype=np.int64)
+    return _check_weights(part[weight], weight)
+
+
+def _summarize(
+    part: pd.DataFrame, cols: dict[str, Hashable | None], selected: list | None
+) -> _Summary:
+    missing = tuple(cols[r] is not None and bool(part[cols[r]].isna().any()) for r in _ROLES)
+    action_values = part[cols["action"]].drop_duplicates() if cols["action"] is not None else None
+    if any(missing):  # the client raises; the rest is not needed
+        return _Summary(len(part), missing, action_values, None, {})
+    kept, masks = _kept(part, cols, selected)
+    _counts(kept, cols["weight"])  # raises on a bad weight
+    item_values = kept[cols["item"]]
+    return _Summary(
+        len(part),
+        missing,
+        action_values,
+        kept[cols["user"]].drop_duplicates(),
+        {a: item_values[m].drop_duplicates() for a, m in masks.items()},
+    )
+
+
+def _distinct(pieces: list[pd.Series]) -> pd.Series:
+    """The distinct values of the pieces, in order of first appearance (pieces in order)."""
+    return pd.concat(pieces, ignore_index=True).drop_duplicates()
+
+
+def _dictionary(pieces: list[pd.Series]) -> pd.Index:
+    """The labels of ``pieces`` as ``interactions._codes`` orders those of their rows."""
+    from models.interactions import _codes
+
+    return _codes(_distinct(pieces))[1]
+
+
+def _encode(values: pd.Series, dictionary: pd.Index) -> np.ndarray:
+    """Positions of ``values`` in ``dictionary``: each distinct value is looked up once."""
+    codes, distinct = pd.factorize(values)
+    return dictionary.get_indexer(distinct)[codes]
+
+
+def _part_matrices(
+    part: pd.DataFrame,
+    cols: dict[str, Hashable | None],
+    selected: list,
+    dictionaries: tuple[pd.Index, dict[Hashable, pd.Index]],
+) -> dict[Hashable, sp.csr_array]:
+    users, items = dictionaries
+    kept, masks = _kept(part, cols, selected)
+    counts = _counts(kept, cols["weight"])
+    ucodes = _encode(kept[cols["user"]], users)
+    item_values = kept[cols["item"]]
+    out = {}
+    for a, mask in masks.items():
+        icodes = _encode(item_values[mask], items[a])
+        m = sp.csr_array((counts[mask], (ucodes[mask], icodes)), shape=(len(users), len(items[a])))
+        m.sum_duplicates()
+        out[a] = m
+    return out
+
+
+def _add(*parts: dict[Hashable, sp.csr_array]) -> dict[Hashable, sp.csr_array]:
+    total = dict(parts[0])
+    for p in parts[1:]:
+        for a, m in p.items():
+            total[a] = total[a] + m
+    return total
+
+
+def dask_matrices(
+    df: Any,
+    cols: dict[str, Hashable | None],
+    actions: Sequence[Hashable] | None,
+    select: Any,
+) -> tuple[pd.Index, dict[Hashable, sp.csr_array], dict[Hashable, pd.Index]]:
+    """``(users, matrices, items)`` of a Dask DataFrame, computed on the current scheduler.
+
+    ``select(present, actions, col)`` is the caller's rule turning the action
+    values present (first appearance order) and ``actions=`` into the list
+    of selected actions, raising on a bad selection.
+    """
+    from models.interactions import DEFAULT_ACTION
+
+    (frame,) = dask.persist(df[list(dict.fromkeys(c for c in cols.values() if c is not None))])
+    parts = frame.to_delayed()  # read once, for both passes
+    selected = None if actions is None else list(actions)
+    summaries = dask.compute(*[delayed(_summarize, pure=True)(p, cols, selected) for p in parts])
+    if sum(s.rows for s in summaries) == 0:
+        raise ValueError("the interaction table is empty (no rows)")
+    for i, role in enumerate(_ROLES):
+        if any(s.missing[i] for s in summaries):
+            raise ValueError(
+                f"the {role} column {cols[role]!r} holds missing values; drop them first"
+            )
+    if cols["action"] is None:
+        names = [DEFAULT_ACTION]
+    else:
+        present = list(_distinct([s.action_values for s in summaries]))
+        names = select(present, actions, cols["action"])
+    users = _dictionary([s.users for s in summaries])
+    items = {a: _dictionary([s.items[a] for s in summaries if a in s.items]) for a in names}
+    shared = delayed((users, items), pure=True)
+    matrices = tree_reduce(
+        [delayed(_part_matrices, pure=True)(p, cols, names, shared) for p in parts], _add
+    ).compute()
+    return users, {a: matrices[a] for a in names}, items
