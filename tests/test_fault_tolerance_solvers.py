@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 
+import dask
 import numpy as np
 import pytest
 
@@ -101,3 +102,49 @@ def test_worker_kill_during_arpack_gives_identical_values(fresh_cluster, name):
         assert killed.is_set(), "the solve ended before the kill: make it longer"
     assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     np.testing.assert_array_equal(got, ref)
+
+
+def _n_tasks(dask_scheduler=None) -> int:
+    return len(dask_scheduler.tasks)
+
+
+@pytest.mark.parametrize("name", ["lsqr", "lsmr"])
+def test_u_lineage_is_cut_and_the_iterates_do_not_change(client, name):
+    """Each ``u`` is computed from the previous one; every ``dlinalg.rebase-every`` steps
+    it comes back as data, so the scheduler's chain stops growing, and the iterates are
+    the same bits as without the cut."""
+    make, solve = SOLVES[name]
+    A, b = make()
+    counts = []
+
+    def count(_):
+        counts.append(client.run_on_scheduler(_n_tasks))
+
+    with client.as_current():
+        A = A.persist()
+        with dask.config.set({"dlinalg.rebase-every": 10**9}):
+            uncut = solve(A, b, count)
+        grown = counts[-1] - counts[9]
+        counts.clear()
+        with dask.config.set({"dlinalg.rebase-every": 4}):
+            cut = solve(A, b, count)
+    assert uncut.itn >= 30
+    assert grown >= uncut.itn - 10  # without the cut: a task or more per step
+    assert max(counts[8:]) - min(counts[8:]) <= 12  # with it: bounded
+    assert cut.itn == uncut.itn
+    np.testing.assert_array_equal(cut.x, uncut.x)
+
+
+def test_worker_kill_after_a_rebase_gives_identical_iterates(fresh_cluster):
+    """The pieces put back by a rebase hold their data in the task: a lost one is rebuilt."""
+    _, client = fresh_cluster
+    make, solve = SOLVES["lsqr"]
+    A, b = make()
+    with client.as_current(), dask.config.set({"dlinalg.rebase-every": 2}):
+        A = A.persist()
+        ref = solve(A, b, None)
+        callback, victim = _killer(client, at=5)
+        got = solve(A, b, callback)
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed"
+    assert got.itn == ref.itn
+    np.testing.assert_array_equal(got.x, ref.x)

@@ -10,17 +10,28 @@ block computes its rows of ``u_raw = A v - (alpha / beta_old) u_raw_old`` and, i
 the same read of the block, its share of ``A^T u_raw``. The ``1/beta`` scaling
 is applied afterwards on the client, where ``beta = ||u_raw||`` is known, so
 one step streams A once.
+
+Every ``dlinalg.rebase-every`` steps (default :data:`REBASE_EVERY`) ``u`` is
+brought to the client and put back as data: on a cluster each ``u`` is
+computed from the previous one, and without the cut the scheduler would keep
+that chain (two tasks a step) and replay it from the start to recompute a
+``u`` lost with a worker. The values do not change, so neither do the
+iterates.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import dask
 import numpy as np
 
 from dlinalg.solvers._operator import check_finite_norm
 
-__all__ = ["Bidiagonalization"]
+__all__ = ["Bidiagonalization", "REBASE_EVERY"]
+
+#: Steps between two cuts of ``u``'s lineage (config ``dlinalg.rebase-every``).
+REBASE_EVERY = 50
 
 
 class Bidiagonalization:
@@ -36,6 +47,8 @@ class Bidiagonalization:
         self.op = op
         self.u_raw = None  # RowVector: u = u_raw * u_scale
         self.u_scale = 1.0
+        self.steps = 0
+        self.rebase_every = max(1, int(dask.config.get("dlinalg.rebase-every", REBASE_EVERY)))
 
     def start(self, b: Any, x0: np.ndarray | None) -> tuple[float, np.ndarray]:
         """``beta_1 u_1 = b - A x0``; returns ``(beta_1, A^T u_1)`` from one pass."""
@@ -47,7 +60,16 @@ class Bidiagonalization:
     def step(self, v: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
         """``beta u_new = A v - alpha u``; returns ``(beta, A^T u_new)`` from one pass."""
         self.u_raw, atu, normsq = self.op.fused(v, self.u_raw, -alpha * self.u_scale, keep=True)
+        self.steps += 1
+        if self.steps % self.rebase_every == 0:
+            self.rebase()
         return self._normalise(atu, normsq)
+
+    def rebase(self) -> None:
+        """Cut ``u``'s lineage: gather it and put it back on the workers as data."""
+        run = getattr(self.op, "run", None)
+        if run is not None and run.client is not None:
+            self.u_raw = self.op.vector(self.u_raw.gather())
 
     def _normalise(self, atu: np.ndarray, normsq: float) -> tuple[float, np.ndarray]:
         beta = float(np.sqrt(normsq))

@@ -192,6 +192,17 @@ class RowOperator:
                 pieces = list(dask.compute(*b.to_delayed().ravel()))
         else:
             pieces = _pieces(np.asarray(b, dtype=np.float64), self.chunks)
+            if self.run.client is not None:
+                # one task per piece, its data in the task: recomputable after a
+                # lost worker, and no single graph message of the whole vector
+                where_of = {
+                    i: where
+                    for idx, where in zip(self.groups, self.where, strict=True)
+                    for i in idx
+                }
+                pieces = [
+                    self.run.submit(np.array, p, where=where_of[i]) for i, p in enumerate(pieces)
+                ]
         grouped = [
             self.run.submit(_as_list, *[pieces[i] for i in idx], where=where)
             for idx, where in zip(self.groups, self.where, strict=True)
