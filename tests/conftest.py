@@ -8,6 +8,13 @@ to 127.0.0.1. Fault tests that kill workers use their own cluster
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+
 import dask
 import dask.array as da
 import pytest
@@ -51,6 +58,39 @@ def fresh_cluster():
     """A private 2-worker LocalCluster for tests that kill worker processes."""
     with _make_cluster() as cluster, Client(cluster, set_as_default=False) as c:
         yield cluster, c
+
+
+@contextlib.contextmanager
+def _killing_a_worker_when(client: Client, ready: Callable[[], bool]) -> Iterator[int]:
+    """SIGKILL a worker process as soon as ``ready()`` is true, while the body runs.
+
+    Yields the pid of the victim; the caller asserts it is gone afterwards
+    (the kill happened before the body ended).
+    """
+    victim = min(client.run(os.getpid).values())
+    done = threading.Event()
+
+    def killer():
+        deadline = time.monotonic() + 60
+        while not done.is_set() and time.monotonic() < deadline:
+            if ready():
+                os.kill(victim, signal.SIGKILL)
+                return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        yield victim
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.fixture
+def killing_a_worker_when():
+    """``with killing_a_worker_when(client, ready) as victim:``, see :func:`_killing_a_worker_when`."""
+    return _killing_a_worker_when
 
 
 def _no_graph(*args, **kwargs):

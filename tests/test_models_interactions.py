@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import signal
-import threading
-import time
 
 import dask.dataframe as dd
 import numpy as np
@@ -318,7 +315,7 @@ def _matrices_done(dask_scheduler=None) -> int:
 
 
 @pytest.mark.cluster
-def test_worker_kill_while_reading_a_dask_frame(fresh_cluster):
+def test_worker_kill_while_reading_a_dask_frame(fresh_cluster, killing_a_worker_when):
     """A worker SIGKILLed during the second pass: the lost partitions (persisted
     columns and partial matrices) are recomputed, and the result is identical."""
     _, client = fresh_cluster
@@ -326,24 +323,12 @@ def test_worker_kill_while_reading_a_dask_frame(fresh_cluster):
     expected = Interactions.from_dataframe(
         lazy.compute(scheduler="sync"), action="act", weight="w"
     )
-    pids = sorted(client.run(os.getpid).values())
-    done = threading.Event()
-
-    def killer():
-        deadline = time.monotonic() + 60
-        while not done.is_set() and time.monotonic() < deadline:
-            if client.run_on_scheduler(_matrices_done) >= 4:
-                os.kill(pids[0], signal.SIGKILL)
-                return
-            time.sleep(0.005)
-
-    thread = threading.Thread(target=killer, daemon=True)
-    with client.as_current():
-        thread.start()
-        try:
-            got = Interactions.from_dataframe(lazy, action="act", weight="w")
-        finally:
-            done.set()
-            thread.join()
-    assert pids[0] not in client.run(os.getpid).values(), "the worker was not killed"
+    with (
+        client.as_current(),
+        killing_a_worker_when(
+            client, lambda: client.run_on_scheduler(_matrices_done) >= 4
+        ) as victim,
+    ):
+        got = Interactions.from_dataframe(lazy, action="act", weight="w")
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     assert_same(got, expected)

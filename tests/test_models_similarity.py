@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import threading
-import time
 
 import dask
 import dask.array as da
@@ -448,34 +445,22 @@ def _panel_done(dask_scheduler=None) -> int:
 
 
 @pytest.mark.cluster
-def test_worker_kill_mid_fit_gives_identical_indicators(fresh_cluster):
+def test_worker_kill_mid_fit_gives_identical_indicators(fresh_cluster, killing_a_worker_when):
     _, client = fresh_cluster
     A = _power_law(10_000, 1000, 100_000, 0)
     B = _power_law(10_000, 600, 80_000, 1)
     params = {"max_interactions_per_user": 60, "max_interactions_per_item": 300}
     with dask.config.set({PANELS: 2**15}):  # 31 and 19 panels
         ref = ItemSimilarity(**params).fit(A, B)
-        pids = sorted(client.run(os.getpid).values())
-        done = threading.Event()
-
-        def killer():
-            deadline = time.monotonic() + 60
-            while not done.is_set() and time.monotonic() < deadline:
-                if client.run_on_scheduler(_panel_done) >= 3:
-                    os.kill(pids[0], signal.SIGKILL)
-                    return
-                time.sleep(0.02)
-
-        thread = threading.Thread(target=killer, daemon=True)
-        with client.as_current():
-            thread.start()
-            try:
-                got = ItemSimilarity(**params).fit(
-                    dl.from_array(A, chunks=2500), dl.from_array(B, chunks=2500)
-                )
-            finally:
-                done.set()
-                thread.join()
-    assert pids[0] not in client.run(os.getpid).values(), "the worker was not killed"
+        with (
+            client.as_current(),
+            killing_a_worker_when(
+                client, lambda: client.run_on_scheduler(_panel_done) >= 3
+            ) as victim,
+        ):
+            got = ItemSimilarity(**params).fit(
+                dl.from_array(A, chunks=2500), dl.from_array(B, chunks=2500)
+            )
+    assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     for g, r in zip(got.indicators_, ref.indicators_, strict=True):
         assert (g != r).nnz == 0
