@@ -11,10 +11,17 @@ Both executors have the same interface, so that code is written once:
 - ``blocks(arr)``: the row blocks of a Dask array, as futures or values;
 - ``groups(blocks)``: block indices grouped by the worker holding them;
 - ``workers`` and ``n_threads``: the addresses (``(None,)`` in process) and
-  the total number of worker threads.
+  the total number of worker threads;
+- ``rebase(handles, where)``: the same values as new tasks that hold their
+  data.
 
 The lineage of every future stays on the scheduler, so what a lost worker
-held is recomputed, bit for bit, by another.
+held is recomputed, bit for bit, by another. An iteration whose state is
+computed from the previous one's builds a chain that grows with the
+iterations: the scheduler keeps it, and a lost piece is recomputed by
+replaying it from the start. ``rebase`` cuts it: the values come to the client
+and go back as tasks whose data is in the task itself, so the scheduler can
+rerun them anywhere, and the old chain is forgotten.
 """
 
 from __future__ import annotations
@@ -45,6 +52,13 @@ class LocalExecutor:
 
     def groups(self, blocks: list) -> tuple[list[list[int]], list]:
         return [list(range(len(blocks)))], [None]
+
+    def rebase(self, handles: list, where: list) -> list:
+        return list(handles)
+
+
+def _value(x: Any) -> Any:
+    return x
 
 
 class ClusterExecutor:
@@ -93,6 +107,11 @@ class ClusterExecutor:
             by_worker.setdefault(holders[0], []).append(i)
         ordered = sorted(by_worker.items(), key=lambda kv: kv[1][0])
         return [idx for _, idx in ordered], [addr or None for addr, _ in ordered]
+
+    def rebase(self, handles: list, where: list) -> list:
+        """The values of ``handles`` as new tasks holding their data, placed at ``where``."""
+        values = self.gather(handles)
+        return [self.submit(_value, v, where=w) for v, w in zip(values, where, strict=True)]
 
 
 def executor_for(

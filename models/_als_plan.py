@@ -23,7 +23,9 @@ scalars), so the workers never wait for the client, and it drops its
 references to older iterations, so what the cluster holds does not grow with
 the iterations. The keys are deterministic (``pure=True``) and the lineage
 stays on the scheduler, so tasks lost with a worker are recomputed bit for
-bit.
+bit; every ``dlinalg.als-rebase-every`` iterations (:data:`REBASE_EVERY`) the
+factors are rebased (``dlinalg._executor.ClusterExecutor.rebase``), so that
+chain, and the work to replay it, never spans more than that many iterations.
 
 Without a distributed client the same functions run in this process.
 """
@@ -35,6 +37,7 @@ from itertools import pairwise
 from operator import getitem
 from typing import Any, NamedTuple
 
+import dask
 import numpy as np
 import scipy.sparse as sp
 
@@ -44,6 +47,8 @@ __all__ = ["Params", "Prepared", "Full", "fit_factors", "prepare", "balanced_bou
 
 #: Work per block (stored entries, plus k/2 per row) the block counts aim at.
 BLOCK_WORK = 600_000
+#: Iterations between two cuts of the factors' lineage (config ``dlinalg.als-rebase-every``).
+REBASE_EVERY = 10
 
 
 class Params(NamedTuple):
@@ -300,8 +305,11 @@ def fit_factors(
         if on_iteration is not None:
             on_iteration(len(losses) - 1, losses[-1])
 
+    rebase_every = max(1, int(dask.config.get("dlinalg.als-rebase-every", REBASE_EVERY)))
+    x_where = [w[i % len(w)] for i in range(len(prep.user_blocks))]
+    y_where = [w[i % len(w)] for i in range(len(prep.item_blocks))]
     pending: list = []
-    for _ in range(p.iterations):
+    for it in range(p.iterations):
         X_parts = [
             run.submit(_solve, b, x, Y_full[i % len(w)], p, where=w[i % len(w)])
             for i, (b, x) in enumerate(zip(prep.user_blocks, X_parts, strict=True))
@@ -313,6 +321,9 @@ def fit_factors(
             for i, (b, y) in enumerate(zip(prep.item_blocks, prev_Y, strict=True))
         ]
         Y_full = assemble(Y_parts)
+        if (it + 1) % rebase_every == 0 and it + 1 < p.iterations:  # cut the lineage
+            X_parts, Y_parts = run.rebase(X_parts, x_where), run.rebase(Y_parts, y_where)
+            Y_full = assemble(Y_parts)
         # the previous iteration's loss is read while this one runs: no pause between them
         if pending:
             report(pending)

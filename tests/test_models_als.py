@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 
+import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -408,3 +409,34 @@ def test_worker_kill_mid_fit_gives_identical_factors(fresh_cluster, monkeypatch)
     np.testing.assert_array_equal(got.user_factors_, ref.user_factors_)
     np.testing.assert_array_equal(got.item_factors_, ref.item_factors_)
     assert got.loss_ == ref.loss_
+
+
+def _n_tasks(dask_scheduler=None) -> int:
+    return len(dask_scheduler.tasks)
+
+
+@pytest.mark.cluster
+@pytest.mark.parametrize("solver", ["cg", "cholesky"])
+def test_factor_lineage_is_cut_and_the_factors_do_not_change(client, monkeypatch, solver):
+    """Every ``dlinalg.als-rebase-every`` iterations the factors come back as data: the
+    scheduler's task count stops growing with the iterations, and the bits stay."""
+    A = _ratings(3_000, 800, 0.02, 5)
+    params = {"factors": 8, "iterations": 12, "solver": solver}
+    counts: list[int] = []
+    monkeypatch.setattr(
+        als_module,
+        "_on_iteration",
+        lambda it, loss: counts.append(client.run_on_scheduler(_n_tasks)),
+    )
+    with client.as_current():
+        with dask.config.set({"dlinalg.als-rebase-every": 10**9}):
+            uncut = ALS(**params).fit(A)
+        grown = counts[-1] - counts[2]
+        counts.clear()
+        with dask.config.set({"dlinalg.als-rebase-every": 2}):
+            cut = ALS(**params).fit(A)
+    assert grown > 10 * 3  # without the cut: every iteration adds its tasks
+    assert max(counts[3:]) - min(counts[3:]) < grown / 2
+    np.testing.assert_array_equal(cut.user_factors_, uncut.user_factors_)
+    np.testing.assert_array_equal(cut.item_factors_, uncut.item_factors_)
+    assert cut.loss_ == uncut.loss_
