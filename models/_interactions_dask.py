@@ -58,12 +58,15 @@ def _kept(
     return part[keep], {a: m[keep] for a, m in masks.items()}
 
 
-def _counts(part: pd.DataFrame, weight: Hashable | None) -> np.ndarray:
+def _counts(part: pd.DataFrame, weight: Hashable | None, check: bool) -> np.ndarray:
+    """The rows' counts; ``check`` in the first pass only (the second reads checked rows)."""
     from models.interactions import _check_weights
 
     if weight is None:
         return np.ones(len(part), dtype=np.int64)
-    return _check_weights(part[weight], weight)
+    if check:
+        return _check_weights(part[weight], weight)
+    return part[weight].to_numpy(dtype=np.float64).astype(np.int64)
 
 
 def _summarize(
@@ -74,7 +77,7 @@ def _summarize(
     if any(missing):  # the client raises; the rest is not needed
         return _Summary(len(part), missing, action_values, None, {})
     kept, masks = _kept(part, cols, selected)
-    _counts(kept, cols["weight"])  # raises on a bad weight
+    _counts(kept, cols["weight"], check=True)  # raises on a bad weight
     item_values = kept[cols["item"]]
     return _Summary(
         len(part),
@@ -111,7 +114,7 @@ def _part_matrices(
 ) -> dict[Hashable, sp.csr_array]:
     users, items = dictionaries
     kept, masks = _kept(part, cols, selected)
-    counts = _counts(kept, cols["weight"])
+    counts = _counts(kept, cols["weight"], check=False)
     ucodes = _encode(kept[cols["user"]], users)
     item_values = kept[cols["item"]]
     out = {}

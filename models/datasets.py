@@ -52,6 +52,21 @@ def _check_int(value: object, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _check_sizes(
+    n_users: object, n_items: object, n_interactions: object, n_clusters: object
+) -> tuple[int, int, int, int]:
+    """The four sizes of a generated log, checked (at most one cluster per item)."""
+    sizes = (
+        _check_int(n_users, "n_users"),
+        _check_int(n_items, "n_items"),
+        _check_int(n_interactions, "n_interactions"),
+        _check_int(n_clusters, "n_clusters"),
+    )
+    if sizes[3] > sizes[1]:
+        raise ValueError(f"n_clusters={sizes[3]} must not exceed n_items={sizes[1]}")
+    return sizes
+
+
 def _check_real(value: object, name: str, low: float, high: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
@@ -292,12 +307,9 @@ def make_interactions(
     >>> bool(df.duplicated(["user", "item", "action"]).any())
     False
     """
-    n_users = _check_int(n_users, "n_users")
-    n_items = _check_int(n_items, "n_items")
-    n_interactions = _check_int(n_interactions, "n_interactions")
-    n_clusters = _check_int(n_clusters, "n_clusters")
-    if n_clusters > n_items:
-        raise ValueError(f"n_clusters={n_clusters} must not exceed n_items={n_items}")
+    n_users, n_items, n_interactions, n_clusters = _check_sizes(
+        n_users, n_items, n_interactions, n_clusters
+    )
     actions = [actions] if isinstance(actions, str) else list(actions)
     if not actions or len(set(actions)) != len(actions):
         raise ValueError(f"actions must be distinct names, at least one, got {actions!r}")
@@ -476,12 +488,9 @@ def benchmark_matrix(
     >>> A.shape, A.nnz, float(A.max())
     ((1000, 200), 10000, 1.0)
     """
-    n_users = _check_int(n_users, "n_users")
-    n_items = _check_int(n_items, "n_items")
-    n_interactions = _check_int(n_interactions, "n_interactions")
-    n_clusters = _check_int(n_clusters, "n_clusters")
-    if n_clusters > n_items:
-        raise ValueError(f"n_clusters={n_clusters} must not exceed n_items={n_items}")
+    n_users, n_items, n_interactions, n_clusters = _check_sizes(
+        n_users, n_items, n_interactions, n_clusters
+    )
     if max_per_user is None:
         max_per_user = max(1, min(5_000, n_items // 4))
     max_per_user = _check_int(max_per_user, "max_per_user")
