@@ -167,6 +167,8 @@ def check_labels(labels: Any, length: int, axis: str) -> tuple | None:
     out = tuple(np.asarray(labels).tolist())
     if len(out) != length:
         raise LabelError(f"got {len(out)} {axis} labels for {length} {axis}s")
+    if any(isinstance(x, float) and x != x for x in out):
+        raise LabelError(f"{axis} labels must not be NaN (NaN never equals itself): {out!r}")
     if len(set(out)) != len(out):
         raise LabelError(f"{axis} labels must be unique")
     return out
@@ -209,3 +211,17 @@ class StoreChangedError(DLinalgError, ValueError):
 
 
 __all__ += ["StoreChangedError"]
+
+
+class CorruptStoreError(IncompleteStoreError):
+    """A chunk of a Zarr store is missing, truncated or corrupt, or disagrees with its marker.
+
+    ``path`` is the store and ``key`` the offending chunk (or metadata) key.
+    """
+
+    def __init__(self, message: str, path: str | None = None, key: str | None = None):
+        super().__init__(message)
+        self.path, self.key = path, key
+
+
+__all__ += ["CorruptStoreError"]
