@@ -1,20 +1,37 @@
-"""Deterministic task-key tokens that tell an array from its transpose.
+"""Task keys that name exactly one task: deterministic tokens and unfused graphs.
+
+A key must be a function of everything its value depends on, and it must name
+one task definition whatever path submits it. Two rules keep it so.
 
 ``dask.base.tokenize`` hashes an array's bytes with its dtype and shape but
 not its memory order, so a square C-ordered ``H`` and its view ``H.T`` get
 the same token (dask 2026.8). Two different operands under one key silently
 give wrong results (``(A @ H.T) @ H`` computed ``A @ H.T @ H.T``), so every
 token of a user array goes through :func:`array_token`, which adds strides.
+
+Dask's graph optimizations (blockwise fusion, ``fuse_roots``, linear fusion)
+keep a layer's output key but replace its task by a fused subgraph whose
+shape depends on which other keys the same graph asks for. A key persisted by
+one graph and submitted again, unfused, by the next (a reduction over
+``to_delayed(optimize_graph=False)`` blocks) then names two tasks, and the
+scheduler logs "Detected different `run_spec`". dlinalg's own plan already
+fuses what is worth fusing, so every graph dlinalg submits is only culled:
+:func:`one_task_per_key` installs that policy for arrays and delayed values.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+import dask
 import numpy as np
 from dask.base import tokenize
+from dask.core import flatten
+from dask.highlevelgraph import HighLevelGraph
 
-__all__ = ["array_token"]
+__all__ = ["array_token", "cull_only", "one_task_per_key"]
 
 
 def _with_layout(part: Any) -> Any:
@@ -37,3 +54,36 @@ def array_token(*parts: Any) -> str:
     (True, False)
     """
     return tokenize(*(_with_layout(p) for p in parts))
+
+
+def cull_only(dsk: Any, keys: Any, **kwargs: Any) -> HighLevelGraph:
+    """Dask's graph optimization minus every fusion: drop the tasks ``keys`` do not need.
+
+    Each remaining key keeps the task its layer defines, so the same key is the
+    same task in every graph that contains it.
+    """
+    if not isinstance(dsk, HighLevelGraph):
+        dsk = HighLevelGraph.from_collections(str(id(dsk)), dsk, dependencies=())
+    return dsk.cull(set(flatten(keys)))
+
+
+@contextlib.contextmanager
+def one_task_per_key() -> Iterator[None]:
+    """Optimize Dask arrays and delayed values by culling only, inside the block.
+
+    Every ``compute``/``persist`` dlinalg makes runs under it, so a key that a
+    persist left on the cluster and a later graph submits again carry the same
+    task (see the module docstring).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da
+    >>> from dlinalg._tokens import one_task_per_key
+    >>> x = da.ones(4, chunks=2) + 1
+    >>> with one_task_per_key():
+    ...     (opt,) = dask.optimize(x)
+    >>> sorted(opt.dask.layers) == sorted(x.dask.layers)  # culled, nothing fused
+    True
+    """
+    with dask.config.set({"array_optimize": cull_only, "delayed_optimize": cull_only}):
+        yield

@@ -25,12 +25,13 @@ from dask.base import get_scheduler, unpack_collections
 from dask.system import CPU_COUNT
 from dask.utils import parse_bytes
 
+from dlinalg._tokens import one_task_per_key
 from dlinalg.errors import ClusterError, DTypeError
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["local_cluster", "connect", "compute_collections"]
+__all__ = ["local_cluster", "connect", "compute_collections", "persist_collections"]
 
 #: Keywords that would undo the loopback-only binding or the synchronous Client.
 _RESERVED = (
@@ -443,6 +444,30 @@ def compute_collections(*collections: Any, progress: bool | None = None, **kwarg
         progress = _as_bool(progress, "dask config 'dlinalg.progress'")
     elif not isinstance(progress, bool):
         raise DTypeError(f"progress must be True, False or None, got {progress!r}")
+    with one_task_per_key():
+        return _compute(collections, progress, kwargs)
+
+
+def persist_collections(*collections: Any, **kwargs: Any) -> tuple:
+    """:func:`dask.persist` with dlinalg's graph policy: one task per key.
+
+    Every persist dlinalg makes goes through here (and every compute through
+    :func:`compute_collections`), so the keys a persist leaves on the cluster
+    name the same tasks as in any later graph (see :mod:`dlinalg._tokens`).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from dlinalg.cluster import persist_collections
+    >>> (x,) = persist_collections(da.arange(4, chunks=2) + 1, scheduler="sync")
+    >>> x.sum().compute()
+    np.int64(10)
+    """
+    with one_task_per_key():
+        return dask.persist(*collections, **kwargs)
+
+
+def _compute(collections: tuple, progress: bool, kwargs: dict) -> tuple:
     if not progress:
         return dask.compute(*collections, **kwargs)
 

@@ -471,7 +471,9 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         >>> np.allclose((B.T @ B).compute(), (X - X.mean(0)).T @ (X - X.mean(0)))
         True
         """
-        arr = self.to_dask().persist(**kwargs)
+        from dlinalg.cluster import persist_collections
+
+        (arr,) = persist_collections(self.to_dask(), **kwargs)
         leaf = N.Leaf(arr, self.is_sparse, "persisted")
         return self._like(leaf)
 

@@ -83,7 +83,8 @@ class Lowering:
                 value,
                 chunks=(row_chunks, -1),
                 asarray=not node.sparse,
-                name=f"incore-{node.token}",
+                # the key names the operand *and* the row blocks it was cut into
+                name=f"incore-{tokenize(node.token, row_chunks)}",
             )
         arr = self.rows(node)
         if arr.chunks[0] != row_chunks:

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from dask.base import tokenize
 
 from dlinalg._executor import executor_for
+from dlinalg._tokens import one_task_per_key
 from dlinalg.errors import NonFiniteError, ShapeError
 from dlinalg.physical import reduce as R
 from dlinalg.physical.matvec import (
@@ -150,7 +151,8 @@ class RowOperator:
         if self.run.client is not None:
             from distributed import futures_of, wait
 
-            (arr,) = self.run.client.persist([arr])
+            with one_task_per_key():
+                (arr,) = self.run.client.persist([arr])
             by_key = {f.key: f for f in futures_of(arr)}
             self.blocks = [by_key[k] for k in keys]
             wait(self.blocks)  # their places decide the groups
@@ -185,11 +187,12 @@ class RowOperator:
             if self.run.client is not None:
                 from distributed import futures_of
 
-                b = self.run.client.persist(b)
+                with one_task_per_key():
+                    b = self.run.client.persist(b)
                 by_key = {f.key: f for f in futures_of(b)}
                 pieces = [by_key[k] for k in b.__dask_keys__()]
             else:
-                pieces = list(dask.compute(*b.to_delayed().ravel()))
+                pieces = list(dask.compute(*R.blocks_of(b)))
         else:
             pieces = _pieces(np.asarray(b, dtype=np.float64), self.chunks)
             if self.run.client is not None:
