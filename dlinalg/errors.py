@@ -11,6 +11,7 @@ built; the rest of the package trusts its inputs.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -167,8 +168,12 @@ def check_labels(labels: Any, length: int, axis: str) -> tuple | None:
     out = tuple(np.asarray(labels).tolist())
     if len(out) != length:
         raise LabelError(f"got {len(out)} {axis} labels for {length} {axis}s")
-    if any(isinstance(x, float) and x != x for x in out):
-        raise LabelError(f"{axis} labels must not be NaN (NaN never equals itself): {out!r}")
+    nan = [i for i, x in enumerate(out) if isinstance(x, float) and math.isnan(x)]
+    if nan:
+        raise LabelError(
+            f"{axis} labels must not be NaN (NaN never equals itself, so a NaN label can "
+            f"never be looked up): NaN at positions {nan[:5]}"
+        )
     if len(set(out)) != len(out):
         raise LabelError(f"{axis} labels must be unique")
     return out
