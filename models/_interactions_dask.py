@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 from dask.delayed import delayed
 
+from dlinalg.errors import ParameterError
 from dlinalg.physical.reduce import tree_reduce
 
 __all__ = ["dask_matrices"]
@@ -41,6 +42,7 @@ class _Summary(NamedTuple):
     action_values: pd.Series | None
     users: pd.Series | None
     items: dict[Hashable, pd.Series]
+    weight_total: float = 0.0
 
 
 def _kept(
@@ -77,7 +79,7 @@ def _summarize(
     if any(missing):  # the client raises; the rest is not needed
         return _Summary(len(part), missing, action_values, None, {})
     kept, masks = _kept(part, cols, selected)
-    _counts(kept, cols["weight"], check=True)  # raises on a bad weight
+    counts = _counts(kept, cols["weight"], check=True)  # raises on a bad weight
     item_values = kept[cols["item"]]
     return _Summary(
         len(part),
@@ -85,6 +87,7 @@ def _summarize(
         action_values,
         kept[cols["user"]].drop_duplicates(),
         {a: item_values[m].drop_duplicates() for a, m in masks.items()},
+        float(counts.sum(dtype=np.float64)),
     )
 
 
@@ -93,11 +96,17 @@ def _distinct(pieces: list[pd.Series]) -> pd.Series:
     return pd.concat(pieces, ignore_index=True).drop_duplicates()
 
 
-def _dictionary(pieces: list[pd.Series]) -> pd.Index:
-    """The labels of ``pieces`` as ``interactions._codes`` orders those of their rows."""
-    from models.interactions import _codes
+def _dictionary(pieces: list[pd.Series], role: str, col: Hashable) -> pd.Index:
+    """The labels of ``pieces`` as ``interactions._codes`` orders those of their rows.
 
-    return _codes(_distinct(pieces))[1]
+    Label types are checked over every partition's distinct labels: one
+    partition of ints and one of strings is refused like a mixed column.
+    """
+    from models.interactions import _check_label_types, _codes
+
+    distinct = _distinct(pieces)
+    _check_label_types(distinct, role, col)
+    return _codes(distinct)[1]
 
 
 def _encode(values: pd.Series, dictionary: pd.Index) -> np.ndarray:
@@ -122,6 +131,7 @@ def _part_matrices(
         icodes = _encode(item_values[mask], items[a])
         m = sp.csr_array((counts[mask], (ucodes[mask], icodes)), shape=(len(users), len(items[a])))
         m.sum_duplicates()
+        m.eliminate_zeros()  # a weight of 0 is no interaction
         out[a] = m
     return out
 
@@ -159,13 +169,25 @@ def dask_matrices(
             raise ValueError(
                 f"the {role} column {cols[role]!r} holds missing values; drop them first"
             )
+    from models.interactions import MAX_TOTAL_WEIGHT, _check_label_types
+
+    total = sum(s.weight_total for s in summaries)
+    if total > MAX_TOTAL_WEIGHT:
+        raise ParameterError(
+            f"the weight column {cols['weight']!r} adds up to {total:.6g}, more than 2**62: "
+            "summed counts would overflow int64; scale the weights down"
+        )
     if cols["action"] is None:
         names = [DEFAULT_ACTION]
     else:
-        present = list(_distinct([s.action_values for s in summaries]))
-        names = select(present, actions, cols["action"])
-    users = _dictionary([s.users for s in summaries])
-    items = {a: _dictionary([s.items[a] for s in summaries if a in s.items]) for a in names}
+        present = _distinct([s.action_values for s in summaries])
+        _check_label_types(present, "action", cols["action"])
+        names = select(list(present), actions, cols["action"])
+    users = _dictionary([s.users for s in summaries], "user", cols["user"])
+    items = {
+        a: _dictionary([s.items[a] for s in summaries if a in s.items], "item", cols["item"])
+        for a in names
+    }
     shared = delayed((users, items), pure=True)
     matrices = tree_reduce(
         [delayed(_part_matrices, pure=True)(p, cols, names, shared) for p in parts], _add
