@@ -91,8 +91,9 @@ class StatisticsMixin:
         Parameters
         ----------
         ddof : int, default 0
-            Delta degrees of freedom: the divisor is ``nrow - ddof``. A column
-            with ``nrow <= ddof`` gives ``nan``.
+            Delta degrees of freedom: the divisor is ``nrow - ddof``, so
+            ``0 <= ddof < nrow`` (numpy warns and returns ``inf``/``nan``
+            for ``ddof >= nrow``; dlinalg refuses it).
 
         Returns
         -------
@@ -103,7 +104,9 @@ class StatisticsMixin:
         Raises
         ------
         ParameterError
-            If ``ddof`` is not a non-negative integer (a ``ValueError``).
+            If ``ddof`` is not an integer (a bool is not one) from 0 to
+            ``nrow - 1`` (a ``ValueError``; the message names ``ddof`` and
+            ``nrow``).
 
         See Also
         --------
@@ -144,8 +147,19 @@ class StatisticsMixin:
         >>> np.allclose(A.col_vars(ddof=1).compute(), X.var(axis=0, ddof=1))
         True
         """
-        if not isinstance(ddof, int | np.integer) or ddof < 0:
-            raise ParameterError(f"ddof must be a non-negative integer, got {ddof!r}")
+        nrow = self.shape[0]
+        if isinstance(ddof, bool | np.bool_) or not isinstance(ddof, int | np.integer):
+            raise ParameterError(
+                f"ddof must be an integer from 0 to nrow - 1 = {nrow - 1}, got {ddof!r} "
+                f"of type {type(ddof).__name__}"
+            )
+        if ddof < 0:
+            raise ParameterError(f"ddof={int(ddof)} must not be negative (nrow={nrow})")
+        if ddof >= nrow:
+            raise ParameterError(
+                f"ddof={int(ddof)} must be from 0 to nrow - 1 = {nrow - 1}: the divisor "
+                f"nrow - ddof = {nrow - int(ddof)} must be positive (nrow={nrow})"
+            )
         return LazyResult(N.ColStat(self._node, "var", int(ddof)))
 
     def col_nnz(self) -> LazyResult:
