@@ -9,6 +9,7 @@ to 127.0.0.1. Fault tests that kill workers use their own cluster
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -19,6 +20,50 @@ import dask
 import dask.array as da
 import pytest
 from distributed import Client, LocalCluster
+
+
+class _RunSpecConflicts(logging.Handler):
+    """Collects the scheduler's "Detected different `run_spec`" records.
+
+    The scheduler logs them (a log record, not a Python warning) when one key
+    arrives with two task definitions: a key that names two values. The
+    scheduler of every LocalCluster here runs in this process, so one handler
+    on its logger sees them all.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[str] = []
+        self.seen_on_purpose: list[str] = []  # records a test provoked (and checks)
+        self.expected: tuple[str, ...] = ()  # key names such a test provokes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "Detected different `run_spec`" in message:
+            wanted = any(name in message for name in self.expected)
+            (self.seen_on_purpose if wanted else self.records).append(message)
+
+
+_RUN_SPEC = _RunSpecConflicts()
+logging.getLogger("distributed.scheduler").addHandler(_RUN_SPEC)
+
+
+@pytest.fixture(autouse=True)
+def _no_run_spec_conflict():
+    """Fail any test during which the scheduler saw one key with two tasks."""
+    _RUN_SPEC.records.clear()
+    _RUN_SPEC.seen_on_purpose.clear()
+    yield
+    _RUN_SPEC.expected = ()
+    if _RUN_SPEC.records:
+        found, _RUN_SPEC.records[:] = list(_RUN_SPEC.records), []
+        pytest.fail("the scheduler logged a key with two task definitions:\n" + found[0][:2000])
+
+
+@pytest.fixture
+def run_spec_conflicts() -> _RunSpecConflicts:
+    """The detector itself, for the test that proves it sees a conflict."""
+    return _RUN_SPEC
 
 
 def _make_cluster(n_workers: int = 2) -> LocalCluster:
