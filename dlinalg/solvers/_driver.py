@@ -1,8 +1,8 @@
 """What every iterative solver does around its recurrence: checkpoints and reporting.
 
 A solver keeps its whole state in a flat dict of numpy arrays and floats
-(``itn`` included). :class:`Run` opens the checkpoint (refusing another
-problem's), hands back the saved state to resume from, saves the state when
+(``itn`` included). :class:`Run` opens the checkpoint (refusing a damaged
+file or another problem's before any pass over A), hands back the saved state to resume from, saves the state when
 due and at the end, and drives the progress bar and the callback.
 """
 
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from dlinalg.errors import ParameterError
+from dlinalg.solvers._operator import operator_shape
 from dlinalg.solvers._progress import Progress
-from dlinalg.solvers.checkpoint import Checkpoint, fingerprint
+from dlinalg.solvers.checkpoint import Checkpoint, user_identity
+from dlinalg.solvers.checkpoint import fingerprint as problem_fingerprint
 
 __all__ = ["Run", "check_checkpoint", "check_every"]
 
@@ -38,12 +41,18 @@ def check_every(every: Any) -> int:
 class Run:
     """One solver call: resume, save when due, report each iteration.
 
+    Built before A is converted or persisted: the checkpoint file is read and
+    checked whole (header, state, shapes, checksum, b and the parameters)
+    with no graph and no pass over A; :meth:`identify`, handed to
+    :func:`~dlinalg.solvers._operator.as_operator` as ``before_pass``, then
+    compares A's identity before A is persisted.
+
     Parameters
     ----------
     name : str
         The solver's name (stored in the checkpoint, shown on the bar).
-    op : operator
-        The problem's operator (its token goes into the fingerprint).
+    A : operand
+        The problem's matrix or operator (only its shape is read here).
     b : array or None
         The right-hand side (hashed into the fingerprint).
     params : dict
@@ -54,12 +63,14 @@ class Run:
     callback : callable or None
     every : int, default 10
         Save every ``every`` iterations (and every 30 seconds).
+    fingerprint : str, bytes, int or tuple, optional
+        The caller's identity of A, used instead of its graph token or probe.
     """
 
     def __init__(
         self,
         name: str,
-        op: Any,
+        A: Any,
         b: Any,
         params: dict[str, Any],
         checkpoint: Any,
@@ -67,15 +78,32 @@ class Run:
         show: bool,
         callback: Callable | None,
         every: int = 10,
+        fingerprint: Any = None,
     ):
         self.name = name
         self.maxiter = maxiter
         self.ckpt = None
+        self.user = None if fingerprint is None else user_identity(fingerprint)
         if checkpoint is not None:
-            self.ckpt = Checkpoint(checkpoint, name, fingerprint(op, b, **params), every=every)
+            problem = problem_fingerprint(operator_shape(A), b, **params)
+            self.ckpt = Checkpoint(checkpoint, name, problem, every=every)
         self.resumed = self.ckpt.load() if self.ckpt is not None else None
         start = int(self.resumed["itn"]) if self.resumed else 0
-        self.progress = Progress(name, maxiter, show, callback, start=start)
+        self._bar = (name, maxiter, show, callback, start)
+
+    @cached_property
+    def progress(self) -> Progress:
+        """The bar, opened at the first report (not when A is refused before)."""
+        return Progress(*self._bar)
+
+    def identify(self, op: Any) -> None:
+        """Compare A's identity with the checkpoint's (``as_operator``'s ``before_pass``).
+
+        An opaque operator without ``fingerprint=`` costs a probe (one mat-vec
+        and one rmat-vec); a DRM/Dask operand's token costs nothing.
+        """
+        if self.ckpt is not None:
+            self.ckpt.identify(self.user if self.user is not None else op.identity())
 
     def iteration(
         self, itn: int, x: np.ndarray, state: Callable[[], dict[str, Any]], **metrics: float

@@ -72,10 +72,15 @@ def operator_shape(A: Any, what: str = "A", square: bool = False) -> tuple[int, 
     return int(shape[0]), int(shape[1])
 
 
-def as_operator(A: Any, what: str = "A", square: bool = False) -> RowOperator | LocalOperator:
+def as_operator(
+    A: Any, what: str = "A", square: bool = False, before_pass: Any = None
+) -> RowOperator | LocalOperator:
     """The solver's view of A: a persisted :class:`RowOperator` or a :class:`LocalOperator`.
 
     Call after all parameter checks (persisting starts the computation).
+    ``before_pass(op)``, when given, is called once ``op.shape`` and
+    ``op.identity()`` are known and before A is persisted or multiplied by
+    the solver (a checkpoint compares A's identity there).
     """
     from dlinalg.decomp._input import as_matrix
 
@@ -83,8 +88,11 @@ def as_operator(A: Any, what: str = "A", square: bool = False) -> RowOperator | 
     if is_linear_operator(A):
         from scipy.sparse.linalg import aslinearoperator
 
-        return LocalOperator(aslinearoperator(A))
-    return RowOperator(as_matrix(A, check_finite=True, what=what))
+        op = LocalOperator(aslinearoperator(A))
+        if before_pass is not None:
+            before_pass(op)
+        return op
+    return RowOperator(as_matrix(A, check_finite=True, what=what), before_pass=before_pass)
 
 
 def _pieces(b: np.ndarray, chunks: tuple[int, ...]) -> list[np.ndarray]:
@@ -136,9 +144,12 @@ class RowOperator:
     ----------
     A : DRM
         The matrix; its row blocks are persisted on the current scheduler.
+    before_pass : callable, optional
+        ``before_pass(self)`` runs once the shape and token are known, before
+        anything is persisted.
     """
 
-    def __init__(self, A: Any):
+    def __init__(self, A: Any, before_pass: Any = None):
         arr = A.to_dask()
         if len(arr.chunks[1]) > 1:
             arr = arr.rechunk({1: -1})
@@ -147,6 +158,8 @@ class RowOperator:
         self.dtype = np.dtype(np.float64)
         self.chunks = tuple(int(c) for c in arr.chunks[0])
         self.token = tokenize(arr.name, self.shape, str(arr.dtype))
+        if before_pass is not None:
+            before_pass(self)
         keys = [k for (k,) in arr.__dask_keys__()]
         if self.run.client is not None:
             from distributed import futures_of, wait
@@ -161,6 +174,10 @@ class RowOperator:
         self.groups, self.where = self.run.groups(self.blocks)
         self.array = arr
         self._source = A
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies A in a checkpoint: its deterministic graph token (no pass)."""
+        return {"kind": "graph", "token": self.token}
 
     def matrix(self) -> Any:
         """A as a DRM over the persisted blocks (the solver's reads), with A's labels."""
@@ -266,14 +283,25 @@ class _LocalVector:
 class LocalOperator:
     """The operator interface over a :class:`scipy.sparse.linalg.LinearOperator` (in process).
 
-    A fused step costs one ``matvec`` and one ``rmatvec`` call.
+    A fused step costs one ``matvec`` and one ``rmatvec`` call. Its contents are
+    opaque: :meth:`identity` probes them (one more of each).
     """
 
     def __init__(self, op: Any):
         self.op = op
         self.shape = tuple(int(s) for s in op.shape)
         self.dtype = np.dtype(np.float64)
-        self.token = tokenize("LinearOperator", type(op).__qualname__, self.shape, str(op.dtype))
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies A in a checkpoint: its products with seeded probe vectors.
+
+        Costs one ``matvec`` and one ``rmatvec`` (see
+        :func:`dlinalg.solvers.checkpoint.probe_identity`).
+        """
+        from dlinalg.solvers.checkpoint import probe_identity
+
+        kind = f"{type(self.op).__module__}.{type(self.op).__qualname__}"
+        return probe_identity(kind, self.shape, self.matvec, self.rmatvec)
 
     def vector(self, b: Any) -> _LocalVector:
         b = b.compute() if isinstance(b, da.Array) else b

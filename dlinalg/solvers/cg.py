@@ -46,6 +46,7 @@ def cg(
     M: Any = None,
     callback: Any = None,
     checkpoint: Any = None,
+    fingerprint: Any = None,
     show: bool = False,
 ) -> SolveResult:
     """Solve ``A x = b`` for a symmetric positive definite A by conjugate gradients.
@@ -77,6 +78,13 @@ def cg(
     checkpoint : str or os.PathLike, optional
         File to save the state to every 10 iterations (and every 30 s);
         calling again with the same path resumes bit for bit.
+    fingerprint : str, bytes, int or tuple of them, optional
+        With ``checkpoint``: what identifies A, used instead of its own
+        identity. By default a DRM or Dask array is identified by its graph
+        token (free) and an opaque operator (a LinearOperator) by its products
+        with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
+        a fingerprint to skip the probe. It is a promise: a checkpoint with
+        the same fingerprint is resumed whatever A now holds.
     show : bool, default False
         Show an iteration bar with ``||r||``.
 
@@ -144,12 +152,12 @@ def cg(
     callback = check_callback(callback)
     check_checkpoint(checkpoint)
 
-    op = as_operator(A, square=True)
+    params = {"rtol": rtol, "atol": atol, "x0": x0, "M": m_token}
+    run = Run("cg", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
+    op = as_operator(A, square=True, before_pass=run.identify)
     b = np.asarray(b.compute() if isinstance(b, da.Array) else b, dtype=np.float64)
     if not np.isfinite(b).all():
         raise NonFiniteError("b contains NaN or infinity; clean it before solving")
-    params = {"rtol": rtol, "atol": atol, "x0": x0, "M": m_token}
-    run = Run("cg", op, b, params, checkpoint, maxiter, show, callback)
     st = run.drive(
         start=lambda: _cg_start(op, b, x0, rtol, atol, n),
         iterate=lambda st: _cg_iterate(st, op, psolve, run, maxiter),

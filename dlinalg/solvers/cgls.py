@@ -43,6 +43,7 @@ def cgls(
     x0: Any = None,
     callback: Any = None,
     checkpoint: Any = None,
+    fingerprint: Any = None,
     show: bool = False,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by CGLS, one pass over A per iteration.
@@ -72,6 +73,13 @@ def cgls(
     checkpoint : str or os.PathLike, optional
         File to save the state to every 10 iterations (and every 30 s);
         calling again with the same path resumes bit for bit.
+    fingerprint : str, bytes, int or tuple of them, optional
+        With ``checkpoint``: what identifies A, used instead of its own
+        identity. By default a DRM or Dask array is identified by its graph
+        token (free) and an opaque operator (a LinearOperator) by its products
+        with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
+        a fingerprint to skip the probe. It is a promise: a checkpoint with
+        the same fingerprint is resumed whatever A now holds.
     show : bool, default False
         Show an iteration bar with ``||r||`` and ``||A^T r||``.
 
@@ -150,9 +158,9 @@ def cgls(
         default_maxiter=lambda m, n: 2 * n, callback=callback, checkpoint=checkpoint,
     )  # fmt: skip
 
-    op = as_operator(A)
-    run = Run("cgls", op, b, {"damp": damp, "atol": atol, "btol": btol, "x0": x0},
-              checkpoint, maxiter, show, callback)  # fmt: skip
+    run = Run("cgls", A, b, {"damp": damp, "atol": atol, "btol": btol, "x0": x0},
+              checkpoint, maxiter, show, callback, fingerprint=fingerprint)  # fmt: skip
+    op = as_operator(A, before_pass=run.identify)
     bvec = op.vector(b)
     st = run.drive(
         start=lambda: _cgls_start(op, bvec, b, x0, damp, n),

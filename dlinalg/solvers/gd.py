@@ -61,6 +61,7 @@ def gd(
     precondition: str = "auto",
     callback: Any = None,
     checkpoint: Any = None,
+    fingerprint: Any = None,
     show: bool = False,
 ) -> SolveResult:
     """Least squares ``min f(x) = ||A x - b||^2`` by full-batch gradient descent.
@@ -104,6 +105,13 @@ def gd(
     checkpoint : str or os.PathLike, optional
         File to save the state to every 10 iterations (and every 30 s);
         calling again with the same path resumes bit for bit.
+    fingerprint : str, bytes, int or tuple of them, optional
+        With ``checkpoint``: what identifies A, used instead of its own
+        identity. By default a DRM or Dask array is identified by its graph
+        token (free) and an opaque operator (a LinearOperator) by its products
+        with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
+        a fingerprint to skip the probe. It is a promise: a checkpoint with
+        the same fingerprint is resumed whatever A now holds.
     show : bool, default False
         Show an iteration bar with ``||A x - b||`` and ``||g||``.
 
@@ -233,9 +241,9 @@ def gd(
     callback = check_callback(callback)
     check_checkpoint(checkpoint)
 
-    op = as_operator(A)
     params = {"lr": lr, "tol": tol, "x0": x0, "momentum": momentum, "precondition": precondition}
-    run = Run("gd", op, b, params, checkpoint, maxiter, show, callback)
+    run = Run("gd", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
+    op = as_operator(A, before_pass=run.identify)
     bvec = op.vector(b)
     st = run.drive(
         start=lambda: _start(op, bvec, x0, lr, precondition),

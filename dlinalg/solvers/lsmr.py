@@ -61,6 +61,7 @@ def lsmr(
     x0: Any = None,
     callback: Any = None,
     checkpoint: Any = None,
+    fingerprint: Any = None,
     show: bool = False,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by LSMR, streaming A once per iteration.
@@ -93,6 +94,13 @@ def lsmr(
     checkpoint : str or os.PathLike, optional
         File for crash-safe saves of the whole state (every 10 iterations and
         every 30 s); calling again with it resumes bit for bit.
+    fingerprint : str, bytes, int or tuple of them, optional
+        With ``checkpoint``: what identifies A, used instead of its own
+        identity. By default a DRM or Dask array is identified by its graph
+        token (free) and an opaque operator (a LinearOperator) by its products
+        with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
+        a fingerprint to skip the probe. It is a promise: a checkpoint with
+        the same fingerprint is resumed whatever A now holds.
     show : bool, default False
         Show an iteration bar.
 
@@ -140,9 +148,9 @@ def lsmr(
         default_maxiter=lambda m, n: min(m, n), callback=callback, checkpoint=checkpoint,
     )  # fmt: skip
 
-    op = as_operator(A)
     params = {"damp": damp, "atol": atol, "btol": btol, "conlim": conlim, "x0": x0}
-    run = Run("lsmr", op, b, params, checkpoint, maxiter, show, callback)
+    run = Run("lsmr", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
+    op = as_operator(A, before_pass=run.identify)
     gk = Bidiagonalization(op)
     st = run.drive(
         start=lambda: _start(gk, b, x0, n),

@@ -79,6 +79,7 @@ def lsqr(
     x0: Any = None,
     callback: Any = None,
     checkpoint: Any = None,
+    fingerprint: Any = None,
     show: bool = False,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by LSQR, streaming A once per iteration.
@@ -114,6 +115,13 @@ def lsqr(
         File to save the whole state to every 10 iterations (and every 30 s),
         atomically. Calling again with the same path resumes from it and gives
         the same ``x`` and iteration count as an uninterrupted run.
+    fingerprint : str, bytes, int or tuple of them, optional
+        With ``checkpoint``: what identifies A, used instead of its own
+        identity. By default a DRM or Dask array is identified by its graph
+        token (free) and an opaque operator (a LinearOperator) by its products
+        with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
+        a fingerprint to skip the probe. It is a promise: a checkpoint with
+        the same fingerprint is resumed whatever A now holds.
     show : bool, default False
         Show an iteration bar with the residual estimates.
 
@@ -178,9 +186,9 @@ def lsqr(
         default_maxiter=lambda m, n: 2 * n, callback=callback, checkpoint=checkpoint,
     )  # fmt: skip
 
-    op = as_operator(A)
     params = {"damp": damp, "atol": atol, "btol": btol, "conlim": conlim, "x0": x0}
-    run = Run("lsqr", op, b, params, checkpoint, maxiter, show, callback)
+    run = Run("lsqr", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
+    op = as_operator(A, before_pass=run.identify)
     gk = Bidiagonalization(op)
     st = run.drive(
         start=lambda: _start(gk, b, x0, n),
