@@ -16,8 +16,13 @@ then commits it:
 
 Leftover names are ``.<name>.dlinalg-tmp-<host>-<pid>-<hex>`` and
 ``.<name>.dlinalg-trash-<host>-<pid>-<hex>``: hidden, obviously garbage, and
-tagged with the owning process so a later writer deletes only leftovers of
-dead processes on this host (never those of a concurrent live writer).
+tagged with the owning process. The store itself is built one level down, in
+``<tmp>/store``, so a leftover is never a Zarr store at its top (neither
+dlinalg nor plain Zarr nor xarray opens it), and the leftover holds
+``dlinalg-writer.json`` (host, pid, the pid's start time, creation time).
+A later writer deletes a leftover only when its owner is provably dead: same
+host and the pid gone (or reused by a younger process), or, for leftovers of
+another host or without an owner record, older than :data:`STALE_AGE`.
 """
 
 from __future__ import annotations
@@ -25,13 +30,32 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import json
 import os
 import shutil
 import socket
+import time
 import uuid
 from pathlib import Path
 
-__all__ = ["commit", "find_leftovers", "remove_stale_leftovers", "temp_sibling"]
+import psutil
+
+__all__ = [
+    "STALE_AGE",
+    "commit",
+    "find_leftovers",
+    "is_leftover",
+    "make_temp",
+    "remove_stale_leftovers",
+    "temp_sibling",
+]
+
+#: Seconds after which a leftover whose owner cannot be checked (another host,
+#: no owner record) is deemed abandoned: a week, far longer than any write.
+STALE_AGE = 7 * 24 * 3600.0
+OWNER_FILE = "dlinalg-writer.json"
+STORE_DIR = "store"
+_MARKERS = (".dlinalg-tmp-", ".dlinalg-trash-")
 
 _RENAME_NOREPLACE = 1
 _RENAME_EXCHANGE = 2
@@ -46,6 +70,35 @@ def _tag(kind: str, target: Path) -> str:
 def temp_sibling(target: Path, kind: str = "tmp") -> Path:
     """Return a fresh hidden sibling path of ``target`` (not created)."""
     return target.parent / _tag(kind, target)
+
+
+def is_leftover(path: Path) -> bool:
+    """True when ``path`` is, or lies inside, a writer's temporary or trash directory."""
+    return any(m in part for part in Path(path).parts for m in _MARKERS)
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def make_temp(target: Path, kind: str = "tmp") -> Path:
+    """Create a fresh leftover directory for ``target`` with its owner record.
+
+    The caller builds the store in ``<returned>/store`` (:data:`STORE_DIR`).
+    """
+    tmp = temp_sibling(target, kind)
+    tmp.mkdir()
+    owner = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "pid_start": _start_time(os.getpid()),
+        "created": time.time(),
+    }
+    (tmp / OWNER_FILE).write_text(json.dumps(owner))
+    return tmp
 
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
@@ -72,27 +125,28 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def commit(tmp: Path, target: Path, *, replace: bool) -> None:
-    """Move the complete store ``tmp`` to ``target`` atomically.
+def commit(built: Path, target: Path, *, replace: bool) -> None:
+    """Move the complete store ``built`` to ``target`` atomically.
 
     With ``replace=False`` an existing ``target`` raises ``FileExistsError``
     (the directory is not clobbered). With ``replace=True`` the previous
-    ``target`` stays complete until the new one is in place, then is deleted.
+    ``target`` stays complete until the new one is in place; it ends up at
+    ``built`` (exchange) or in a trash leftover, and is deleted.
     """
-    _fsync_dir(tmp)
+    _fsync_dir(built)
     if not os.path.lexists(target):
-        if not _renameat2(tmp, target, _RENAME_NOREPLACE):
+        if not _renameat2(built, target, _RENAME_NOREPLACE):
             if os.path.lexists(target):
                 raise FileExistsError(errno.EEXIST, "store appeared during the write", str(target))
-            os.rename(tmp, target)
+            os.rename(built, target)
     elif not replace:
         raise FileExistsError(errno.EEXIST, "store appeared during the write", str(target))
-    elif _renameat2(tmp, target, _RENAME_EXCHANGE):
-        _remove(tmp)  # tmp now holds the previous store
+    elif _renameat2(built, target, _RENAME_EXCHANGE):
+        _remove(built)  # built now holds the previous store
     else:
-        trash = temp_sibling(target, "trash")
-        os.rename(target, trash)
-        os.rename(tmp, target)
+        trash = make_temp(target, "trash")
+        os.rename(target, trash / STORE_DIR)
+        os.rename(built, target)
         _remove(trash)
     _fsync_dir(target.parent)
 
@@ -116,28 +170,51 @@ def find_leftovers(target: Path) -> list[Path]:
     return sorted(p for p in entries if p.name.startswith(prefix))
 
 
-def _owner_alive(path: Path) -> bool:
-    """True when the leftover belongs to a live process (or to another host)."""
+def _owner(path: Path) -> dict:
+    """The owner record of a leftover, or what its name tells (host, pid)."""
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text())
+        if isinstance(owner, dict):
+            return owner
+    except (OSError, ValueError):
+        pass
     parts = path.name.rsplit("-", 3)  # [..., host, pid, hex]
-    if len(parts) != 4:
-        return True  # not ours to judge: keep it
-    host, pid = parts[1], parts[2]
-    if host != socket.gethostname().replace("-", "_") or not pid.isdigit():
+    if len(parts) == 4 and parts[2].isdigit():
+        return {"host_tag": parts[1], "pid": int(parts[2])}
+    return {}
+
+
+def _owner_alive(path: Path, now: float | None = None) -> bool:
+    """True unless the leftover's writer is provably gone (see the module notes)."""
+    owner = _owner(path)
+    host = socket.gethostname()
+    same_host = owner.get("host") == host or owner.get("host_tag") == host.replace("-", "_")
+    pid = owner.get("pid")
+    if same_host and isinstance(pid, int):
+        if not psutil.pid_exists(pid):
+            return False
+        recorded, actual = owner.get("pid_start"), _start_time(pid)
+        if isinstance(recorded, int | float) and actual is not None:
+            return abs(actual - recorded) < 1.0  # a younger process reusing the pid
         return True
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        created = float(owner.get("created") or path.lstat().st_mtime)
+    except (OSError, TypeError, ValueError):
         return True
-    return True
+    return (time.time() if now is None else now) - created < STALE_AGE
 
 
-def remove_stale_leftovers(target: Path) -> list[Path]:
-    """Delete leftovers of dead writers of ``target`` on this host; return them."""
+def remove_stale_leftovers(target: Path, kinds: tuple[str, ...] = ("tmp", "trash")) -> list[Path]:
+    """Delete leftovers of ``target`` whose writers are gone; return them.
+
+    A live writer's temporary is never touched. Trash leftovers hold the
+    previous store of an interrupted fallback swap: pass ``kinds=("tmp",)``
+    while ``target`` may still be missing, so that copy survives.
+    """
     removed = []
     for path in find_leftovers(target):
-        if not _owner_alive(path):
+        kind = path.name[len(target.name) + 1 :].split("-")[1:2]
+        if kind and kind[0] in kinds and not _owner_alive(path):
             _remove(path)
             removed.append(path)
     return removed

@@ -2,10 +2,13 @@
 
 Dense store (Zarr format 3)::
 
-    <store>/zarr.json   group; attributes["dlinalg"] = {"format_version": 1,
+    <store>/zarr.json   group; attributes["dlinalg"] = {"format_version": 2,
                         "layout": "dense", "array": "matrix", "shape": [n, m],
                         "dtype": ..., "dims": [d0, d1], "labels": {"row": d0, ...},
-                        "write_id": <uuid>, "written_by": ..., "complete": true}
+                        "write_id": <uuid>, "written_by": ...,
+                        "arrays": {"matrix": {"shape", "chunks"}, ...},
+                        "chunks": {"matrix/c/0/0": [crc32c, nbytes], ...},
+                        "complete": true}
     <store>/matrix      2-D array, chunks (rows per block, m), dimension_names (d0, d1),
                         attributes = the matrix attrs
     <store>/<d0>        row labels, 1-D (numbers, or variable-length UTF-8 strings)
@@ -20,7 +23,12 @@ or ``_``, ``matrix``/``blocks``, or equal to the other dim) falls back to
 ``row_labels``/``col_labels``. Labels are arrays, not attributes, so millions
 of them cost a chunked read instead of a giant JSON document.
 
-``complete`` is the completion marker: ``write_store`` writes it last.
+``complete`` is the completion marker: ``write_store`` writes it last,
+together with what a complete store holds (``arrays``, ``chunks``; every array
+ends its codec chain with ``crc32c``; see :mod:`dlinalg.io._integrity`).
+Format 1 stores (dlinalg 0.1 before checksums) have no ``arrays``/``chunks``:
+they are still read, with their shape checked against the marker, missing
+chunks refused and undecodable chunks named, but without checksums.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from zarr.abc.store import Store
 from zarr.storage import LocalStore
 
 from dlinalg.errors import (
+    CorruptStoreError,
+    DLinalgError,
     DTypeError,
     IncompleteStoreError,
     LabelError,
@@ -45,8 +55,9 @@ from dlinalg.errors import (
     check_labels,
     check_shape_2d,
 )
-from dlinalg.io import _sparse
-from dlinalg.io._meta import Node, StoreGuard, check_array, check_ndim, read_node
+from dlinalg.io import _integrity, _sparse
+from dlinalg.io._integrity import ChunkCodec, chunk_error
+from dlinalg.io._meta import Node, StoreGuard, check_array, check_ndim, join, read_node
 
 __all__ = [
     "FORMAT_VERSION",
@@ -60,7 +71,9 @@ __all__ = [
     "write_store",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this dlinalg reads: 1 (no checksums) and 2 (checksummed).
+READABLE_VERSIONS = (1, 2)
 _RESERVED = {"matrix", "blocks"}
 _LABEL_CHUNK = 1 << 20  # labels per Zarr chunk
 # a coordinate carrying these is CF-encoded (times, packed ints): not plain labels
@@ -113,8 +126,8 @@ class DenseRows:
     missing chunk (fill value), goes through zarr.
     """
 
-    def __init__(self, array: zarr.Array, guard: StoreGuard | None) -> None:
-        self.array, self.guard = array, guard
+    def __init__(self, array: zarr.Array, guard: StoreGuard | None, where: str) -> None:
+        self.array, self.guard, self.where = array, guard, where
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, 2
         self.raw_dir = _raw_chunk_dir(array)
 
@@ -125,7 +138,36 @@ class DenseRows:
             block = self._read_raw(key)
             if block is not None:
                 return block
-        return self.array[key]
+        try:
+            return self.array[key]
+        except DLinalgError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure: name the chunk
+            raise self._name_bad_chunk(key, exc) from None
+
+    def _key(self, coords: tuple[int, ...]) -> str:
+        return join(self.array.path, self.array.metadata.encode_chunk_key(coords))
+
+    def _name_bad_chunk(self, key: Any, exc: Exception) -> CorruptStoreError:
+        """Find which chunk of the failed read is bad (the error path only)."""
+        rows = np.arange(self.shape[0])[key[0] if isinstance(key, tuple) else key]
+        r, c = self.array.chunks
+        bands = range(int(np.min(rows)) // r, int(np.max(rows)) // r + 1) if rows.size else []
+        for i in bands:
+            for j in range(-(-self.shape[1] // c)):
+                try:
+                    self.array.blocks[i, j]
+                except Exception as inner:  # noqa: BLE001 - this is the bad one
+                    return chunk_error(
+                        self.where,
+                        self._key((i, j)),
+                        f"cannot be decoded ({type(inner).__name__}: {inner})",
+                    )
+        return chunk_error(
+            self.where,
+            f"{self._key((bands[0], 0)) if bands else '?'}",
+            f"(or a neighbour in its row band) cannot be read ({type(exc).__name__}: {exc})",
+        )
 
     def _read_raw(self, key: Any) -> np.ndarray | None:
         rows_per_chunk, ncol = self.array.chunks
@@ -143,17 +185,99 @@ class DenseRows:
         except FileNotFoundError:
             return None
         if flat.size != rows_per_chunk * ncol:
-            return None
+            raise chunk_error(
+                self.where,
+                self._key((start // rows_per_chunk, 0)),
+                f"holds {flat.size} values where an uncompressed chunk of "
+                f"{(rows_per_chunk, ncol)} holds {rows_per_chunk * ncol} (truncated)",
+            )
         return flat.reshape(rows_per_chunk, ncol)[: stop - start]
 
 
+class CheckedRows:
+    """Array-like over a format-2 dense array: each chunk verified as it is decoded.
+
+    One read of the chunk's bytes, its CRC-32C and size checked against the
+    completion marker's record for that key, then decoded (zstd) in place.
+    A missing chunk is an error, never the fill value.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        node: Node,
+        records: dict[str, Any],
+        guard: StoreGuard,
+        where: str,
+        base: str,
+    ) -> None:
+        self.store, self.node, self.records, self.guard = store, node, records, guard
+        self.base = base
+        self.where = where
+        self.codec = ChunkCodec(node, where)
+        self.shape, self.ndim = node.shape, 2
+        self.dtype = self.codec.dtype.newbyteorder("=")
+        self.rows = self.codec.chunk_shape[0]
+
+    def _chunk(self, i: int) -> np.ndarray:
+        key = join(self.node.path, _integrity.chunk_key(self.node.meta, (i, 0)))
+        raw = _integrity.fetch(self.store, key)
+        try:
+            _integrity.verify_chunk(raw, self.records.get(_integrity.relative(key, self.base)))
+            return self.codec.decode(raw)
+        except _integrity._Bad as bad:
+            raise chunk_error(self.where, key, str(bad)) from None
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        self.guard.check()
+        k0, k1 = key if isinstance(key, tuple) else (key, slice(None))
+        if isinstance(k0, slice) and k0.step in (None, 1):
+            lo, hi, _ = k0.indices(self.shape[0])
+            pick: Any = slice(None)
+        else:
+            idx = np.arange(self.shape[0])[k0]
+            lo, hi = (int(idx.min()), int(idx.max()) + 1) if idx.size else (0, 0)
+            pick = idx - lo
+        first, last = lo // self.rows, max(lo, hi - 1) // self.rows
+        if hi <= lo:
+            band = np.empty((0, self.shape[1]), self.dtype)
+        elif first == last:
+            band = self._chunk(first)[lo - first * self.rows : hi - first * self.rows]
+        else:
+            band = np.concatenate([self._chunk(i) for i in range(first, last + 1)])
+            band = band[lo - first * self.rows : hi - first * self.rows]
+        out = band[pick][..., k1]
+        return out.astype(self.dtype, copy=False)
+
+
+def check_dense_marker(store: Store, node: Node, info: dict[str, Any], where: str) -> None:
+    """Up-front checks of a dlinalg dense array against its marker: metadata only."""
+    shape = list(info.get("shape") or [])
+    if node.kind == "array" and list(node.shape) != shape:
+        raise CorruptStoreError(
+            f"Zarr store {where}: {join(node.path, 'zarr.json')!r} says shape "
+            f"{list(node.shape)} but the completion marker records {shape}; the metadata "
+            "was edited or comes from another write. Copy the store again from an intact "
+            "source, or rewrite it with to_zarr(..., overwrite=True).",
+            where,
+            join(node.path, "zarr.json"),
+        )
+
+
 def dense_array(
-    store: Store, node: Node, where: str, name: str, guard: StoreGuard | None
+    store: Store,
+    node: Node,
+    where: str,
+    name: str,
+    guard: StoreGuard | None,
+    records: dict[str, Any] | None = None,
+    base: str = "",
 ) -> da.Array:
     """Lazy dask array over a checked 2-D numeric Zarr array: one task per row chunk.
 
     Each task reads every column chunk of its row band (one column block);
     the array-like is inlined into the tasks, so no task but a read exists.
+    With ``records`` (a format-2 dlinalg store) every chunk is verified.
     """
     dtype = check_array(node, where)
     shape = check_ndim(node, 2, where)
@@ -163,8 +287,19 @@ def dense_array(
     rows = int(z.chunks[0])
     full, rest = divmod(shape[0], rows)
     chunks = ((rows,) * full + ((rest,) if rest else ()), (shape[1],))
+    if records is not None and guard is not None:
+        if z.chunks[1] != shape[1]:
+            raise CorruptStoreError(
+                f"Zarr store {where}: chunks {z.chunks} split the columns; dlinalg writes "
+                "whole rows. Rewrite the store with to_zarr(..., overwrite=True).",
+                where,
+                join(node.path, "zarr.json"),
+            )
+        reader: Any = CheckedRows(store, node, records, guard, where, base)
+    else:
+        reader = DenseRows(z, guard, where)
     return da.from_array(
-        DenseRows(z, guard),
+        reader,
         chunks=chunks,
         name=name,
         asarray=False,
@@ -188,14 +323,38 @@ def foreign_labels(store: Store, path: str, length: int, where: str) -> tuple | 
         return None  # unsafe, non-numeric or duplicated coordinates: not labels
 
 
-def read_labels(store: Store, path: str, length: int, where: str) -> tuple:
-    """Read a checked 1-D label array (numbers or UTF-8) as a tuple of unique labels."""
+def read_labels(
+    store: Store,
+    path: str,
+    length: int,
+    where: str,
+    marker: dict[str, Any] | None = None,
+    base: str = "",
+) -> tuple:
+    """Read a checked 1-D label array (numbers or UTF-8) as a tuple of unique labels.
+
+    With ``marker`` (a format-2 store's description; keys relative to the
+    group at ``base``) the array's shape and every chunk are verified.
+    """
     node = read_node(store, path, where)
     if node is None:
         raise IncompleteStoreError(f"Zarr store {where} lacks its label array {path!r}")
     check_array(node, f"{where}/{path}", labels=True)
     check_ndim(node, 1, f"{where}/{path}")
-    values = zarr.open_array(store, path=path, mode="r", zarr_format=node.zarr_format)[...]
+    if marker is not None:
+        rel = path[len(base) :].lstrip("/") if base else path
+        _integrity.check_array_record(node, marker["arrays"].get(rel), where)
+        values = _integrity.read_verified(store, node, marker["chunks"], where, base)
+    else:
+        try:
+            z = zarr.open_array(store, path=path, mode="r", zarr_format=node.zarr_format)
+            values = z[...]
+        except DLinalgError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure: name the array
+            raise chunk_error(
+                where, path, f"(a label array) cannot be decoded ({type(exc).__name__}: {exc})"
+            ) from None
     return check_labels(np.asarray(values).tolist(), length, path)
 
 
@@ -223,11 +382,38 @@ def jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def label_values(labels: Any, axis: str) -> np.ndarray | None:
-    """Labels as an array Zarr can store (numbers, or strings as objects for vlen-utf8)."""
+def _family(label: Any) -> str:
+    if isinstance(label, str | np.str_):
+        return "str"
+    if isinstance(label, bool | np.bool_):
+        return "bool"
+    if isinstance(label, int | np.integer):
+        return "int"
+    if isinstance(label, float | np.floating):
+        return "float"
+    return type(label).__name__
+
+
+def label_values(labels: Any, axis: str, length: int | None = None) -> np.ndarray | None:
+    """Labels as an array Zarr can store (numbers, or strings as objects for vlen-utf8).
+
+    Refuses what would not come back as written: labels of mixed types
+    (``[1, "a"]`` would return as strings, ``[1, 2.5]`` as floats), NaN,
+    duplicates or a wrong count (which :func:`read_zarr` refuses).
+    """
     if labels is None:
         return None
-    values = np.asarray(list(labels))
+    items = list(labels)
+    families = {_family(x) for x in items}
+    if len(families) > 1:
+        raise LabelError(
+            f"{axis} labels mix types {sorted(families)}; a Zarr array holds one type, so "
+            "they would not come back as written. Convert them first, e.g. "
+            "[str(x) for x in labels]"
+        )
+    if length is not None:
+        check_labels(items, length, axis)
+    values = np.asarray(items)
     if values.dtype.kind == "U":
         return values.astype(object)  # stored as variable-length UTF-8
     if values.dtype.kind not in "biuf":
@@ -258,6 +444,7 @@ def write_store(
 ) -> None:
     """Write the whole store into ``tmp``; the completion marker goes last."""
     store = LocalStore(tmp)
+    codecs = _integrity.CHECKSUM_CODECS
     info: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "layout": "csr" if sparse else "dense",
@@ -288,6 +475,7 @@ def write_store(
             dimension_names=dims,
             attributes=attrs,
             fill_value=0,
+            compressors=codecs,
             config={"write_empty_chunks": True},
         )
         info["array"] = "matrix"
@@ -304,8 +492,12 @@ def write_store(
             chunks=(min(len(values), _LABEL_CHUNK),),
             dimension_names=(dim,),
             fill_value="" if values.dtype == object else 0,
+            compressors=codecs,
+            config={"write_empty_chunks": True},
         )
         z[:] = values
         info["labels"][axis] = name
+    # what a complete store holds: every array's shape and every chunk's checksum
+    info["arrays"], info["chunks"] = _integrity.scan_records(tmp)
     info["complete"] = True  # the completion marker, written last
     group.update_attributes({"dlinalg": info})

@@ -14,6 +14,9 @@ Each row block is a self-contained CSR matrix, so a writer task stores its
 block without knowing any other block's ``nnz`` (no prefix sum, one pass,
 any row-block sizes including uneven ones), and a reader task reads exactly
 the three arrays of its block: never densifies, never touches another block.
+
+In a format-2 store every chunk of those arrays is listed with its checksum
+in the completion marker and verified as the task decodes it.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ import zarr
 from zarr.abc.store import Store
 from zarr.storage import LocalStore
 
-from dlinalg.errors import IncompleteStoreError, ShapeError
-from dlinalg.io._meta import StoreGuard, check_array, check_ndim, join, read_node
+from dlinalg.errors import DLinalgError, IncompleteStoreError, ShapeError
+from dlinalg.io import _integrity
+from dlinalg.io._integrity import chunk_error
+from dlinalg.io._meta import StoreGuard, check_array, check_ndim, join, missing_chunks, read_node
 
 __all__ = ["read_csr", "write_csr"]
 
@@ -55,6 +60,7 @@ def _write_block(block: Any, root: str, value_dtype: str, block_info: Any = None
             dtype=values.dtype,
             chunks=(max(1, min(values.size, _CHUNK)),),
             fill_value=0,
+            compressors=_integrity.CHECKSUM_CODECS,
             config={"write_empty_chunks": True},
             zarr_format=3,
         )
@@ -83,13 +89,37 @@ def write_csr(root: str, arr: da.Array) -> list[int]:
     return [int(v) for v in np.asarray(counts.compute()).ravel()]
 
 
-def _read_checked(store: Store, path: str, where: str) -> np.ndarray:
+def _read_checked(
+    store: Store, path: str, where: str, marker: dict[str, Any] | None, base: str
+) -> np.ndarray:
     node = read_node(store, path, where)
     if node is None:
         raise IncompleteStoreError(f"{where}: array {path!r} is missing; rewrite the store")
     check_array(node, f"{where}/{path}")
     check_ndim(node, 1, f"{where}/{path}")
-    return zarr.open_array(store, path=path, mode="r", zarr_format=3)[...]
+    if marker is not None:  # format 2: shape and every chunk checked against the marker
+        rel = path[len(base) :].lstrip("/") if base else path
+        _integrity.check_array_record(node, marker["arrays"].get(rel), where)
+        return _integrity.read_verified(store, node, marker["chunks"], where, base)
+    z = zarr.open_array(store, path=path, mode="r", zarr_format=3)
+    n_missing, _, examples = missing_chunks(store, path, z.metadata, limit=1)
+    if n_missing:
+        key = join(path, examples[0])
+        raise chunk_error(where, key, "is missing (plain Zarr would read it as the fill value)")
+    try:
+        return z[...]
+    except DLinalgError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure: name the array's chunk
+        for i in range(-(-z.shape[0] // z.chunks[0])):
+            try:
+                z.blocks[i]
+            except Exception:  # noqa: BLE001 - this is the bad one
+                key = join(path, z.metadata.encode_chunk_key((i,)))
+                break
+        else:
+            key = path
+        raise chunk_error(where, key, f"cannot be decoded ({type(exc).__name__}: {exc})") from None
 
 
 class CSRRows:
@@ -107,8 +137,10 @@ class CSRRows:
         dtype: np.dtype,
         row_chunks: tuple[int, ...],
         guard: StoreGuard,
+        marker: dict[str, Any] | None = None,
     ) -> None:
         self.store, self.path, self.shape, self.dtype = store, path, shape, dtype
+        self.marker = marker
         self.ndim = 2
         self.starts = [0, *np.cumsum(row_chunks).tolist()]
         self.guard = guard
@@ -120,9 +152,10 @@ class CSRRows:
         self.guard.check()
         where = self.guard.where
         base = join(self.path, "blocks", str(i))
-        data = _read_checked(self.store, join(base, "data"), where)
-        indices = _read_checked(self.store, join(base, "indices"), where)
-        indptr = _read_checked(self.store, join(base, "indptr"), where)
+        data, indices, indptr = (
+            _read_checked(self.store, join(base, part), where, self.marker, self.path)
+            for part in ("data", "indices", "indptr")
+        )
         if len(indptr) != nrow + 1 or indptr[-1] != len(data) or len(indices) != len(data):
             raise IncompleteStoreError(
                 f"{where}: CSR block {i} is inconsistent (indptr of length {len(indptr)} "
@@ -150,7 +183,8 @@ def read_csr(
             f"{sum(row_chunks)}; the store is damaged"
         )
     dtype = np.dtype(info["dtype"])
-    reader = CSRRows(store, path, shape, dtype, row_chunks, guard)
+    marker = info if "chunks" in info else None
+    reader = CSRRows(store, path, shape, dtype, row_chunks, guard, marker)
     return da.from_array(
         reader,
         chunks=(row_chunks, (shape[1],)),

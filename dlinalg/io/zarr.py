@@ -15,6 +15,8 @@ decodes anything (:mod:`dlinalg.io._meta`).
 from __future__ import annotations
 
 import errno
+import itertools
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,16 +29,20 @@ from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
 from dlinalg.errors import (
+    CorruptStoreError,
     IncompleteStoreError,
     StoreNotFoundError,
     check_dtype,
     check_shape_2d,
 )
-from dlinalg.io import _atomic, _layout, _sparse
+from dlinalg.io import _atomic, _integrity, _layout, _sparse
+from dlinalg.io._integrity import ChunkProblem
 from dlinalg.io._meta import (
     Node,
     StoreGuard,
+    check_array,
     join,
+    list_keys,
     missing_chunks,
     read_node,
 )
@@ -44,7 +50,7 @@ from dlinalg.io._meta import (
 if TYPE_CHECKING:
     from dlinalg.matrix import DRM
 
-__all__ = ["read_zarr", "write_zarr"]
+__all__ = ["VerifyReport", "read_zarr", "verify_zarr", "write_zarr"]
 
 _DEFAULT_DIMS = ("row", "col")
 # xarray's encoding attributes, not user attributes
@@ -68,6 +74,14 @@ def _open_store(path: Any) -> tuple[Store, str, Path | None]:
             f"path must be a str, os.PathLike or zarr Store, got {type(path).__name__}"
         )
     local = Path(path).expanduser().absolute()
+    if _atomic.is_leftover(local):
+        raise StoreNotFoundError(
+            errno.ENOENT,
+            "this is the temporary (or trash) directory of a dlinalg writer, not a store; "
+            "read the store it was building instead (a trash directory's 'store' holds the "
+            "previous store of an interrupted swap: move it back to recover it)",
+            str(path),
+        )
     if not local.is_dir():
         hint = ""
         if "://" in str(path):
@@ -235,11 +249,12 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
             "(crash, kill, out of memory), so its data may be partial. Write it again "
             "with to_zarr(..., overwrite=True)."
         )
-    if info.get("format_version") != _layout.FORMAT_VERSION:
+    if info.get("format_version") not in _layout.READABLE_VERSIONS:
         raise IncompleteStoreError(
             f"Zarr store {where} has dlinalg format_version {info.get('format_version')!r}; "
-            f"this dlinalg reads version {_layout.FORMAT_VERSION}. Upgrade dlinalg."
+            f"this dlinalg reads versions {list(_layout.READABLE_VERSIONS)}. Upgrade dlinalg."
         )
+    marker = _check_marker(store, node, info, where)
     write_id = str(info.get("write_id"))
     guard = StoreGuard(store, join(node.path, "zarr.json"), write_id, where)
     name = _task_name(where, node, write_id)
@@ -252,18 +267,66 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
         anode = read_node(store, apath, where)
         if anode is None or anode.kind != "array":
             raise IncompleteStoreError(f"Zarr store {where} lacks its array {apath!r}")
-        arr = _layout.dense_array(store, anode, f"{where}/{apath}", name, guard)
+        _layout.check_dense_marker(store, anode, info, where)
+        if marker is not None:
+            _integrity.check_array_record(anode, marker["arrays"].get(info["array"]), where)
+        records = marker["chunks"] if marker is not None else None
+        arr = _layout.dense_array(store, anode, where, name, guard, records, node.path)
         attrs = dict(anode.attrs)
+        if marker is None:  # format 1: every chunk was written; a missing one is a loss
+            _refuse_missing(store, anode, where)
     shape = arr.shape
     dims = tuple(info.get("dims") or _DEFAULT_DIMS)
     labels = info.get("labels") or {}
     row_labels, col_labels = (
-        _layout.read_labels(store, join(node.path, labels[axis]), n, where)
+        _layout.read_labels(store, join(node.path, labels[axis]), n, where, marker, node.path)
         if labels.get(axis)
         else None
         for axis, n in zip(("row", "col"), shape, strict=True)
     )
     return _to_drm(arr, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
+
+
+def _check_marker(
+    store: Store, node: Node, info: dict[str, Any], where: str
+) -> dict[str, Any] | None:
+    """For a format-2 store: every chunk the marker lists must be present (one listing).
+
+    Returns the marker (None for format 1, which records no chunks).
+    """
+    if info.get("format_version") == 1:
+        return None
+    arrays, chunks = info.get("arrays"), info.get("chunks")
+    if not isinstance(arrays, dict) or not isinstance(chunks, dict):
+        raise CorruptStoreError(
+            f"Zarr store {where}: its completion marker lacks the list of arrays and chunks "
+            "a format-2 store records; the metadata was edited. Rewrite the store with "
+            "to_zarr(..., overwrite=True).",
+            where,
+            join(node.path, "zarr.json"),
+        )
+    present = {_integrity.relative(k, node.path) for k in list_keys(store, node.path)}
+    missing = [k for k in chunks if k not in present]
+    if missing:
+        raise _integrity.chunk_error(
+            where,
+            join(node.path, missing[0]),
+            "is missing (plain Zarr would read it as the fill value)"
+            + (f"; {len(missing) - 1} more are missing too" if len(missing) > 1 else ""),
+        )
+    return info
+
+
+def _refuse_missing(store: Store, anode: Node, where: str) -> None:
+    z = zarr.open_array(store, path=anode.path, mode="r", zarr_format=anode.zarr_format)
+    n_missing, n_expected, examples = missing_chunks(store, anode.path, z.metadata)
+    if n_missing:
+        raise _integrity.chunk_error(
+            where,
+            join(anode.path, examples[0]),
+            f"is missing ({n_missing} of {n_expected} chunks are; plain Zarr would read them "
+            "as the fill value)",
+        )
 
 
 def _read_foreign(
@@ -341,6 +404,10 @@ def write_zarr(
     TypeError
         An attribute cannot be stored as JSON, or labels are neither numbers
         nor strings.
+    LabelError
+        Labels that :func:`read_zarr` would refuse or return differently:
+        duplicates (e.g. from ``A[:, [0, 0]]``), NaN, or mixed types
+        (``[1, "a"]``). Raised before anything is written.
 
     Notes
     -----
@@ -349,7 +416,12 @@ def write_zarr(
     block but the last smaller than the largest). Sparse matrices keep their
     row blocks exactly, one CSR triple per block (layout in ``dlinalg.io._sparse``).
     Dense chunks are written even when all zero, so a dlinalg store stays
-    verifiable chunk by chunk. The guarantee covers process crashes (kill,
+    verifiable chunk by chunk: every chunk ends with a CRC-32C (Zarr's
+    ``crc32c`` codec) and the completion marker lists every chunk key with
+    its checksum and size, which :func:`read_zarr` and :func:`verify_zarr`
+    check. A killed writer leaves a hidden ``.<name>.dlinalg-tmp-*``
+    directory holding its owner (host, pid, start time); the next write of
+    the same path deletes it once that process is gone. The guarantee covers process crashes (kill,
     out-of-memory, lost workers); surviving power loss also needs a
     filesystem that orders metadata after data (ext4 ``data=ordered``).
 
@@ -392,22 +464,22 @@ def write_zarr(
     if len(dims) != 2 or not all(isinstance(d, str) and d for d in dims):
         raise TypeError(f"dims must be two non-empty strings to be stored, got {dims!r}")
     attrs = _layout.jsonable(dict(drm.attrs or {}))
-    labels = {
-        "row": _layout.label_values(drm.row_labels, "row"),
-        "col": _layout.label_values(drm.col_labels, "column"),
+    labels = {  # refused here what read_zarr would refuse: duplicates, NaN, mixed types
+        "row": _layout.label_values(drm.row_labels, "row", arr.shape[0]),
+        "col": _layout.label_values(drm.col_labels, "column", arr.shape[1]),
     }
     if comp:  # the enclosing groups are plain metadata: create them up front
         group = zarr.open_group(root, mode="a", zarr_format=3)
         if _parent_path(comp):
             group.require_group(_parent_path(comp))
-    tmp = _atomic.temp_sibling(target)
-    tmp.mkdir()
+    _atomic.remove_stale_leftovers(target, kinds=("tmp",))  # dead writers' temporaries
+    tmp = _atomic.make_temp(target)
     try:
-        _layout.write_store(tmp, arr, dtype, dims, attrs, labels, bool(drm.is_sparse))
-        _atomic.commit(tmp, target, replace=overwrite)
-    except BaseException:
+        built = tmp / _atomic.STORE_DIR
+        _layout.write_store(built, arr, dtype, dims, attrs, labels, bool(drm.is_sparse))
+        _atomic.commit(built, target, replace=overwrite)
+    finally:
         _atomic._remove(tmp)
-        raise
     _atomic.remove_stale_leftovers(target)
 
 
@@ -416,3 +488,234 @@ def _is_zarr_dir(path: Path) -> bool:
         names = {"zarr.json", ".zarray", ".zgroup"}
         return any((path / n).is_file() for n in names) or not any(path.iterdir())
     return False
+
+
+class VerifyReport:
+    """What :func:`verify_zarr` found: every bad chunk of one store.
+
+    Attributes
+    ----------
+    path : str
+        The store.
+    kind : str
+        ``"dlinalg"`` (format 2: checksums verified), ``"dlinalg-1"`` (format
+        1: no checksums recorded) or ``"foreign"`` (not written by dlinalg).
+    checked : int
+        Number of chunks read and decoded.
+    problems : list of ChunkProblem
+        One ``(key, problem)`` per bad chunk or metadata document, in key order.
+    checksummed : bool
+        Whether the chunks were checked against recorded checksums. Without
+        them (format 1, foreign stores) a bit flip that still decodes passes.
+    """
+
+    def __init__(self, path: str, kind: str, checked: int, problems: list[ChunkProblem]):
+        self.path, self.kind, self.checked, self.problems = path, kind, checked, problems
+        self.checksummed = kind == "dlinalg"
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def raise_if_bad(self) -> VerifyReport:
+        """Raise :class:`~dlinalg.errors.CorruptStoreError` listing every problem.
+
+        Returns the report itself when there is none.
+        """
+        if self.problems:
+            listing = "; ".join(str(p) for p in self.problems[:20])
+            more = f" (and {len(self.problems) - 20} more)" if len(self.problems) > 20 else ""
+            raise CorruptStoreError(
+                f"Zarr store {self.path} has {len(self.problems)} bad chunk(s): {listing}{more}. "
+                "Copy it again from an intact source, or rewrite it with "
+                "to_zarr(..., overwrite=True).",
+                self.path,
+                self.problems[0].key,
+            )
+        return self
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else f"{len(self.problems)} problem(s)"
+        return f"<VerifyReport {self.path}: {self.kind}, {self.checked} chunks checked, {state}>"
+
+
+def verify_zarr(
+    path: str | os.PathLike | Store,
+    component: str | None = None,
+    *,
+    allow_missing_chunks: bool = False,
+    raise_on_error: bool = False,
+) -> VerifyReport:
+    """Check every chunk of a Zarr store and report each bad one.
+
+    Reads the whole store once, one chunk at a time (memory: one chunk), in
+    this process. For a dlinalg store (format 2) each chunk must be present,
+    have the size and CRC-32C its completion marker records and decode; each
+    array's shape and chunking must match the marker. For a format-1 dlinalg
+    store or a foreign store, each chunk must be present and decode.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or zarr.abc.store.Store
+        The store, as for :func:`read_zarr`.
+    component : str, optional
+        Path of the array (or dlinalg group) inside the store.
+    allow_missing_chunks : bool, default False
+        For foreign stores: do not report absent chunks (plain Zarr reads
+        them as the fill value).
+    raise_on_error : bool, default False
+        Raise :class:`~dlinalg.errors.CorruptStoreError` listing every problem
+        instead of returning a report with problems.
+
+    Returns
+    -------
+    VerifyReport
+        ``report.ok``, ``report.problems`` (key and problem of each bad
+        chunk), ``report.raise_if_bad()``.
+
+    Raises
+    ------
+    StoreNotFoundError
+        No store at ``path``.
+    IncompleteStoreError
+        A dlinalg store without its completion marker (nothing to verify against).
+    CorruptStoreError
+        With ``raise_on_error=True``, when any chunk is bad.
+
+    See Also
+    --------
+    read_zarr : verifies each chunk as it is decoded, and stops at the first bad one.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> import dlinalg as dl
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.zarr")
+    >>> dl.from_array(np.ones((6, 2)), chunks=2).to_zarr(path)
+    >>> dl.verify_zarr(path).ok
+    True
+    >>> os.remove(os.path.join(path, "matrix", "c", "1", "0"))
+    >>> report = dl.verify_zarr(path)
+    >>> [str(p) for p in report.problems]  # doctest: +ELLIPSIS
+    ['matrix/c/1/0: is missing ...']
+    """
+    store, where, _local = _open_store(path)
+    comp = _component(component)
+    where = f"{where} (component {comp!r})" if comp else where
+    node = read_node(store, comp, where)
+    if node is None:
+        raise StoreNotFoundError(errno.ENOENT, f"no Zarr array or group {comp!r}", str(path))
+    if node.kind == "array":
+        parent = _parent(store, comp, _local, where)
+        if parent is not None and _info(parent[1]).get("array") == parent[2]:
+            store, node = parent[0], parent[1]
+    info = _info(node)
+    problems: list[ChunkProblem] = []
+    if info and info.get("format_version") != 1:
+        if info.get("complete") is not True:
+            raise IncompleteStoreError(
+                f"Zarr store {where} has no completion marker: its writer stopped before "
+                "finishing, so there is nothing to verify against. Write it again."
+            )
+        checked, kind = _verify_marked(store, node, info, where, problems), "dlinalg"
+    else:
+        kind = "dlinalg-1" if info else "foreign"
+        arrays = _arrays_of(store, node, info)
+        checked = 0
+        for apath in arrays:
+            checked += _verify_plain(
+                store, apath, where, problems, allow_missing_chunks and not info
+            )
+    report = VerifyReport(where, kind, checked, sorted(problems, key=lambda p: p.key))
+    return report.raise_if_bad() if raise_on_error else report
+
+
+def _verify_marked(
+    store: Store, node: Node, info: dict[str, Any], where: str, problems: list[ChunkProblem]
+) -> int:
+    arrays, records = info.get("arrays") or {}, info.get("chunks") or {}
+    codecs: dict[str, _integrity.ChunkCodec] = {}
+    for rel, rec in arrays.items():
+        anode = read_node(store, join(node.path, rel), where)
+        key = join(node.path, rel, "zarr.json")
+        if anode is None or anode.kind != "array":
+            problems.append(ChunkProblem(key, "is missing (an array the marker lists)"))
+            continue
+        try:
+            _integrity.check_array_record(anode, rec, where)
+            codecs[rel] = _integrity.ChunkCodec(anode, where)
+        except CorruptStoreError as exc:
+            problems.append(ChunkProblem(key, str(exc).split(": ", 1)[-1]))
+    checked = 0
+    for rel, rec in records.items():
+        owner = rel.split("/c/")[0] if "/c/" in rel else rel.rsplit("/", 1)[0]
+        key = join(node.path, rel)
+        raw = _integrity.fetch(store, key)
+        try:
+            _integrity.verify_chunk(raw, rec)
+            if owner in codecs:
+                codecs[owner].decode(raw)
+        except _integrity._Bad as bad:
+            problems.append(ChunkProblem(key, str(bad)))
+        checked += 1
+    listed = set(records)
+    for key in list_keys(store, node.path):
+        rel = _integrity.relative(key, node.path)
+        if rel.rsplit("/", 1)[-1] != "zarr.json" and rel not in listed:
+            problems.append(ChunkProblem(key, "is not listed in the completion marker"))
+    return checked
+
+
+def _arrays_of(store: Store, node: Node, info: dict[str, Any]) -> list[str]:
+    """Paths of the arrays to check in a format-1 dlinalg store or a foreign node."""
+    if node.kind == "array":
+        return [node.path]
+    if not info:
+        raise StoreNotFoundError(
+            errno.ENOENT,
+            f"this is a Zarr group, not an array; pass component= one of "
+            f"{_children(store, node.path)}",
+            node.path or "/",
+        )
+    keys = list_keys(store, node.path)
+    return sorted(
+        k[: -len("/zarr.json")]
+        for k in keys
+        if k.endswith("/zarr.json")
+        and read_node(store, k[: -len("/zarr.json")], "").kind == "array"
+    )
+
+
+def _verify_plain(
+    store: Store, apath: str, where: str, problems: list[ChunkProblem], allow_missing: bool
+) -> int:
+    """Check every stored object (chunk, or shard) of an array: present and decodable."""
+    anode = read_node(store, apath, where)
+    if anode is None:
+        return 0
+    check_array(anode, where, labels=True)  # never decode pickles, even to verify
+    z = zarr.open_array(store, path=apath, mode="r", zarr_format=anode.zarr_format)
+    meta = z.metadata
+    step = meta.chunk_grid.chunk_shape if meta.zarr_format == 3 else meta.chunks
+    prefix = f"{apath}/" if apath else ""
+    present = {k[len(prefix) :] for k in list_keys(store, prefix)}
+    grid = [math.ceil(s / c) for s, c in zip(z.shape, step, strict=True)]
+    checked = 0
+    for coords in itertools.product(*(range(g) for g in grid)):
+        key = meta.encode_chunk_key(coords)
+        if key not in present:
+            if not allow_missing:
+                problems.append(
+                    ChunkProblem(join(apath, key), "is missing (read as the fill value)")
+                )
+            continue
+        region = tuple(slice(i * c, (i + 1) * c) for i, c in zip(coords, step, strict=True))
+        try:
+            z[region]
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad chunk
+            problems.append(
+                ChunkProblem(join(apath, key), f"cannot be decoded ({type(exc).__name__}: {exc})")
+            )
+        checked += 1
+    return checked
