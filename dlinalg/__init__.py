@@ -18,7 +18,7 @@ from dlinalg.construct import eye, from_array, ones, random, zeros
 from dlinalg.decomp import eigh_gram, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
-from dlinalg.io.zarr import read_zarr
+from dlinalg.io.zarr import read_zarr, verify_zarr
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, svds
 
@@ -28,6 +28,7 @@ __all__ = [
     # construction
     "from_array",
     "read_zarr",
+    "verify_zarr",
     "from_xarray",
     "random",
     "zeros",
