@@ -6,8 +6,9 @@ for a Dask collection per node:
 * distributed nodes become a ``dask.array.Array`` of row blocks
   (:meth:`Lowering.rows`);
 * local nodes (Gram, column statistics, in-core operands) become a
-  ``Delayed``, a numpy value, or for a fat Gram a Dask array of column panels
-  (:meth:`Lowering.local`).
+  ``Delayed``, a numpy value, or a Dask array (the column panels of a fat
+  Gram; a slice, ``map_blocks`` or rechunk of a local value, lowered as the
+  same operation on one row block) (:meth:`Lowering.local`).
 
 Results are memoized by node token, so a subexpression used twice is lowered
 once and its tasks are shared.
@@ -71,6 +72,10 @@ class Lowering:
         if node.local:
             value = self.local(node)
             if isinstance(value, da.Array):
+                if value.ndim == 2 and len(value.chunks[1]) > 1:
+                    value = value.rechunk({1: -1})  # the column panels of a fat Gram
+                if value.ndim == 2 and value.shape[0] == sum(row_chunks):
+                    value = value.rechunk({0: row_chunks})
                 return value
             if isinstance(value, Delayed):
                 meta = R.empty_meta(node.dtype, node.sparse, len(node.shape))
@@ -95,6 +100,10 @@ class Lowering:
     def _lower_rows(self, node: N.Node) -> da.Array:
         if node.local:
             return self.aligned(node, (node.shape[0],))
+        return self._distributed(node)
+
+    def _distributed(self, node: N.Node) -> da.Array:
+        """The row-block lowering of ``node``; a local child is one row block."""
         meta = R.empty_meta(node.dtype, node.sparse)
         if isinstance(node, N.Leaf):
             return node.array
@@ -193,7 +202,10 @@ class Lowering:
         if isinstance(node, N.Fused):
             func = K.FusedBlock(node.program, node.dtype, node.sparse)
             return delayed(func, pure=True)(*[self.local(i) for i in node.inputs])
-        raise TypeError(f"cannot lower {node.describe()} as a local value")
+        # Every other operation (a slice, map_blocks, row statistics, rechunk)
+        # of an in-memory value is that operation on a matrix of one row block:
+        # whatever the plan evaluated in memory stays a matrix like any other.
+        return self._distributed(node)
 
 
 class _CBind:
