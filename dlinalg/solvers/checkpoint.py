@@ -317,8 +317,8 @@ def _shape_matches(shape: tuple[int, ...], allowed: tuple, m: int, n: int) -> bo
     return False
 
 
-def _check_identity(check: _Check, ident: Any) -> None:
-    ident = check.field({"A": ident}, "A", dict, "problem.A")
+def _check_identity(check: _Check, problem: dict) -> None:
+    ident = check.field(problem, "A", dict, "problem.A")
     kind = check.field(ident, "kind", str, "problem.A.kind")
     if kind == "graph":
         check.field(ident, "token", str, "problem.A.token")
@@ -363,7 +363,7 @@ def check_file(path: Path, solver: str) -> tuple[dict, dict]:
         raise check.fail(f"header field 'problem.shape' should be 2 counts, got {_short(pshape)}")
     check.field(problem, "b", str, "problem.b")
     check.field(problem, "params", dict, "problem.params")
-    _check_identity(check, problem.get("A"))
+    _check_identity(check, problem)
     scalars = check.field(header, "scalars", dict, "scalars")
 
     layout = STATES.get(header["solver"])
