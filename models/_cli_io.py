@@ -26,6 +26,7 @@ import scipy.sparse as sp
 __all__ = [
     "InputError",
     "ReadSpec",
+    "column_key",
     "list_files",
     "is_parquet_input",
     "read_table",
@@ -109,6 +110,12 @@ def is_parquet_input(path: str, spec: ReadSpec) -> bool:
 def _position(spec: str) -> int | None:
     spec = spec.strip()
     return int(spec) if re.fullmatch(r"\d+", spec) else None
+
+
+def column_key(spec: str) -> int | str:
+    """What identifies a column option's column: its position, else its stripped name."""
+    pos = _position(spec)
+    return spec.strip() if pos is None else pos
 
 
 def _read_text(path: Path, columns: dict[str, str], delim: str) -> pd.DataFrame:

@@ -232,6 +232,33 @@ def _check_positive(value: int, option: str) -> None:
         raise UsageError(f"{option} must be at least 1, got {value}")
 
 
+#: The column options of each role, as argparse names them in its messages.
+_COLUMN_OPTIONS = {
+    "user": "--row-id-column/-rc",
+    "item": "--item-id-column/-ic",
+    "action": "--filter-column/-fc",
+}
+
+
+def _check_distinct_columns(columns: dict[str, str]) -> None:
+    """Refuse one column in two roles (``-ic 0`` with the user column 0), as Mahout does.
+
+    Positions compare as numbers (``0`` and ``00`` are one column), names as
+    stripped text.
+    """
+    seen: dict[int | str, str] = {}
+    for role, spec in columns.items():
+        key = files.column_key(spec)
+        if key in seen:
+            first = seen[key]
+            raise UsageError(
+                f"argument {_COLUMN_OPTIONS[role]}: column {spec.strip()!r} is also the "
+                f"{_COLUMN_OPTIONS[first]} column; each of the user, item and action "
+                "columns must be a different column"
+            )
+        seen[key] = role
+
+
 def _check_output(output: str, inputs: Sequence[str | None], overwrite: bool) -> Path:
     target = Path(output).expanduser().absolute()
     for name in inputs:
@@ -325,11 +352,11 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
             f"--filter1 and --filter2 are both {args.filter1!r}: the cross-similarity of an "
             "action with itself is the similarity matrix; give two different actions"
         )
-    target = _check_output(args.output, [args.input, args.input2], args.overwrite)
-
     columns = {"user": args.row_id_column, "item": args.item_id_column}
     if filter_column is not None:
         columns["action"] = filter_column
+    _check_distinct_columns(columns)
+    target = _check_output(args.output, [args.input, args.input2], args.overwrite)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     first = files.read_table(args.input, columns, spec, option="--input")
     second = first
@@ -382,13 +409,16 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
 def _run_rowsimilarity(args: argparse.Namespace) -> str:
     _check_positive(args.max_observations, "--max-observations")
     _check_positive(args.max_similarities_per_row, "--max-similarities-per-row")
+    table_columns = {
+        "user": args.row_id_column if args.row_id_column is not None else "0",
+        "item": args.item_id_column if args.item_id_column is not None else "1",
+    }
+    if args.row_id_column is not None or args.item_id_column is not None:
+        _check_distinct_columns(table_columns)
     target = _check_output(args.output, [args.input], args.overwrite)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     if args.item_id_column is not None or files.is_parquet_input(args.input, spec):
-        columns = {
-            "user": args.row_id_column if args.row_id_column is not None else "0",
-            "item": args.item_id_column if args.item_id_column is not None else "1",
-        }
+        columns = table_columns
         pairs = files.read_table(args.input, columns, spec, option="--input")
     else:
         pairs = files.read_rows(args.input, spec, args.row_key_delim, args.element_delim)

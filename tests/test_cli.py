@@ -472,6 +472,42 @@ def test_bad_input_is_reported_before_any_graph(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+# one column in two roles: Mahout refuses positions that are not unique
+IC, RC, FC = "--item-id-column/-ic", "--row-id-column/-rc", "--filter-column/-fc"
+
+
+@pytest.mark.usefixtures("no_graph_no_compute")
+@pytest.mark.parametrize(
+    ("command", "options", "message"),
+    [
+        ("itemsimilarity", ["-ic", "0"], f"{IC}: column '0' is also the {RC}"),
+        ("itemsimilarity", ["-rc", "1"], f"{IC}: column '1' is also the {RC}"),
+        ("itemsimilarity", ["-ic", "00"], f"{IC}: column '00' is also the {RC}"),  # 00 is 0
+        ("itemsimilarity", ["--filter-column", "1"], f"{FC}: column '1' is also the {IC}"),
+        ("itemsimilarity", ["-fc", " 0", "-ic", "2"], f"{FC}: column '0' is also the {RC}"),
+        ("itemsimilarity", ["-rc", "user", "-ic", "user"], f"{IC}: column 'user' is also"),
+        ("rowsimilarity", ["-rc", "1"], f"{IC}: column '1' is also the {RC}"),
+        ("rowsimilarity", ["-ic", "0"], f"{IC}: column '0' is also the {RC}"),
+    ],
+    ids=["ic=rc", "rc=ic", "ic=00", "fc=ic", "fc=rc", "names", "row-rc=ic", "row-ic=rc"],
+)
+def test_one_column_in_two_roles_is_refused(tmp_path, capsys, command, options, message):
+    src = _write(tmp_path / "in.csv", MIXED_LOG)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    err = _error(capsys, command, "-i", str(src), "-o", str(tmp_path / "out"), *options)
+    assert err.startswith(f"dlinalg {command}: error: argument ")
+    assert message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_the_default_columns_are_distinct(tmp_path):
+    """Mahout's -fc -1 (no action column) never collides with the default columns."""
+    src = _write(tmp_path / "in.csv", ["u1,a", "u1,b", "u2,a"])
+    assert run_sync("itemsimilarity", "-i", str(src), "-o", str(tmp_path / "o"), "-fc", "-1") == 0
+    lines = (tmp_path / "o" / "similarity-matrix" / "part-00000").read_text().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["a", "b"]
+
+
 def test_existing_output_is_refused(tmp_path, capsys):
     src = _write(tmp_path / "in.csv", MIXED_LOG)
     out = tmp_path / "out"
@@ -526,7 +562,7 @@ def test_subprocess_exit_status_and_messages(tmp_path):
     assert proc.stderr == "dlinalg itemsimilarity: error: input not found: missing.csv\n"
     _write(tmp_path / "in.csv", MIXED_LOG)
     proc = _cli("itemsimilarity", "-i", "in.csv", "-o", "out", "--filter1", "buy",
-                "--filter-column", "1", cwd=tmp_path)  # fmt: skip
+                "--filter-column", "1", "--item-id-column", "2", cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1
