@@ -12,7 +12,7 @@ never exists anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import dask
@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from dlinalg.errors import OperandTypeError
 from models._cooccurrence import downsample, llr_panels, stack_panels
 from models._recommend import (
     Scorer,
@@ -37,6 +38,39 @@ from models._recommend import (
 from models.cosine import CosineSimilarity
 
 __all__ = ["ItemSimilarity", "RowSimilarity", "CosineSimilarity"]
+
+
+def _labels_or_fail(items: Any, what: str) -> None:
+    """Refuse what cannot be a list of item labels: a str or bytes, None, a scalar."""
+    if isinstance(items, str | bytes):
+        raise OperandTypeError(
+            f"{what} must be a list-like of item labels, got the {type(items).__name__} "
+            f"{items!r}, which would be read as one label, or as its characters; pass a "
+            f"list: [{items!r}]"
+        )
+    if not isinstance(items, Iterable) or (isinstance(items, np.ndarray) and items.ndim == 0):
+        remedy = "[] for no history" if items is None else f"[{items!r}]"
+        raise OperandTypeError(
+            f"{what} must be a list-like of item labels, a dict {{action: labels}} or a "
+            f"list of lists, got {items!r} of type {type(items).__name__}; pass a list: "
+            f"{remedy}"
+        )
+
+
+def check_history(history: Any, what: str = "user_history") -> None:
+    """Refuse a history :meth:`ItemSimilarity.recommend` would silently misread.
+
+    A str or bytes (``"ab"`` is neither the label ``"ab"`` nor the labels
+    ``"a"``, ``"b"`` with certainty), None or a scalar, at the top level or as
+    one action's labels in a dict, is an :class:`~dlinalg.errors.OperandTypeError`
+    naming the value. Unknown labels are not an error (see ``recommend``).
+    """
+    if isinstance(history, Mapping):
+        for key, items in history.items():
+            if items is not None:
+                _labels_or_fail(items, f"the labels of action {key!r} in {what}")
+        return
+    _labels_or_fail(history, what)
 
 
 class ItemSimilarity(BaseEstimator):
@@ -298,7 +332,10 @@ class ItemSimilarity(BaseEstimator):
         user_history : list-like of labels, dict or list of lists
             Primary item labels; or a dict ``{action: labels}``; or one
             list of labels per action, in the order of ``actions_``. Unknown
-            labels are ignored and counted in ``last_unknown_``.
+            labels are ignored and counted in ``last_unknown_`` (as Mahout's
+            search-engine recommender ignores items it has no indicator for,
+            and new items appear faster than models are refitted): check
+            ``last_unknown_`` to detect a history in the wrong label type.
         n : int, default=10
             How many items to return.
         exclude_seen : bool, default=True
@@ -310,6 +347,16 @@ class ItemSimilarity(BaseEstimator):
             Primary item labels with a positive score, best first.
         scores : ndarray of float64
             ``sum_j sum_{h in history_j} indicators_[j][item, h]``.
+
+        Raises
+        ------
+        TypeError
+            :class:`~dlinalg.errors.OperandTypeError` if the history (or one
+            action's labels in a dict) is a str or bytes (``"ab"``: one label
+            or two? pass ``["ab"]``), None or a scalar; the message names it.
+        ValueError
+            If ``n`` is not a positive int, or a list of lists has more lists
+            than the model has actions.
 
         Examples
         --------
@@ -324,6 +371,7 @@ class ItemSimilarity(BaseEstimator):
         """
         check_is_fitted(self, "indicators_")
         n = check_positive(n, "n", "recommend")
+        check_history(user_history)
         labels, scores, self.last_unknown_ = self._scorer.recommend(
             user_history, n, bool(exclude_seen)
         )
@@ -356,7 +404,14 @@ class ItemSimilarity(BaseEstimator):
         """
         check_is_fitted(self, "indicators_")
         n = check_positive(n, "n", "recommend_all")
-        bag = users if isinstance(users, db.Bag) else as_bag(users)
+        if not isinstance(users, db.Bag):
+            if isinstance(users, Iterable) and not isinstance(users, str | bytes | dict):
+                users = list(users)
+                for i, history in enumerate(users):
+                    check_history(history, f"history {i} of users")
+            bag = as_bag(users)
+        else:
+            bag = users
         scorer = dask.delayed(self._scorer, pure=True, traverse=False)
         return bag.map_partitions(recommend_partition, scorer, n, bool(exclude_seen))
 
