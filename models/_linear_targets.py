@@ -13,7 +13,6 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +22,7 @@ from sklearn.utils.validation import check_array
 
 import dlinalg as dl
 from dlinalg import DRM, LazyResult
+from dlinalg.cluster import compute_collections
 from models._input import coords_along
 
 __all__ = ["Target", "check_target", "is_lazy_input", "require_target", "lazy_r2", "to_dense"]
@@ -195,12 +195,14 @@ def lazy_r2(y: Any, y_pred: Any, sample_weight: Any = None) -> float:
         )
         return float("nan")
     if sample_weight is None:
-        ss_res, ss_tot = dask.compute(((t - p) ** 2).sum(axis=0), t.var(axis=0) * m)
+        ss_res, ss_tot = compute_collections(((t - p) ** 2).sum(axis=0), t.var(axis=0) * m)
     else:
         w = _dask_2d(sample_weight, p.chunks[0])[:, :1]
-        total, wy = dask.compute(w.sum(), (w * t).sum(axis=0))
+        total, wy = compute_collections(w.sum(), (w * t).sum(axis=0))
         mean = wy / total
-        ss_res, ss_tot = dask.compute((w * (t - p) ** 2).sum(axis=0), (w * (t - mean) ** 2).sum(0))
+        ss_res, ss_tot = compute_collections(
+            (w * (t - p) ** 2).sum(axis=0), (w * (t - mean) ** 2).sum(0)
+        )
     scores = np.ones(p.shape[1])
     valid = (ss_tot != 0) & (ss_res != 0)
     scores[valid] = 1 - ss_res[valid] / ss_tot[valid]

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from dlinalg._executor import executor_for
+from dlinalg.cluster import compute_collections
 from models._als_input import interaction_input
 from models._als_kernels import top_n
 from models._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
@@ -392,7 +393,7 @@ shape (n_users, n_items)
             parts.append(dask.delayed(_recommend_batch, pure=True)(X, Y, *pattern, n))
         if not parts:
             return np.zeros((0, n), np.int64), np.zeros((0, n), self.item_factors_.dtype)
-        results = dask.compute(*parts)
+        results = compute_collections(*parts)
         return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
 
     def similar_items(self, item: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:

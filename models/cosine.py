@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -14,6 +13,7 @@ from sklearn.base import BaseEstimator
 
 import dlinalg as dl
 from dlinalg import DRM
+from dlinalg.cluster import compute_collections
 from models._cooccurrence import cosine_panels, stack_panels
 from models._decomposition import as_float64
 
@@ -106,7 +106,7 @@ class CosineSimilarity(BaseEstimator):
             )
         M = _cosine_input(A)
         panels = cosine_panels(as_float64(M), -np.inf if t is None else float(t))
-        parts = dask.compute(*panels)
+        parts = compute_collections(*panels)
         n = M.shape[1]
         self.similarities_ = stack_panels(list(parts), (n, n))
         self.column_labels_ = (
