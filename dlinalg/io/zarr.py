@@ -140,6 +140,11 @@ def read_zarr(
     IncompleteStoreError
         A dlinalg store without its completion marker (its writer died), or a
         foreign store with chunks missing.
+    CorruptStoreError
+        A chunk is missing, truncated or corrupt, or disagrees with the
+        completion marker (checksum, size, shape); the message names the store
+        and the chunk key. Raised at open for metadata and missing chunks, by
+        the read task for a chunk's bytes.
     UnsafeStoreError
         Object dtype or a codec decoding to Python objects (pickle, JSON...).
     ShapeError, DTypeError
@@ -147,7 +152,7 @@ def read_zarr(
 
     See Also
     --------
-    dask.array.from_zarr, write_zarr
+    dask.array.from_zarr, write_zarr, verify_zarr
 
     Notes
     -----
@@ -161,8 +166,12 @@ def read_zarr(
     value (``write_empty_chunks=False``), so a complete store may legitimately
     miss chunks: ``allow_missing_chunks=True`` accepts them.
 
-    Each read task of a dlinalg store also checks that the store has not been
-    overwritten since it was opened (:class:`~dlinalg.errors.StoreChangedError`).
+    The marker of a dlinalg store (format 2) also lists every chunk key with
+    its CRC-32C and size: each read task verifies its chunk's bytes before
+    decoding them, so nothing is read up front. Each read task also checks
+    that the store has not been overwritten since it was opened
+    (:class:`~dlinalg.errors.StoreChangedError`). :func:`verify_zarr` checks a
+    whole store at once.
 
     Examples
     --------
