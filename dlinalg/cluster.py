@@ -81,6 +81,48 @@ def _check_memory_limit(value: Any) -> None:
         raise ClusterError(f"memory_limit must not be negative, got {value}")
 
 
+def _temporary_security() -> Any:
+    """Fresh self-signed TLS credentials (distributed's ``Security.temporary()``)."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError as exc:  # pragma: no cover - cryptography is a dependency
+        raise ClusterError(
+            "security=True makes temporary TLS credentials, which needs the `cryptography` "
+            "package: pip install cryptography, or pass a distributed.security.Security"
+        ) from exc
+
+
+def _has_tls_credentials(security: Any) -> bool:
+    """True when a Security object holds a certificate for some role (or a CA)."""
+    return any(
+        getattr(security, f"tls_{part}", None)
+        for part in ("ca_file", "client_cert", "scheduler_cert", "worker_cert", "cert")
+    )
+
+
+def _check_security(security: Any, where: str) -> Any:
+    """None/False (plain TCP), True (temporary credentials) or a Security object."""
+    from distributed.security import Security
+
+    if security is None or security is False:
+        return None
+    if security is True:
+        return _temporary_security()
+    if not isinstance(security, Security):
+        raise DTypeError(
+            f"security must be a distributed.security.Security, True or None, got {security!r}"
+        )
+    if not _has_tls_credentials(security):
+        raise ClusterError(
+            f"{where}: security={security!r} holds no TLS certificate; pass "
+            "Security(tls_ca_file=..., tls_client_cert=..., tls_client_key=...) or "
+            "security=True for temporary self-signed credentials"
+        )
+    return security
+
+
 def _split_cores(n_workers: int | None, threads: int | None) -> tuple[int, int]:
     """Default workers x threads: one single-threaded process per core up to 4 cores.
 
@@ -133,7 +175,11 @@ def local_cluster(
         Do not print the cluster size and dashboard link.
     **kwargs
         Passed to :class:`distributed.LocalCluster` (e.g. ``processes=False``
-        to debug in one process). ``host``, ``ip``, ``interface``,
+        to debug in one process). ``security=`` a
+        :class:`distributed.security.Security` with certificates runs the
+        cluster over ``tls://`` on 127.0.0.1 (the client, scheduler and
+        workers authenticate each other); ``security=True`` makes temporary
+        self-signed credentials for it. ``host``, ``ip``, ``interface``,
         ``dashboard_address``, ``worker_dashboard_address`` and
         ``asynchronous`` are refused, also inside ``scheduler_kwargs`` and
         ``worker_kwargs``: they would undo the loopback binding or the
@@ -153,7 +199,9 @@ def local_cluster(
         starts.
     ValueError
         :class:`~dlinalg.errors.ClusterError` if a count is not positive, the
-        memory limit is not a size, or a refused keyword is given.
+        memory limit is not a size, a refused keyword is given, or
+        ``security`` holds no certificate or comes with a protocol other
+        than ``tls://``.
 
     See Also
     --------
@@ -180,6 +228,16 @@ def local_cluster(
     """
     n_workers = _check_count(n_workers, "n_workers")
     threads_per_worker = _check_count(threads_per_worker, "threads_per_worker")
+    if "security" in kwargs:
+        security = _check_security(kwargs.pop("security"), "local_cluster()")
+        if security is not None:
+            protocol = kwargs.get("protocol", "tls://")
+            if not (isinstance(protocol, str) and protocol.rstrip(":/") == "tls"):
+                raise ClusterError(
+                    f"local_cluster(security=...) encrypts with TLS, but protocol={protocol!r}; "
+                    "leave protocol out (it becomes 'tls://') or pass protocol='tls://'"
+                )
+            kwargs["protocol"], kwargs["security"] = "tls://", security
     _check_memory_limit(memory_limit)
     dashboard = _check_flag(dashboard, "dashboard")
     quiet = _check_flag(quiet, "quiet")
@@ -288,10 +346,12 @@ def connect(address: str | None = None, security: Any = None, **kwargs: Any) -> 
         ``"tls://scheduler.example.org:8786"``. Default: the
         ``DASK_SCHEDULER_ADDRESS`` environment variable, else the dask config
         value ``scheduler-address``.
-    security : distributed.security.Security or True, optional
-        TLS credentials, passed to :class:`distributed.Client`; ``True``
-        creates temporary self-signed credentials. Default: the
-        ``distributed.comm.tls`` section of the dask config.
+    security : distributed.security.Security, optional
+        TLS credentials, passed to :class:`distributed.Client`: those the
+        scheduler trusts (``True``, temporary self-signed credentials, is
+        refused: no running scheduler can trust them). Default: the
+        ``distributed.comm.tls`` section of the dask config; a ``tls://``
+        address with neither is refused before connecting.
     **kwargs
         Passed to :class:`distributed.Client` (e.g. ``timeout="10s"``,
         ``set_as_default=False``).
@@ -306,10 +366,12 @@ def connect(address: str | None = None, security: Any = None, **kwargs: Any) -> 
     ------
     ValueError
         :class:`~dlinalg.errors.ClusterError` if no address is given nor
-        configured, or the address is malformed.
+        configured, the address is malformed, a ``tls://`` address comes
+        without credentials (neither ``security`` nor the dask config), or
+        ``security`` holds no certificate.
     TypeError
         :class:`~dlinalg.errors.DTypeError` if ``address`` is not a str or
-        ``security`` is not a Security object, True or None.
+        ``security`` is not a Security object or None.
     OSError
         From distributed if no scheduler answers within the timeout.
 
@@ -339,10 +401,33 @@ def connect(address: str | None = None, security: Any = None, **kwargs: Any) -> 
                 "use dl.local_cluster() for a cluster on this machine"
             )
     address = _check_address(address)
-    if not (security is None or security is True or isinstance(security, Security)):
-        raise DTypeError(
-            f"security must be a distributed.security.Security, True or None, got {security!r}"
+    scheme = address.partition("://")[0]
+    if security is None and scheme in ("tls", "wss"):
+        configured = Security()  # the distributed.comm.tls section of the dask config
+        if not _has_tls_credentials(configured) and not dask.config.get(
+            "distributed.client.security-loader", None
+        ):
+            raise ClusterError(
+                f"scheduler address {address!r} uses TLS but no credentials were given: pass "
+                "security=distributed.security.Security(tls_ca_file=..., tls_client_cert=..., "
+                "tls_client_key=...) as the scheduler was started with, or set them in the "
+                "dask config section distributed.comm.tls"
+            )
+    elif security is True:
+        raise ClusterError(
+            f"connect({address!r}, security=True): temporary self-signed credentials are "
+            "new, so a running scheduler cannot trust them; pass the "
+            "distributed.security.Security the scheduler was started with (security=True "
+            "is for dl.local_cluster)"
         )
+    elif security is not None:
+        security = _check_security(security, f"connect({address!r})")
+        if security is not None and scheme in ("tcp", "ws") and security.require_encryption:
+            raise ClusterError(
+                f"scheduler address {address!r} is not encrypted but security requires "
+                f"encryption: use the scheduler's {'tls' if scheme == 'tcp' else 'wss'}:// "
+                "address"
+            )
 
     from distributed import Client
 

@@ -113,6 +113,13 @@ def test_local_cluster_without_dashboard_says_so(capsys):
         ({"dashboard_address": ":8787"}, ClusterError, "dashboard_address"),
         ({"scheduler_kwargs": {"host": "0.0.0.0"}}, ClusterError, "host"),
         ({"asynchronous": True}, ClusterError, "asynchronous"),
+        ({"security": "yes"}, DTypeError, "security.*'yes'"),
+        ({"security": distributed.security.Security()}, ClusterError, "no TLS certificate"),
+        (
+            {"security": True, "protocol": "tcp://"},
+            ClusterError,
+            "protocol='tcp://'.*tls://",
+        ),
     ],
 )
 def test_local_cluster_rejects_bad_arguments_before_starting(monkeypatch, kwargs, error, match):
@@ -238,6 +245,47 @@ def test_connect_over_tls(tls_security):
     ):
         assert other.scheduler.address.startswith("tls://127.0.0.1:")
         assert other.submit(sum, [1, 2]).result() == 3
+
+
+@pytest.mark.parametrize("how", ["Security", "True"])
+def test_local_cluster_over_tls(tls_security, how):
+    """security= runs the cluster over tls:// on loopback; A'A comes back right."""
+    import dlinalg as dl
+
+    X = np.random.default_rng(0).standard_normal((400, 6))
+    security = tls_security if how == "Security" else True
+    with local_cluster(n_workers=1, threads_per_worker=1, security=security, quiet=True) as c:
+        assert c.scheduler.address.startswith("tls://127.0.0.1:")
+        assert all(w.startswith("tls://127.0.0.1:") for w in c.scheduler_info()["workers"])
+        A = dl.from_array(X, chunks=100)
+        np.testing.assert_allclose((A.T @ A).compute(), X.T @ X, rtol=1e-12, atol=1e-10)
+        if how == "Security":
+            with connect(c.scheduler.address, security=security, set_as_default=False) as o:
+                assert o.submit(sum, [1, 2]).result() == 3
+
+
+@pytest.mark.parametrize(
+    ("address", "security", "match"),
+    [
+        ("tls://127.0.0.1:1", None, r"'tls://127.0.0.1:1' uses TLS but no credentials.*security="),
+        ("wss://127.0.0.1:1", None, r"'wss://127.0.0.1:1' uses TLS"),
+        ("tls://127.0.0.1:1", True, r"security=True.*cannot trust"),
+        ("tls://127.0.0.1:1", distributed.security.Security(), "no TLS certificate"),
+    ],
+)
+def test_connect_refuses_tls_without_credentials(address, security, match, monkeypatch):
+    def no_client(*args, **kwargs):
+        raise AssertionError("a connection was attempted")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    with pytest.raises(ClusterError, match=match):
+        connect(address, security=security)
+
+
+def test_connect_refuses_plain_tcp_with_required_encryption(tls_security, monkeypatch):
+    monkeypatch.setattr(distributed, "Client", None)
+    with pytest.raises(ClusterError, match=r"'tcp://127.0.0.1:1' is not encrypted.*tls://"):
+        connect("tcp://127.0.0.1:1", security=tls_security)
 
 
 # ---------------------------------------------------------- compute_collections
