@@ -396,3 +396,19 @@ def test_the_checksum_covers_the_header(saved_lsqr):
     assert header["sha256"] == C._digest(header, arrays)
     header["problem"]["params"]["damp"] = 0.5  # a consistent file of another problem...
     assert C._digest(header, arrays) != header["sha256"]  # ...needs a new checksum
+
+
+def test_cg_probes_an_operator_preconditioner_too(tmp_path):
+    M1, M2, b = two_matrices()
+    A = M1 + 5 * np.eye(len(b))
+    path = tmp_path / "state.npz"
+    P1, P2 = np.diag(1 / np.diag(M1)), np.diag(1 / np.diag(M2))
+    with sync():
+        full = dl.cg(A, b, rtol=1e-12, M=spla.aslinearoperator(P1))
+        dl.cg(A, b, rtol=1e-12, M=spla.aslinearoperator(P1), maxiter=3, checkpoint=path)
+        with pytest.raises(CheckpointError, match="another problem: parameter M"):
+            dl.cg(A, b, rtol=1e-12, M=spla.aslinearoperator(P2), checkpoint=path)
+        resumed = dl.cg(A, b, rtol=1e-12, M=spla.aslinearoperator(P1.copy()), checkpoint=path)
+    assert full.itn > 3
+    assert resumed.itn == full.itn
+    np.testing.assert_array_equal(resumed.x, full.x)

@@ -19,6 +19,7 @@ from dlinalg.solvers._input import (
     check_x0,
 )
 from dlinalg.solvers._operator import as_operator, check_finite_norm, operator_shape
+from dlinalg.solvers.checkpoint import probe_identity
 from dlinalg.solvers.result import SolveResult
 
 __all__ = ["cg", "CG_MESSAGES"]
@@ -152,6 +153,9 @@ def cg(
     callback = check_callback(callback)
     check_checkpoint(checkpoint)
 
+    if checkpoint is not None and m_token is _OPAQUE:  # M's contents are probed like A's
+        kind = f"{type(M).__module__}.{type(M).__qualname__}"
+        m_token = probe_identity(kind, (n, n), psolve, psolve)
     params = {"rtol": rtol, "atol": atol, "x0": x0, "M": m_token}
     run = Run("cg", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
     op = as_operator(A, square=True, before_pass=run.identify)
@@ -170,6 +174,10 @@ def cg(
         normar=NAN, anorm=NAN, acond=NAN, arnorm=NAN, xnorm=float(np.linalg.norm(x)),
         message=CG_MESSAGES[st["istop"]],
     )  # fmt: skip
+
+
+#: What identifies an operator M before it is probed (with ``checkpoint=`` only).
+_OPAQUE = "opaque operator"
 
 
 def _preconditioner(M: Any, n: int) -> tuple[Any, Any]:
@@ -197,7 +205,7 @@ def _preconditioner(M: Any, n: int) -> tuple[Any, Any]:
     if tuple(M.shape) != (n, n):
         raise ShapeError(f"M must have A's shape {(n, n)}, got shape {tuple(M.shape)}")
     if data is None:
-        return _apply_operator(M, n), f"{type(M).__module__}.{type(M).__qualname__}"
+        return _apply_operator(M, n), _OPAQUE
     if not np.isfinite(data).all():
         raise NonFiniteError("M contains NaN or infinity")
     Mc = sp.csr_array(M, dtype=np.float64) if sp.issparse(M) else np.asarray(M, np.float64)
