@@ -24,19 +24,28 @@ import dlinalg as dl
 from dlinalg import DRM
 from models._input import COMPONENT_DIM, Input, as_matrix, coords_along
 
-__all__ = ["LinearProjection", "exact_svd", "flip_rows", "seed_from", "raise_non_finite"]
+__all__ = [
+    "LinearProjection",
+    "exact_svd",
+    "flip_rows",
+    "seed_from",
+    "raise_non_finite",
+    "ritz_rotation",
+    "complete_rows",
+]
 
 
 class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base of the linear decompositions: ``transform(X) = (X - mean) @ W``.
 
     Subclasses implement ``_fit(data: Input)``, which sets the fitted
-    attributes (numpy, or labeled for xarray input through ``data.label``),
-    and ``_projection()``, which returns ``(W, c)`` with ``transform(X) =
+    attributes (numpy, or labeled for xarray input through ``data.label``)
+    and returns None or the training scores ``fit_transform`` should return
+    (a lazy DRM: a randomized solver's ``U * s``, as scikit-learn's), and ``_projection()``, which returns ``(W, c)`` with ``transform(X) =
     X @ W - c``.
     """
 
-    def _fit(self, data: Input) -> None:  # pragma: no cover - abstract
+    def _fit(self, data: Input) -> DRM | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _projection(self) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover
@@ -85,8 +94,13 @@ str/os.PathLike of shape (n_samples, n_features)
     def fit_transform(self, X: Any, y: None = None) -> Any:
         """Fit the model with X and apply the dimensionality reduction on X.
 
-        Equivalent to ``fit(X).transform(X)`` with ``X`` validated once. On
-        lazy input the result is lazy: it reads ``X`` again when computed.
+        Equivalent to ``fit(X).transform(X)`` with ``X`` validated once,
+        except for PCA's randomized solver, which returns ``U * s`` like
+        scikit-learn's (its columns are orthogonal, with the norms
+        ``singular_values_`` and the variances ``explained_variance_``, where
+        ``transform`` is only as accurate as the sketch). On lazy input the
+        result is lazy: it reads ``X`` (or the stored sketch) again when
+        computed.
 
         Parameters
         ----------
@@ -104,8 +118,11 @@ str/os.PathLike of shape (n_samples, n_features)
         """
         self._check_params()
         data = as_matrix(self, X, reset=True, min_features=self._min_features())
-        self._fit(data)
-        return self._transform(data)
+        scores = self._fit(data)
+        if scores is None:
+            return self._transform(data)
+        names = self.get_feature_names_out()
+        return data.rows_out(scores, COMPONENT_DIM, {COMPONENT_DIM: names})
 
     def transform(self, X: Any) -> Any:
         """Project X on the components: ``(X - mean_) @ components_.T``.
@@ -303,3 +320,60 @@ def exact_svd(A: DRM, choose_k: Callable[[np.ndarray], int]) -> tuple[np.ndarray
     P, sigma, _ = scipy.linalg.svd(np.asarray(W, dtype=np.float64), full_matrices=False)
     s[:k] = sigma
     return s, flip_rows(P.T)
+
+
+def ritz_rotation(Vt: np.ndarray, gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rayleigh-Ritz step of a randomized SVD on the rows of ``Vt``: consistent attributes.
+
+    A randomized SVD's ``Vt`` spans a good subspace, but ``X @ Vt.T`` (what
+    ``transform`` returns) has columns that are neither orthogonal nor of
+    norm ``s`` (its error is that of the sketch, ``1e-3`` relative say). With
+    ``gram = (X V)^T (X V)`` (one pass), the eigenvectors ``R`` of ``gram``
+    rotate ``V`` so that ``X V R`` has orthogonal columns of norms
+    ``sqrt(eigenvalues)``: the Ritz values of ``X`` on ``span(V)``, lower
+    bounds of its singular values, as accurate as the subspace. Then
+    ``transform(X)`` agrees with ``singular_values_`` and
+    ``explained_variance_`` to rounding (``eps * s_max**2`` on the squares).
+
+    Parameters
+    ----------
+    Vt : ndarray of shape (k, n)
+        Orthonormal rows.
+    gram : ndarray of shape (k, k)
+        ``(X V)^T (X V)`` (for PCA, ``X`` centred).
+
+    Returns
+    -------
+    s : ndarray of shape (k,)
+        Ritz values, descending.
+    Vt : ndarray of shape (k, n)
+        The rotated rows, scikit-learn's sign convention.
+    R : ndarray of shape (k, k)
+        The rotation, signs included: ``Vt_new = (Vt.T @ R).T``.
+    """
+    lam, R = scipy.linalg.eigh(np.asarray(gram, dtype=np.float64))
+    lam, R = np.clip(lam[::-1], 0.0, None), R[:, ::-1]
+    rotated = (Vt.T @ R).T
+    flipped = flip_rows(rotated)
+    signs = np.where(np.sum(flipped * rotated, axis=1) < 0, -1.0, 1.0)
+    return np.sqrt(lam), flipped, R * signs
+
+
+def complete_rows(Vt: np.ndarray, k: int) -> np.ndarray:
+    """``Vt`` with rows appended up to ``k``: orthonormal to it and to each other, deterministic.
+
+    For the components of a zero singular value (centred data of ``m <= n``
+    rows has rank ``m - 1`` at most): like scikit-learn's, such a direction is
+    arbitrary; this one is the unit vector ``e_j`` least represented in
+    ``Vt`` (ties to the lowest ``j``), orthogonalized twice (Gram-Schmidt).
+    """
+    rows = [np.asarray(r, dtype=np.float64) for r in Vt]
+    n = Vt.shape[1]
+    for _ in range(k - len(rows)):
+        B = np.array(rows).reshape(-1, n)
+        e = np.zeros(n)
+        e[int(np.argmin(np.sum(B**2, axis=0)))] = 1.0
+        for _ in range(2):
+            e -= B.T @ (B @ e)
+        rows.append(e / np.linalg.norm(e))
+    return flip_rows(np.array(rows).reshape(-1, n))

@@ -17,6 +17,7 @@ from models._decomposition import (
     check_int,
     check_option,
     check_tol,
+    complete_rows,
     exact_svd,
     flip_rows,
     raise_non_finite,
@@ -283,7 +284,7 @@ class PCA(LinearProjection):
         return exact
 
     # --- fit --------------------------------------------------------------------
-    def _fit(self, data: Input) -> None:
+    def _fit(self, data: Input) -> Any:
         m, n = data.shape
         if m < 2:
             raise ValueError(
@@ -302,9 +303,10 @@ class PCA(LinearProjection):
                 "fraction needs an exact solver ('gram' or 'qr')"
             )
         fit = {"gram": self._fit_gram, "qr": self._fit_qr, "randomized": self._fit_randomized}
-        mean, s, Vt, total, tail = fit[solver](data)
+        mean, s, Vt, total, tail, scores = fit[solver](data)
         self._fit_svd_solver = solver
         self._set_attributes(data, mean, s, Vt, total, tail)
+        return scores
 
     def _resolve_k(self, ev: np.ndarray, m: int, n: int) -> int:
         """n_components as an int, from the full spectrum for a variance fraction."""
@@ -325,7 +327,7 @@ class PCA(LinearProjection):
         ev = np.clip(w[::-1], 0.0, None)  # eigh can return tiny negatives
         k = self._resolve_k(ev, m, n)
         Vt = flip_rows(V[:, ::-1][:, :k].T)
-        return mean, np.sqrt(ev * (m - 1)), Vt, ev.sum(), ev[k : min(m, n)].sum()
+        return mean, np.sqrt(ev * (m - 1)), Vt, ev.sum(), ev[k : min(m, n)].sum(), None
 
     def _fit_qr(self, data: Input) -> tuple:
         m, n = data.shape
@@ -333,21 +335,35 @@ class PCA(LinearProjection):
         raise_non_finite(mean, "column", "PCA")
         s, Vt = exact_svd(data.matrix - mean, lambda s: self._resolve_k(s**2, m, n))
         ev = s**2 / (m - 1)
-        return mean, s, Vt, ev.sum(), ev[Vt.shape[0] :].sum()
+        return mean, s, Vt, ev.sum(), ev[Vt.shape[0] :].sum(), None
 
     def _fit_randomized(self, data: Input) -> tuple:
         m, n = data.shape
         k = min(m, n) if self.n_components is None else int(self.n_components)
+        # the centred data has rank m - 1 at most: a k = m <= n fit finds m - 1
+        # directions and completes them with one of singular value zero, as
+        # scikit-learn reports it
+        found = min(k, m - 1)
         q = self.iterated_power
         if q == "auto":
             q = 7 if k < 0.1 * min(m, n) else 4
         r = randomized_pca(
-            data.matrix, k, p=self.n_oversamples, q=q, seed=seed_from(self.random_state)
+            data.matrix, found, p=self.n_oversamples, q=q, seed=seed_from(self.random_state)
         )
         mean = np.asarray(r.mean, np.float64)
         total = float(np.sum(np.asarray(r.col_var, np.float64)))
-        s = np.asarray(r.s, np.float64)
-        return mean, s, flip_rows(r.Vt), total, max(total - np.sum(s**2) / (m - 1), 0.0)
+        s, Vt = np.asarray(r.s, np.float64), flip_rows(r.Vt)
+        signs = np.where(np.sum(Vt * r.Vt, axis=1) < 0, -1.0, 1.0)  # +1 unless flip_rows flips
+        if found < k:
+            s, Vt = np.append(s, np.zeros(k - found)), complete_rows(Vt, k)
+        # fit_transform's scores, as scikit-learn's: U * s (U * sqrt(m - 1) whitened),
+        # consistent with s and explained_variance_ where (X - mean) @ Vt.T is only
+        # as accurate as the sketch; lazy, a chain on the sketch (or on X)
+        scale = np.full(found, np.sqrt(m - 1.0)) if self.whiten else s[:found]
+        D = np.zeros((found, k))
+        D[:, :found] = np.diag(signs * scale)
+        scores = r.U @ D.astype(data.dtype)
+        return mean, s, Vt, total, max(total - np.sum(s**2) / (m - 1), 0.0), scores
 
     def _set_attributes(
         self,

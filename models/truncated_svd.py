@@ -13,7 +13,7 @@ from models._decomposition import (
     check_option,
     check_tol,
     exact_svd,
-    flip_rows,
+    ritz_rotation,
     seed_from,
 )
 from models._input import Input
@@ -175,13 +175,21 @@ class TruncatedSVD(LinearProjection):
         if self.algorithm == "randomized":
             seed = seed_from(self.random_state)
             _, s, Vt = dl.ssvd(A, k, p=self.n_oversamples, q=self.n_iter, seed=seed)
-            s, Vt = np.asarray(s, np.float64), flip_rows(Vt)
+            # Rayleigh-Ritz on the sketched subspace, in the pass that the variances
+            # take anyway: X @ components_.T then has orthogonal columns of norms
+            # singular_values_, and its variances are explained_variance_
+            V = np.ascontiguousarray(np.asarray(Vt, np.float64).T)
+            AV = A @ V
+            gram, proj_mean, col_var = dl.compute(dl.crossprod(AV), AV.col_means(), A.col_vars())
+            s, Vt, R = ritz_rotation(Vt, np.asarray(gram))
+            proj_mean = np.asarray(proj_mean, np.float64) @ R
+            proj_var = np.clip(s**2 / m - proj_mean**2, 0.0, None)  # ddof=0, as scikit-learn
         else:
             s, Vt = exact_svd(A, lambda s: k)
             s = s[:k]
-        # explained variance as scikit-learn defines it: variance of the projections
-        V = np.ascontiguousarray(Vt.T)  # C order: dask tokenizes a square M and M.T alike
-        proj_var, col_var = dl.compute((A @ V).col_vars(), A.col_vars())
+            # explained variance as scikit-learn defines it: variance of the projections
+            V = np.ascontiguousarray(Vt.T)  # C order: dask tokenizes a square M and M.T alike
+            proj_var, col_var = dl.compute((A @ V).col_vars(), A.col_vars())
         with np.errstate(invalid="ignore", divide="ignore"):  # constant data: 0/0, like sklearn
             ratio = proj_var / np.sum(col_var, dtype=np.float64)
         dt = data.dtype

@@ -542,9 +542,16 @@ def test_nan_is_refused():
         (TruncatedSVD(0), TALL, ValueError, "n_components"),
         (TruncatedSVD(), dl.from_array(TALL[:, :1]), ValueError, "1 feature"),
         (TruncatedSVD(tol=-1.0), TALL, ValueError, "tol"),
-        # randomized solvers refuse k above the numerical rank (scikit-learn pads with zeros)
+        # randomized solvers refuse k above the numerical rank (scikit-learn pads with zeros);
+        # PCA's k = n_samples on wide data is not refused: centring's lost rank is a zero
+        # component (tests/conformance/test_sklearn_pca.py)
         (TruncatedSVD(3), np.ones((10, 6)), ValueError, "numerical rank 1 < k=3"),
-        (PCA(svd_solver="randomized"), WIDE, ValueError, "numerical rank 29 < k=30"),
+        (
+            PCA(3, svd_solver="randomized"),
+            np.arange(60.0).reshape(10, 6),
+            ValueError,
+            "numerical rank 1 < k=3",
+        ),
     ],
 )
 def test_bad_parameters_are_refused_at_fit(est, data, error, match):
