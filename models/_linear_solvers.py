@@ -357,11 +357,21 @@ def _iterative(p: Problem, solver: str) -> Solution:
     intercept lsqr uses ``damp = sqrt(alpha)``; gd always uses the appended rows.
     """
     func = _solver_function(solver)
-    (mean,) = dl.compute(p.XY.col_means())
-    raise_non_finite(~np.isfinite(mean), p.n, p.X.col_labels)
     n, t = p.n, p.Y.ncol
+    probe = solver == "gd" and bool((p.alphas == 0).any()) and _may_be_unique(p)
+    if probe:  # the Gram comes with the means' pass (fused): is the solution unique?
+        mean, gram = dl.compute(p.XY.col_means(), dl.crossprod(p.X))
+    else:
+        (mean,) = dl.compute(p.XY.col_means())
+    raise_non_finite(~np.isfinite(mean), p.n, p.X.col_labels)
     ones = p.fit_intercept and p.X.is_sparse
     centre = p.fit_intercept and not ones
+    # gd from 0 reaches the minimum-norm solution (scikit-learn's, and lsqr's) only in
+    # the plain metric: its Jacobi or sampled-R scaling x = T z keeps x in T T^T
+    # range(X^T), not in range(X^T). With alpha = 0 and a solution that is not unique
+    # (wide or rank-deficient X) gd runs unscaled; a unique solution keeps the
+    # (much faster) scaled descent
+    plain = solver == "gd" and not (probe and _full_rank(p, mean, to_dense(gram)))
     base = p.X - mean[:n] if centre else p.X
     if ones:
         base = dl.cbind(base, 1.0)
@@ -382,6 +392,8 @@ def _iterative(p: Problem, solver: str) -> Solution:
             if A.nrow > p.m:
                 b = dl.rbind(b, dl.zeros((A.nrow - p.m, 1)))
             extra = {"damp": float(np.sqrt(alpha))} if damp else {}
+            if plain and alpha == 0:
+                extra["precondition"] = "none"
             res = func(A, b, **kw, **extra)
             x = np.asarray(res.x, dtype=np.float64)
             coef[j] = x[:n]
@@ -390,6 +402,26 @@ def _iterative(p: Problem, solver: str) -> Solution:
     if centre:
         intercept = mean[n:] - coef @ mean[:n]
     return Solution(coef, intercept, solver, n_iter=n_iter)
+
+
+def _may_be_unique(p: Problem) -> bool:
+    """Whether the least-squares solution can be unique (tall enough), and a Gram is cheap."""
+    rank_bound = p.m - 1 if p.fit_intercept else p.m  # centring removes one rank
+    return p.n <= rank_bound and p.n <= GRAM_MAX_COLUMNS
+
+
+def _full_rank(p: Problem, mean: np.ndarray, gram: np.ndarray) -> bool:
+    """Whether X (centred with an intercept) has full column rank, from ``X^T X``.
+
+    With an intercept the scatter is ``X^T X - m mean mean^T``, whose rounding is
+    ``eps (lam_max + m ||mean||^2)``; an eigenvalue within a thousand times
+    ``n`` such roundings of zero counts as zero (rank-deficient: plain gd).
+    """
+    mu = mean[: p.n]
+    scatter = gram - p.m * np.outer(mu, mu) if p.fit_intercept else gram
+    lam = np.linalg.eigvalsh(scatter)
+    noise = EPS * p.n * (abs(lam[-1]) + (p.m * float(mu @ mu) if p.fit_intercept else 0.0))
+    return bool(lam[0] > 1e3 * noise)
 
 
 def _with_penalty_rows(A: DRM, alpha: float, n: int) -> DRM:

@@ -481,7 +481,8 @@ class Ridge(_LinearModel):
         if alpha.size != n_targets:
             raise ValueError(
                 "Number of targets and number of penalties do not correspond: "
-                f"{n_targets} != {alpha.size}"
+                f"{alpha.size} != {n_targets} (penalties != targets, scikit-learn's order); "
+                "pass one alpha, or one per column of y"
             )
         return alpha
 

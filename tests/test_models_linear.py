@@ -621,7 +621,7 @@ BAD_INPUT = [
     (lambda: Ridge(-1.0).fit(X, Y), ValueError, "'alpha' parameter of Ridge.*Got -1.0"),
     (lambda: Ridge(np.nan).fit(A_LAZY, Y), ValueError, "'alpha' parameter"),
     (lambda: Ridge(np.array([1.0, -1.0, 1.0])).fit(X, Y), ValueError, "'alpha' parameter"),
-    (lambda: Ridge(np.ones(2)).fit(X, Y), ValueError, "penalties do not correspond: 3 != 2"),
+    (lambda: Ridge(np.ones(2)).fit(X, Y), ValueError, "penalties do not correspond: 2 != 3"),
     (lambda: Ridge(solver="svd").fit(X, Y), ValueError, "'solver' parameter.*'svd'"),
     (lambda: LinearRegression(solver="sag").fit(A_LAZY, Y), ValueError, "'sag'"),
     (lambda: LinearRegression(tol=-1).fit(X, Y), ValueError, "'tol' parameter"),
