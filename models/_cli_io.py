@@ -27,6 +27,7 @@ __all__ = [
     "InputError",
     "ReadSpec",
     "column_key",
+    "splitter",
     "list_files",
     "is_parquet_input",
     "read_table",
@@ -61,7 +62,7 @@ def _unescape(text: str) -> str:
     return text.replace("\\t", "\t").replace("\\n", "\n")
 
 
-def _splitter(delim: str) -> tuple[str, str | None]:
+def splitter(delim: str) -> tuple[str, str | None]:
     """(single character, or "" for a regular expression; characters to map onto it)."""
     delim = _unescape(delim)
     if len(delim) == 1:
@@ -119,7 +120,7 @@ def column_key(spec: str) -> int | str:
 
 
 def _read_text(path: Path, columns: dict[str, str], delim: str) -> pd.DataFrame:
-    char, extra = _splitter(delim)
+    char, extra = splitter(delim)
     source: Path | io.StringIO = path
     if char and extra:  # a character class: map every member onto one character
         try:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -227,9 +228,60 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- checks
 
 
+#: Largest count option: Mahout reads them as Java ints.
+_MAX_COUNT = 2**31 - 1
+
+
 def _check_positive(value: int, option: str) -> None:
     if value < 1:
         raise UsageError(f"{option} must be at least 1, got {value}")
+    if value > _MAX_COUNT:
+        raise UsageError(f"{option} must be at most {_MAX_COUNT} (as in Mahout), got {value}")
+
+
+def _check_reading_options(args: argparse.Namespace) -> None:
+    """Delimiters, the filename pattern and column positions, checked before any file is read.
+
+    An empty delimiter split every line into one field (exit 0, a garbage
+    matrix), an invalid pattern ended in a traceback, a negative position was
+    taken for a column name.
+    """
+    delims = [("--in-delim/-id", args.in_delim)]
+    if args.command == "rowsimilarity":
+        delims += [
+            ("--row-key-delim/-rd", args.row_key_delim),
+            ("--element-delim/-td", args.element_delim),
+        ]
+    for option, delim in delims:
+        if delim == "":
+            raise UsageError(
+                f"argument {option}: the delimiter is empty; give a character such as ',' "
+                "or '\\t', or a character class such as '[,\\t]'"
+            )
+    char, extra = files.splitter(args.in_delim)
+    regex = None if char else extra
+    for option, pattern in (
+        ("--in-delim/-id", regex),
+        ("--filename-pattern/-fp", args.filename_pattern),
+    ):
+        if pattern is None:
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise UsageError(
+                f"argument {option}: {pattern!r} is not a regular expression ({exc})"
+            ) from None
+    for role, option in _COLUMN_OPTIONS.items():
+        spec = getattr(args, {"user": "row_id_column", "item": "item_id_column",
+                              "action": "filter_column"}[role], None)  # fmt: skip
+        if spec is None or (role == "action" and spec.strip() == "-1"):
+            continue
+        if spec.strip() == "" or re.fullmatch(r"-\d+", spec.strip()):
+            raise UsageError(
+                f"argument {option}: {spec!r} is neither a column position (0, 1, 2, ...) nor "
+                "a column name" + ("; -1 means no action column" if role == "action" else "")
+            )
 
 
 #: The column options of each role, as argparse names them in its messages.
@@ -341,6 +393,7 @@ def _write_matrix(
 def _run_itemsimilarity(args: argparse.Namespace) -> str:
     _check_positive(args.max_prefs, "--max-prefs")
     _check_positive(args.max_similarities_per_item, "--max-similarities-per-item")
+    _check_reading_options(args)
     filter_column = args.filter_column
     if filter_column is not None and filter_column.strip() == "-1":
         filter_column = None
@@ -409,6 +462,7 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
 def _run_rowsimilarity(args: argparse.Namespace) -> str:
     _check_positive(args.max_observations, "--max-observations")
     _check_positive(args.max_similarities_per_row, "--max-similarities-per-row")
+    _check_reading_options(args)
     table_columns = {
         "user": args.row_id_column if args.row_id_column is not None else "0",
         "item": args.item_id_column if args.item_id_column is not None else "1",
