@@ -165,7 +165,7 @@ def check_labels(labels: Any, length: int, axis: str) -> tuple | None:
         return None
     if isinstance(labels, str) or np.ndim(labels) != 1:
         raise LabelError(f"{axis} labels must be a 1-D sequence, got {labels!r}")
-    out = tuple(np.asarray(labels).tolist())
+    out = _plain_labels(labels)
     if len(out) != length:
         raise LabelError(f"got {len(out)} {axis} labels for {length} {axis}s")
     nan = [i for i, x in enumerate(out) if isinstance(x, float) and math.isnan(x)]
@@ -174,9 +174,33 @@ def check_labels(labels: Any, length: int, axis: str) -> tuple | None:
             f"{axis} labels must not be NaN (NaN never equals itself, so a NaN label can "
             f"never be looked up): NaN at positions {nan[:5]}"
         )
+    kinds = {_label_kind(x): x for x in out}
+    if "str" in kinds and "number" in kinds:
+        raise LabelError(
+            f"{axis} labels mix strings and numbers ({kinds['str']!r} and {kinds['number']!r}): "
+            "1 and '1' would be two different labels that print alike; convert them to one "
+            "type first, e.g. [str(x) for x in labels]"
+        )
     if len(set(out)) != len(out):
-        raise LabelError(f"{axis} labels must be unique")
+        seen: set = set()
+        duplicate = next(x for x in out if x in seen or seen.add(x))
+        raise LabelError(f"{axis} labels must be unique, {duplicate!r} appears more than once")
     return out
+
+
+def _plain_labels(labels: Any) -> tuple:
+    """Labels as a tuple of Python scalars, without numpy's coercion of mixed types to str."""
+    if hasattr(labels, "tolist"):  # numpy arrays and pandas indexes hold one dtype
+        return tuple(labels.tolist())
+    return tuple(x.item() if isinstance(x, np.generic) else x for x in labels)
+
+
+def _label_kind(x: Any) -> str:
+    if isinstance(x, str | bytes):
+        return "str"
+    if isinstance(x, numbers.Number):
+        return "number"
+    return type(x).__name__
 
 
 def check_same_shape(a: tuple[int, int], b: tuple[int, int], op: str) -> None:
