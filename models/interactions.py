@@ -18,7 +18,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from dlinalg._executor import executor_for
-from dlinalg.errors import DTypeError, NonFiniteError, ParameterError
+from dlinalg.errors import (
+    DTypeError,
+    LabelError,
+    NonFiniteError,
+    OperandTypeError,
+    ParameterError,
+)
 from models._interactions_dask import dask_matrices
 
 __all__ = ["Interactions", "DEFAULT_ACTION"]
@@ -27,12 +33,37 @@ __all__ = ["Interactions", "DEFAULT_ACTION"]
 DEFAULT_ACTION = "interaction"
 
 
+def _check_roles(wanted: dict[str, Hashable | None], actions: Any) -> None:
+    """One column per role, and ``actions`` a list of values: checked before the table is read."""
+    seen: dict[Hashable, str] = {}
+    for role, col in wanted.items():
+        if col is None:
+            continue
+        if col in seen:
+            raise ParameterError(
+                f"{role}={col!r} names the {seen[col]} column too: the user, item, action and "
+                "weight columns must be different columns"
+            )
+        seen[col] = role
+    if isinstance(actions, str | bytes) or (
+        actions is not None and not isinstance(actions, Iterable)
+    ):
+        raise OperandTypeError(
+            f"actions= must be a list of action values, got {actions!r}; pass [{actions!r}]"
+        )
+
+
 def _check_columns(columns: Sequence, wanted: dict[str, Hashable | None]) -> None:
     present = list(columns)
     for role, col in wanted.items():
         if col is not None and col not in present:
             raise ValueError(
                 f"the {role} column {col!r} is not in the table; its columns are {present}"
+            )
+        if col is not None and present.count(col) > 1:
+            raise LabelError(
+                f"the table has {present.count(col)} columns named {col!r} (the {role} "
+                "column); rename or drop the duplicates first"
             )
 
 
@@ -121,6 +152,12 @@ def _check_label_types(values: pd.Series | pd.Index, role: str, col: Hashable) -
         return
     if pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
         return
+    for v in values:
+        if not isinstance(v, Hashable) or isinstance(v, list | dict | set | np.ndarray):
+            raise DTypeError(
+                f"the {role} column {col!r} holds {v!r} of type {type(v).__name__}; labels "
+                "must be hashable scalars such as str or int"
+            )
     distinct = [_plain(v) for v in pd.unique(np.asarray(values, dtype=object))]
     flags = [v for v in distinct if isinstance(v, bool)]
     numbers_ = [v for v in distinct if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -259,14 +296,19 @@ class Interactions:
             If a column is missing (the message lists the columns present),
             the table or a selected action is empty, ``actions`` repeats a
             value or names one that matches no rows, or labels are missing;
+            :class:`~dlinalg.errors.ParameterError` if one column is given
+            two roles (``user="id", item="id"``); :class:`~dlinalg.errors.LabelError`
+            if the table has two columns of a role's name;
             :class:`~dlinalg.errors.NonFiniteError` if a weight is missing,
             NaN or infinite; :class:`~dlinalg.errors.ParameterError` if a
             weight is negative, fractional or above 2**53 (the message names
             the value and its row), the weights add up to more than 2**62, or
             the weight column is not numeric.
         TypeError
-            If ``df`` is not a DataFrame; :class:`~dlinalg.errors.DTypeError`
-            if a user, item or action column mixes label types that can be
+            If ``df`` is not a DataFrame or ``actions`` is a str (pass a
+            list); :class:`~dlinalg.errors.DTypeError` if labels are
+            unhashable (lists), or if a user, item or action column mixes
+            label types that can be
             confused (``1`` and ``"1"`` would silently be two users, ``True``
             and ``1`` one): convert it to one type first. Labels of different
             types that cannot be confused (``1`` and ``"s3"``) are kept, in
@@ -292,6 +334,7 @@ class Interactions:
                [5, 0]])
         """
         wanted = {"user": user, "item": item, "action": action, "weight": weight}
+        _check_roles(wanted, actions)
         if actions is not None and action is None:
             raise ValueError("actions= selects values of an action column: pass action= too")
         if _is_dask_dataframe(df):

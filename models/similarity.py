@@ -12,7 +12,7 @@ never exists anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import dask
@@ -72,6 +72,14 @@ def check_history(history: Any, what: str = "user_history") -> None:
                 _labels_or_fail(items, f"the labels of action {key!r} in {what}")
         return
     _labels_or_fail(history, what)
+    if isinstance(history, Sequence):
+        lists = [isinstance(h, list | set | frozenset | np.ndarray) for h in history]
+        if any(lists) and not all(lists):
+            odd = history[lists.index(True)]
+            raise OperandTypeError(
+                f"{what} mixes labels and lists (such as {odd!r}): pass either a list of "
+                "labels, or one list of labels per action"
+            )
 
 
 class ItemSimilarity(BaseEstimator):
