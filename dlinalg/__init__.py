@@ -15,7 +15,7 @@ Examples
 from dlinalg import errors
 from dlinalg.cluster import connect, local_cluster
 from dlinalg.construct import eye, from_array, ones, random, zeros
-from dlinalg.decomp import eigh_gram, qr, spca, ssvd, svd
+from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr, verify_zarr
@@ -49,6 +49,7 @@ __all__ = [
     "ssvd",
     "spca",
     "eigh_gram",
+    "lstsq",
     # iterative solvers
     "lsqr",
     "lsmr",

@@ -13,14 +13,16 @@ function           algorithm                                             passes
 ``ssvd``           Halko-Martinsson-Tropp randomized SVD                 q + 2
 ``spca``           randomized SVD of the centred matrix, kept sparse     q + 3
 ``eigh_gram``      one Gram (or stable covariance) pass, LAPACK eigh     1
+``lstsq``          TSQR of ``[A | b]``, then LAPACK SVD of R              1
 =================  ====================================================  ==========
 
 Iterative top-k solvers (``svds``, ``eigsh``) live in ``dlinalg.solvers``.
 """
 
 from dlinalg.decomp.eigen import eigh_gram
+from dlinalg.decomp.lstsq import lstsq
 from dlinalg.decomp.qr import qr
 from dlinalg.decomp.randomized import spca, ssvd
 from dlinalg.decomp.svd import svd
 
-__all__ = ["qr", "svd", "ssvd", "spca", "eigh_gram"]
+__all__ = ["qr", "svd", "ssvd", "spca", "eigh_gram", "lstsq"]
