@@ -13,6 +13,7 @@ stays fast for users who only need the synchronous or threaded scheduler.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import sys
@@ -68,6 +69,8 @@ def _check_memory_limit(value: Any) -> None:
         return
     if isinstance(value, str):
         try:
+            if not value.strip():
+                raise ValueError(value)
             parse_bytes(value)
         except ValueError as exc:
             raise ClusterError(
@@ -77,8 +80,36 @@ def _check_memory_limit(value: Any) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise DTypeError(f"memory_limit must be a str, a number or None, got {value!r}")
-    if value < 0:
-        raise ClusterError(f"memory_limit must not be negative, got {value}")
+    if not math.isfinite(value) or value < 0:
+        raise ClusterError(
+            f"memory_limit must be a finite size, not negative, got {value!r}; pass e.g. "
+            "'4GiB', a fraction of system memory such as 0.5, 'auto' or None"
+        )
+    if value > 1 and value != int(value):
+        raise ClusterError(
+            f"memory_limit={value!r} is neither a fraction of system memory (at most 1) "
+            "nor a whole number of bytes"
+        )
+
+
+def _check_protocol(kwargs: dict[str, Any]) -> None:
+    """A protocol LocalCluster can serve here; inproc:// only in one process."""
+    protocol = kwargs.get("protocol")
+    if protocol is None:
+        return
+    if not isinstance(protocol, str):
+        raise DTypeError(f"protocol must be a str such as 'tcp://', got {protocol!r}")
+    scheme = protocol.removesuffix("://")
+    if scheme not in _SCHEMES:
+        raise ClusterError(
+            f"protocol={protocol!r} is not one of distributed's transports "
+            f"({', '.join(s + '://' for s in _SCHEMES)})"
+        )
+    if scheme == "inproc" and kwargs.get("processes", True):
+        raise ClusterError(
+            "protocol='inproc://' needs processes=False: worker processes cannot share "
+            "the scheduler's memory"
+        )
 
 
 def _temporary_security() -> Any:
@@ -199,7 +230,9 @@ def local_cluster(
         starts.
     ValueError
         :class:`~dlinalg.errors.ClusterError` if a count is not positive, the
-        memory limit is not a size, a refused keyword is given, or
+        memory limit is not a size (empty, NaN, infinite, fractional bytes),
+        the protocol is unknown (or ``inproc://`` with processes), a refused
+        keyword is given, or
         ``security`` holds no certificate or comes with a protocol other
         than ``tls://``.
 
@@ -241,6 +274,10 @@ def local_cluster(
     _check_memory_limit(memory_limit)
     dashboard = _check_flag(dashboard, "dashboard")
     quiet = _check_flag(quiet, "quiet")
+    for name in ("scheduler_kwargs", "worker_kwargs"):
+        if not isinstance(kwargs.get(name, {}), dict):
+            raise DTypeError(f"{name} must be a dict of keywords, got {kwargs[name]!r}")
+    _check_protocol(kwargs)
     nested = {**kwargs.get("scheduler_kwargs", {}), **kwargs.get("worker_kwargs", {})}
     refused = sorted((set(kwargs) | set(nested)) & set(_RESERVED))
     if refused:
@@ -328,7 +365,13 @@ def _check_address(address: Any) -> str:
         )
     if scheme in ("tcp", "tls", "ws", "wss"):
         host, colon, port = rest.rstrip("/").rpartition(":")
-        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if (
+            not colon
+            or not host
+            or any(c.isspace() for c in host)
+            or not port.isdigit()
+            or not 0 < int(port) < 65536
+        ):
             raise ClusterError(
                 f"scheduler address {address!r} needs a host and a port, "
                 f"e.g. '{scheme}://10.0.0.5:8786'"
