@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dlinalg._operands import as_node
-from dlinalg.errors import check_same_shape
+from dlinalg.errors import check_same_labels, check_same_shape
 from dlinalg.plan import nodes as N
 
 if TYPE_CHECKING:
@@ -26,6 +26,10 @@ class ElementwiseMixin:
         args = [self._node] + [as_node(o, f"operand of {op}") for o in others]
         for arg in args[1:]:
             _check_broadcast(self.shape, arg.shape, op)
+        for o in others:
+            if isinstance(o, ElementwiseMixin):  # another DRM: equal labels must meet
+                check_same_labels(self.row_labels, o.row_labels, "rows", op)
+                check_same_labels(self.col_labels, o.col_labels, "columns", op)
         if reflect:
             args.reverse()
         return self._like(N.Elemwise(op, tuple(args)))

@@ -203,6 +203,32 @@ def _label_kind(x: Any) -> str:
     return type(x).__name__
 
 
+def check_same_labels(a: tuple | None, b: tuple | None, pairs: str, op: str) -> None:
+    """Raise :class:`LabelError` when two labelled axes that ``op`` pairs by position differ.
+
+    dlinalg pairs rows (or columns) by position. Mahout joins them by key, so
+    two operands whose labels differ would silently pair different keys:
+    refused, with the way to align them. An axis without labels is positional.
+
+    ``pairs`` says what meets what, e.g. ``"rows"`` or ``"the left operand's
+    columns with the right operand's rows"``.
+    """
+    if a is None or b is None or tuple(a) == tuple(b):
+        return
+    n = min(len(a), len(b))
+    at = next((i for i in range(n) if a[i] != b[i]), n)
+    first = f"position {at}: {a[at]!r} vs {b[at]!r}" if at < n else "their count"
+    remedy = (
+        "select the right operand in the left one's label order (e.g. B[list(A.row_labels), :])"
+        if set(a) == set(b)
+        else "relabel one operand (an operand without labels pairs by position)"
+    )
+    raise LabelError(
+        f"{op} pairs {pairs} by position, but their labels differ (first difference at "
+        f"{first}); never pairing different keys silently: {remedy} so that equal labels meet"
+    )
+
+
 def check_same_shape(a: tuple[int, int], b: tuple[int, int], op: str) -> None:
     """Raise :class:`ShapeError` unless two matrices have equal shapes."""
     if tuple(a) != tuple(b):

@@ -13,6 +13,7 @@ from dlinalg.errors import (
     OperandTypeError,
     ParameterError,
     ShapeError,
+    check_same_labels,
     check_same_nrow,
 )
 from dlinalg.lazy import _Lazy
@@ -231,6 +232,7 @@ def cbind(*ms: Any) -> DRM:
     mats = [p for p in parts if isinstance(p, DRM)]
     for m in mats[1:]:
         check_same_nrow(mats[0].shape, m.shape, "cbind")
+        check_same_labels(mats[0].row_labels, m.row_labels, "rows", "cbind")
     nodes = tuple(p._node if isinstance(p, DRM) else N.Scalar(p) for p in parts)
     col_labels = None
     if all(isinstance(p, DRM) and p.col_labels is not None for p in parts):
@@ -305,6 +307,7 @@ def rbind(*ms: Any) -> DRM:
             raise ShapeError(
                 f"rbind needs the same number of columns, got shapes {parts[0].shape} and {m.shape}"
             )
+        check_same_labels(parts[0].col_labels, m.col_labels, "columns", "rbind")
     row_labels = None
     if all(p.row_labels is not None for p in parts):
         row_labels = tuple(lab for p in parts for lab in p.row_labels)

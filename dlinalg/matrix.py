@@ -24,6 +24,7 @@ from dlinalg.errors import (
     ParameterError,
     ShapeError,
     check_matmul_shapes,
+    check_same_labels,
 )
 from dlinalg.lazy import LazyResult, _Lazy
 from dlinalg.plan import nodes as N
@@ -273,6 +274,9 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         if not b.shape:
             raise ShapeError("matmul: a scalar operand is not allowed, use * instead")
         check_matmul_shapes(self.shape, b.shape)
+        if isinstance(other, DRM):  # A.T @ B meets A's rows with B's: Mahout joins by key
+            pairs = "the left operand's columns with the right operand's rows"
+            check_same_labels(self.col_labels, other.row_labels, pairs, "matmul")
         node = N.MatMul(self._node, b)
         if len(b.shape) == 1:
             return LazyResult(node)

@@ -96,24 +96,3 @@ def test_detector_sees_a_run_spec_conflict(client, run_spec_conflicts):
     while not run_spec_conflicts.seen_on_purpose and time.monotonic() < deadline:
         time.sleep(0.05)
     assert any(x.name in message for message in run_spec_conflicts.seen_on_purpose)
-
-
-# (labels, what must happen) — labels numpy would coerce or sets would mis-count
-LABEL_CASES = [
-    ([1, "a"], "mix strings and numbers"),  # numpy made this ('1', 'a') silently
-    (["1", 1], "mix strings and numbers"),  # two labels that print alike
-    ([float("nan"), float("nan")], "NaN"),  # NaN != NaN passed the uniqueness check
-    (["x", "y", "x"], "'x' appears more than once"),
-]
-
-
-@pytest.mark.parametrize(("labels", "message"), LABEL_CASES)
-def test_labels_that_would_silently_change_are_refused(labels, message):
-    with pytest.raises(dl.errors.LabelError, match=message):
-        dl.from_array(np.ones((2, len(labels))), col_labels=labels)
-
-
-def test_numpy_scalar_labels_become_python_scalars():
-    A = dl.from_array(np.ones((2, 2)), col_labels=[np.int64(1), 2])
-    assert A.col_labels == (1, 2)
-    assert all(type(x) is int for x in A.col_labels)
