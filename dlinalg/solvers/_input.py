@@ -28,11 +28,17 @@ def _real(value: Any, name: str) -> float:
     return float(value)
 
 
-def check_tolerance(value: Any, name: str) -> float:
-    """A finite, non-negative real (a tolerance, ``damp``, a condition limit)."""
+def check_tolerance(value: Any, name: str, allow_inf: bool = False) -> float:
+    """A finite, non-negative real (a tolerance, ``damp``, a condition limit).
+
+    ``allow_inf``: ``inf`` is accepted too (SciPy's ``cg`` takes it: stop at once).
+    """
     value = _real(value, name)
+    if allow_inf and value == np.inf:
+        return value
     if not np.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {name}={value!r}")
+        bound = " or inf" if allow_inf else ""
+        raise ParameterError(f"{name} must be a finite number >= 0{bound}, got {name}={value!r}")
     return value
 
 
@@ -57,8 +63,13 @@ def _dense_block(x: Any) -> np.ndarray:
     return x.toarray() if hasattr(x, "toarray") else np.asarray(x)
 
 
-def _vector(value: Any, name: str) -> Any:
-    """``value`` as a 1-D numpy or dask array (a 1-column matrix is accepted)."""
+def _vector(value: Any, name: str, squeeze: bool = False) -> Any:
+    """``value`` as a 1-D numpy or dask array (a 1-column matrix is accepted).
+
+    ``squeeze``: SciPy's ``lsqr``/``lsmr`` rule (``np.atleast_1d(b).squeeze()``):
+    a 0-d ``b`` is a vector of one entry and any shape with at most one axis
+    longer than 1 (``(1, m)``, ``(m, 1, 1)``) is that axis.
+    """
     from dlinalg.matrix import DRM
 
     if isinstance(value, DRM):
@@ -79,6 +90,8 @@ def _vector(value: Any, name: str) -> Any:
         )
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
+    if squeeze and arr.ndim != 1 and sum(int(s) > 1 for s in arr.shape) <= 1:
+        arr = arr.reshape(-1)
     if arr.ndim != 1:
         raise ShapeError(
             f"{name} must be a vector or a 1-column matrix, got shape {tuple(arr.shape)}"
@@ -86,12 +99,14 @@ def _vector(value: Any, name: str) -> Any:
     return arr
 
 
-def check_rhs(b: Any, nrow: int, name: str = "b") -> Any:
+def check_rhs(b: Any, nrow: int, name: str = "b", squeeze: bool = False) -> Any:
     """The right-hand side as float64: numpy (checked finite) or a lazy dask vector.
 
     A lazy ``b`` is checked for NaN/inf by the solver's first pass (its norm).
+    ``squeeze``: accept what SciPy's least-squares solvers squeeze (see
+    :func:`_vector`), e.g. a scalar ``b`` when A has one row.
     """
-    arr = _vector(b, name)
+    arr = _vector(b, name, squeeze)
     if arr.shape[0] != nrow:
         raise ShapeError(
             f"{name} has {arr.shape[0]} entries but A has {nrow} rows; they must be equal"
@@ -153,7 +168,7 @@ def check_least_squares(
     from dlinalg.solvers._operator import operator_shape
 
     m, n = operator_shape(A)
-    b = check_rhs(b, m)
+    b = check_rhs(b, m, squeeze=True)
     x0 = check_x0(x0, n)
     damp = check_tolerance(damp, "damp")
     atol, btol = check_tolerance(atol, "atol"), check_tolerance(btol, "btol")

@@ -9,7 +9,7 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg.errors import NonFiniteError, OperandTypeError, ShapeError
+from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
 from dlinalg.solvers._driver import Run, check_checkpoint
 from dlinalg.solvers._input import (
     check_callback,
@@ -39,11 +39,11 @@ CG_MESSAGES = {
 def cg(
     A: Any,
     b: Any,
+    x0: Any = None,
     *,
     rtol: float = 1e-5,
     atol: float = 0.0,
     maxiter: int | None = None,
-    x0: Any = None,
     M: Any = None,
     callback: Any = None,
     checkpoint: Any = None,
@@ -55,6 +55,8 @@ def cg(
     SciPy's :func:`scipy.sparse.linalg.cg` (same iterates up to rounding, same
     convergence test) with the product ``A p`` distributed: one pass over A
     per iteration gathers the n-vector ``A p``; every vector lives on the client.
+    The arguments are SciPy's (``x0`` positional, the rest keyword-only) and
+    the result unpacks as SciPy's ``(x, info)``.
 
     Parameters
     ----------
@@ -64,12 +66,14 @@ def cg(
         stops with ``istop = 8``).
     b : array_like, dask.array.Array or 1-column DRM
         The ``(n,)`` right-hand side (a ``(n, 1)`` matrix is accepted).
+    x0 : array_like or "Mb", optional
+        Starting point, ``(n,)`` (costs one more pass for ``b - A x0``).
+        ``"Mb"`` starts from ``M @ b`` (``b`` without ``M``), as in SciPy.
     rtol, atol : float, default 1e-5 and 0
-        Stop when ``||r|| <= max(rtol ||b||, atol)``.
+        Stop when ``||r|| <= max(rtol ||b||, atol)``; ``inf`` stops at once
+        with ``x0`` (SciPy accepts it too).
     maxiter : int, optional
         Iteration limit; default ``10 n`` (SciPy's).
-    x0 : array_like, optional
-        Starting point, ``(n,)`` (costs one more pass for ``b - A x0``).
     M : numpy.ndarray, scipy.sparse matrix or LinearOperator, optional
         Preconditioner approximating the inverse of A (SciPy's convention:
         ``z = M r``), ``(n, n)`` and symmetric positive definite, applied on
@@ -94,7 +98,9 @@ def cg(
     SolveResult
         ``x``, ``istop``, ``itn``, ``normr`` (the recurred residual norm, as
         SciPy tests it), ``xnorm`` and ``message``; ``normar``, ``anorm`` and
-        ``acond`` are ``nan``.
+        ``acond`` are ``nan``. It unpacks as SciPy's ``(x, info)``:
+        ``info`` is 0 when converged, ``itn`` (= ``maxiter``) at the
+        iteration limit and -1 on a breakdown (``istop`` 8 or 9).
 
     Raises
     ------
@@ -146,8 +152,12 @@ def cg(
     """
     n, _ = operator_shape(A, square=True)
     b = check_rhs(b, n)
-    x0 = check_x0(x0, n)
-    rtol, atol = check_tolerance(rtol, "rtol"), check_tolerance(atol, "atol")
+    from_mb = isinstance(x0, str) and x0 == "Mb"
+    if isinstance(x0, str) and not from_mb:
+        raise ParameterError(f"x0 must be an array, None or 'Mb' (x0 = M @ b), got x0={x0!r}")
+    x0 = None if from_mb else check_x0(x0, n)
+    rtol = check_tolerance(rtol, "rtol", allow_inf=True)
+    atol = check_tolerance(atol, "atol", allow_inf=True)
     maxiter = check_maxiter(maxiter, 10 * n)
     psolve, m_token = _preconditioner(M, n)
     callback = check_callback(callback)
@@ -156,12 +166,16 @@ def cg(
     if checkpoint is not None and m_token is _OPAQUE:  # M's contents are probed like A's
         kind = f"{type(M).__module__}.{type(M).__qualname__}"
         m_token = probe_identity(kind, (n, n), psolve, psolve)
-    params = {"rtol": rtol, "atol": atol, "x0": x0, "M": m_token}
+    params = {"rtol": rtol, "atol": atol, "x0": "Mb" if from_mb else x0, "M": m_token}
     run = Run("cg", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
     op = as_operator(A, square=True, before_pass=run.identify)
     b = np.asarray(b.compute() if isinstance(b, da.Array) else b, dtype=np.float64)
     if not np.isfinite(b).all():
         raise NonFiniteError("b contains NaN or infinity; clean it before solving")
+    if from_mb:  # SciPy's x0 = M @ b (b itself without M)
+        x0 = b.copy() if psolve is None else psolve(b.copy())
+        if not np.isfinite(x0).all():
+            raise NonFiniteError("x0 = M @ b contains NaN or infinity: check M")
     st = run.drive(
         start=lambda: _cg_start(op, b, x0, rtol, atol, n),
         iterate=lambda st: _cg_iterate(st, op, psolve, run, maxiter),
@@ -172,7 +186,7 @@ def cg(
     return SolveResult(
         x=x, istop=int(st["istop"]), itn=int(st["itn"]), normr=float(st["normr"]),
         normar=NAN, anorm=NAN, acond=NAN, arnorm=NAN, xnorm=float(np.linalg.norm(x)),
-        message=CG_MESSAGES[st["istop"]],
+        message=CG_MESSAGES[st["istop"]], scipy_fields=("x", "info"),
     )  # fmt: skip
 
 

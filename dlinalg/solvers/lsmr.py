@@ -14,7 +14,10 @@ from dlinalg.solvers._operator import as_operator
 from dlinalg.solvers.lsqr import LSQR_MESSAGES, stop_reason, sym_ortho
 from dlinalg.solvers.result import SolveResult
 
-__all__ = ["lsmr", "LSMR_MESSAGES"]
+__all__ = ["lsmr", "LSMR_MESSAGES", "SCIPY_FIELDS"]
+
+#: The order of SciPy's result tuple (``norma, conda, normx`` are our anorm, acond, xnorm).
+SCIPY_FIELDS = ("x", "istop", "itn", "normr", "normar", "anorm", "acond", "xnorm")
 
 #: ``istop`` -> reason (LSQR's table; 0 also covers ``x = x0``).
 LSMR_MESSAGES = ("The exact solution is x = 0, or x = x0 if x0 was given", *LSQR_MESSAGES[1:])
@@ -52,17 +55,17 @@ _SCALARS = (
 def lsmr(
     A: Any,
     b: Any,
-    *,
     damp: float = 0.0,
     atol: float = 1e-6,
     btol: float = 1e-6,
     conlim: float = 1e8,
     maxiter: int | None = None,
+    show: bool = False,
     x0: Any = None,
+    *,
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by LSMR, streaming A once per iteration.
 
@@ -70,14 +73,17 @@ def lsmr(
     monotonically, so stopping early gives a better least-squares answer
     than LSQR's. It runs on the same one-pass Golub-Kahan step as
     :func:`lsqr`; the recurrences and stopping rules are SciPy's
-    :func:`scipy.sparse.linalg.lsmr`.
+    :func:`scipy.sparse.linalg.lsmr`, and so are the arguments, in SciPy's
+    order (``damp`` ... ``x0`` may be positional); the result unpacks like
+    SciPy's 8-tuple.
 
     Parameters
     ----------
     A : DRM, numpy.ndarray, scipy.sparse matrix, dask.array.Array or LinearOperator
         The ``m x n`` matrix (persisted once; see :func:`lsqr`).
     b : array_like, dask.array.Array or 1-column DRM
-        The ``(m,)`` right-hand side.
+        The ``(m,)`` right-hand side, squeezed as SciPy does (a ``(m, 1)`` or
+        ``(1, m)`` array, or a scalar when A has one row).
     damp : float, default 0
         Damping (ridge) factor.
     atol, btol : float, default 1e-6
@@ -86,6 +92,8 @@ def lsmr(
         Stop when the estimated ``cond(Abar)`` exceeds it (0: no limit).
     maxiter : int, optional
         Iteration limit; default ``min(m, n)`` (SciPy's).
+    show : bool, default False
+        Show an iteration bar (SciPy prints a table instead).
     x0 : array_like, optional
         Starting point, ``(n,)``. As in SciPy, the damping then applies to
         ``x - x0``: ``min ||A x - b||^2 + damp^2 ||x - x0||^2``.
@@ -101,15 +109,14 @@ def lsmr(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar.
 
     Returns
     -------
     SolveResult
         ``x``, ``istop`` (:data:`LSMR_MESSAGES`, the table of :func:`lsqr`),
         ``itn``, ``normr``, ``normar`` (= ``arnorm``), ``anorm``, ``acond``,
-        ``xnorm``, ``message``.
+        ``xnorm``, ``message``. It unpacks as SciPy's ``(x, istop, itn,
+        normr, normar, norma, conda, normx)``.
 
     Raises
     ------
@@ -171,6 +178,7 @@ def lsmr(
         arnorm=float(st["normar"]),
         xnorm=float(st["normx"]),
         message=LSMR_MESSAGES[st["istop"]],
+        scipy_fields=SCIPY_FIELDS,
     )
 
 

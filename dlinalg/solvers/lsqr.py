@@ -7,13 +7,19 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg.errors import ParameterError
 from dlinalg.solvers._driver import Run
 from dlinalg.solvers._golub_kahan import Bidiagonalization
 from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator
 from dlinalg.solvers.result import SolveResult
 
-__all__ = ["lsqr", "LSQR_MESSAGES", "sym_ortho", "stop_reason"]
+__all__ = ["lsqr", "LSQR_MESSAGES", "SCIPY_FIELDS", "sym_ortho", "stop_reason", "check_iter_lim"]
+
+#: The order of SciPy's result tuple.
+SCIPY_FIELDS = (
+    "x", "istop", "itn", "r1norm", "r2norm", "anorm", "acond", "arnorm", "xnorm", "var",
+)  # fmt: skip
 
 EPS = np.finfo(np.float64).eps
 
@@ -52,6 +58,22 @@ _SCALARS = (
 )
 
 
+def check_iter_lim(iter_lim: Any, maxiter: Any) -> Any:
+    """SciPy's ``iter_lim`` and dlinalg's ``maxiter`` name one limit: take the one given."""
+    if iter_lim is not None and maxiter is not None:
+        raise ParameterError(
+            f"iter_lim={iter_lim!r} and maxiter={maxiter!r} are the same limit; "
+            "pass only one (iter_lim is SciPy's name)"
+        )
+    return maxiter if iter_lim is None else iter_lim
+
+
+def check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def sym_ortho(a: float, b: float) -> tuple[float, float, float]:
     """A stable Givens rotation ``(c, s, r)`` with ``[c s; -s c] [a; b] = [r; 0]`` (Choi 2006)."""
     if b == 0:
@@ -70,17 +92,19 @@ def sym_ortho(a: float, b: float) -> tuple[float, float, float]:
 def lsqr(
     A: Any,
     b: Any,
-    *,
     damp: float = 0.0,
     atol: float = 1e-6,
     btol: float = 1e-6,
     conlim: float = 1e8,
-    maxiter: int | None = None,
+    iter_lim: int | None = None,
+    show: bool = False,
+    calc_var: bool = False,
     x0: Any = None,
+    *,
+    maxiter: int | None = None,
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by LSQR, streaming A once per iteration.
 
@@ -90,6 +114,11 @@ def lsqr(
     block in the same read of A, deferring the ``1/beta`` scaling; ``u``
     stays on the workers and only vectors of length n travel.
 
+    The arguments are SciPy's, in SciPy's order (``damp`` ... ``x0`` may be
+    positional; ``iter_lim`` is SciPy's name of ``maxiter``), and the result
+    unpacks like SciPy's 10-tuple, so ``scipy.sparse.linalg.lsqr`` can be
+    replaced by ``dl.lsqr`` without editing the call.
+
     Parameters
     ----------
     A : DRM, numpy.ndarray, scipy.sparse matrix, dask.array.Array or LinearOperator
@@ -97,18 +126,30 @@ def lsqr(
         DRM is reused); a :class:`scipy.sparse.linalg.LinearOperator` runs in
         this process through its ``matvec``/``rmatvec``.
     b : array_like, dask.array.Array or 1-column DRM
-        The ``(m,)`` right-hand side (a ``(m, 1)`` matrix is accepted).
+        The ``(m,)`` right-hand side. As in SciPy, ``b`` is squeezed: a
+        ``(m, 1)`` or ``(1, m)`` array is accepted, and a scalar when A has
+        one row.
     damp : float, default 0
         Damping (ridge) factor.
     atol, btol : float, default 1e-6
         Stopping tolerances (see Notes).
     conlim : float, default 1e8
         Stop when the estimated ``cond(Abar)`` exceeds it (0: no limit).
-    maxiter : int, optional
-        Iteration limit; default ``2 n``.
+    iter_lim : int, optional
+        Iteration limit (SciPy's name); default ``2 n``.
+    show : bool, default False
+        Show an iteration bar with the residual estimates (SciPy prints a
+        table instead).
+    calc_var : bool, default False
+        Estimate the diagonal of ``(A^T A + damp^2 I)^{-1}`` into ``var``
+        (SciPy's estimate; the sum of the squared search directions, O(n) a
+        step on the client).
     x0 : array_like, optional
         Starting point, ``(n,)``. As in SciPy, the damping then applies to
         ``x - x0``: ``min ||A x - b||^2 + damp^2 ||x - x0||^2``.
+    maxiter : int, optional
+        The same as ``iter_lim`` (the name the other solvers use); giving
+        both is an error.
     callback : callable, optional
         Called as ``callback(xk)`` after each iteration.
     checkpoint : str or os.PathLike, optional
@@ -122,21 +163,23 @@ def lsqr(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar with the residual estimates.
 
     Returns
     -------
     SolveResult
-        ``x``, ``istop``, ``itn``, ``normr`` (``||b - A x||``, SciPy's ``r1norm``), ``normar``
-        (= ``arnorm``), ``anorm``, ``acond``, ``xnorm`` and ``message``.
+        ``x``, ``istop``, ``itn``, ``normr`` (``||b - A x||``, SciPy's
+        ``r1norm``, also readable as ``r1norm``), ``r2norm`` (the damped
+        residual), ``normar`` (= ``arnorm``), ``anorm``, ``acond``, ``xnorm``,
+        ``var`` and ``message``. It unpacks as SciPy's ``(x, istop, itn,
+        r1norm, r2norm, anorm, acond, arnorm, xnorm, var)``.
 
     Raises
     ------
     ValueError
         :class:`~dlinalg.errors.ShapeError` if b's length is not A's row
         count; :class:`~dlinalg.errors.ParameterError` for a negative or
-        non-finite damp/tolerance or ``maxiter < 1``;
+        non-finite damp/tolerance, ``maxiter < 1``, or both ``iter_lim``
+        and ``maxiter``;
         :class:`~dlinalg.errors.NonFiniteError` for NaN/inf in A, b or x0;
         :class:`~dlinalg.solvers.checkpoint.CheckpointError` for a checkpoint
         of another problem or a corrupted one.
@@ -181,17 +224,21 @@ def lsqr(
     >>> res.istop, bool(np.allclose(res.x, x_true))
     (1, True)
     """
+    maxiter = check_iter_lim(iter_lim, maxiter)
+    calc_var = check_flag(calc_var, "calc_var")
     _, n, b, x0, damp, atol, btol, conlim, maxiter, callback = check_least_squares(
         A, b, x0=x0, damp=damp, atol=atol, btol=btol, conlim=conlim, maxiter=maxiter,
         default_maxiter=lambda m, n: 2 * n, callback=callback, checkpoint=checkpoint,
     )  # fmt: skip
 
     params = {"damp": damp, "atol": atol, "btol": btol, "conlim": conlim, "x0": x0}
+    if calc_var:  # only then, so checkpoints written without it keep their identity
+        params["calc_var"] = True
     run = Run("lsqr", A, b, params, checkpoint, maxiter, show, callback, fingerprint=fingerprint)
     op = as_operator(A, before_pass=run.identify)
     gk = Bidiagonalization(op)
     st = run.drive(
-        start=lambda: _start(gk, b, x0, n),
+        start=lambda: _start(gk, b, x0, n, calc_var),
         iterate=lambda st: _iterate(st, gk, run, damp, atol, btol, conlim, maxiter),
         moving=lambda st: st["arnorm"] != 0,
         messages=LSQR_MESSAGES,
@@ -209,10 +256,13 @@ def lsqr(
         arnorm=float(st["arnorm"]),
         xnorm=float(st["xnorm"]),
         message=LSQR_MESSAGES[st["istop"]],
+        r2norm=float(st["rnorm"]),
+        var=st["var"].copy() if "var" in st else np.zeros(n),
+        scipy_fields=SCIPY_FIELDS,
     )
 
 
-def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int) -> dict[str, Any]:
+def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int, calc_var: bool) -> dict[str, Any]:
     """The first pass: ``beta u = b - A x0`` and ``alfa v = A^T u`` (also reads b)."""
     x, v, alfa, beta, bnorm = gk.first(b, x0, n)
     st = dict.fromkeys(_SCALARS, 0.0)
@@ -221,6 +271,8 @@ def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int) -> dict[str, Any]:
         r1norm=beta, arnorm=alfa * beta, cs2=-1.0, sn2=0.0, bnorm=bnorm,
         x=x, v=v, w=v.copy(),
     )  # fmt: skip
+    if calc_var:
+        st["var"] = np.zeros(n)
     return st
 
 
@@ -261,6 +313,8 @@ def _iterate(st: dict, gk, run: Run, damp, atol, btol, conlim, maxiter) -> None:
         x = x + t1 * w
         w = v + t2 * w
         st["ddnorm"] += float(np.linalg.norm(dk)) ** 2
+        if "var" in st:
+            st["var"] = st["var"] + dk**2
 
         delta = st["sn2"] * rho  # a rotation on the right estimates ||x||
         gambar = -st["cs2"] * rho
