@@ -56,8 +56,8 @@ def lstsq(
         ``(m,)`` or ``(m, k)`` right-hand side(s).
     rcond : float, optional
         Cut-off ratio for small singular values. The default (None) is
-        numpy's: ``eps * max(m, n)`` with float64's eps; a negative value
-        means ``eps`` (LAPACK's rule).
+        numpy's: ``eps * max(m, n)`` with float64's eps. A value ``<= 0``
+        or ``>= 1`` means ``eps``, as LAPACK's ``gelsd`` under numpy reads it.
 
     Returns
     -------
@@ -170,7 +170,8 @@ def _check_rcond(rcond: Any, m: int, n: int) -> float:
         return EPS * max(m, n)
     if isinstance(rcond, bool) or not isinstance(rcond, numbers.Real) or np.isnan(rcond):
         raise ParameterError(f"rcond must be a real number or None, got rcond={rcond!r}")
-    return EPS if rcond < 0 else float(rcond)
+    # LAPACK's dlalsd (under numpy's gelsd) uses eps for rcond <= 0 and rcond >= 1
+    return EPS if rcond <= 0 or rcond >= 1 else float(rcond)
 
 
 def _check_rhs(b: Any, m: int) -> tuple[Any, bool]:
