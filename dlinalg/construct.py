@@ -22,7 +22,7 @@ from dlinalg.errors import (
     check_shape_2d,
 )
 from dlinalg.matrix import DRM
-from dlinalg.physical.kernels import is_sparse_block, to_csr
+from dlinalg.physical.kernels import aligned, is_sparse_block, to_csr
 from dlinalg.physical.reduce import empty_meta
 
 __all__ = ["from_array", "random", "zeros", "ones", "eye", "default_row_chunks"]
@@ -147,8 +147,21 @@ def from_array(
     rows = check_row_chunks(chunks, data.shape[0])
     rl = check_labels(row_labels, data.shape[0], "row")
     cl = check_labels(col_labels, data.shape[1], "col")
-    name = f"{'csr' if sparse else 'array'}-{array_token(data, rows)}"
-    arr = da.from_array(data, chunks=(rows, (data.shape[1],)), name=name, asarray=not sparse)
+    token = array_token(data, rows)
+    shipped = da.from_array(
+        data, chunks=(rows, (data.shape[1],)), name=f"shipped-{token}", asarray=not sparse
+    )
+    # Blocks sent from this process land in a worker's message buffer at any
+    # byte offset; BLAS takes another path (another rounding) for misaligned
+    # doubles, so every kernel would copy them on every pass. Realign them
+    # once, on the worker, where they enter the cluster: a persisted matrix
+    # then holds aligned blocks (in process, an aligned block is not copied).
+    arr = shipped.map_blocks(
+        aligned,
+        dtype=data.dtype,
+        meta=shipped._meta,
+        name=f"{'csr' if sparse else 'array'}-{token}",
+    )
     source = "scipy.sparse" if sparse else "numpy"
     return DRM._from_dask(arr, row_labels=rl, col_labels=cl, source=source)
 
