@@ -105,7 +105,9 @@ def test_pca(svd_solver, n_components, kind):
     assert_allclose(np.dot(cov, precision), np.eye(X.shape[1]), atol=1e-12)
 
 
-# test_pca.py::test_pca_sparse ("arpack" is refused, see the module notes)
+# test_pca.py::test_pca_sparse ("arpack" is refused, see the module notes); slow: 108
+# fits of 1000 x 300 (about a minute)
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["numpy", "drm-n"])
 @pytest.mark.parametrize("density", [0.01, 0.1, 0.30])
 @pytest.mark.parametrize("n_components", [1, 2, 10])
