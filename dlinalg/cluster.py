@@ -27,7 +27,7 @@ from dask.system import CPU_COUNT
 from dask.utils import parse_bytes
 
 from dlinalg._tokens import one_task_per_key
-from dlinalg.errors import ClusterError, DTypeError
+from dlinalg.errors import ClusterError, DTypeError, check_flag
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -55,12 +55,6 @@ def _check_count(value: Any, name: str) -> int | None:
     if value <= 0:
         raise ClusterError(f"{name} must be a positive int or None, got {value}")
     return int(value)
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise DTypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def _check_memory_limit(value: Any) -> None:
@@ -272,8 +266,8 @@ def local_cluster(
                 )
             kwargs["protocol"], kwargs["security"] = "tls://", security
     _check_memory_limit(memory_limit)
-    dashboard = _check_flag(dashboard, "dashboard")
-    quiet = _check_flag(quiet, "quiet")
+    dashboard = check_flag(dashboard, "dashboard")
+    quiet = check_flag(quiet, "quiet")
     for name in ("scheduler_kwargs", "worker_kwargs"):
         if not isinstance(kwargs.get(name, {}), dict):
             raise DTypeError(f"{name} must be a dict of keywords, got {kwargs[name]!r}")

@@ -13,10 +13,12 @@ from dask.base import tokenize
 from dlinalg._tokens import array_token
 from dlinalg.errors import (
     ChunkError,
+    DTypeError,
     OperandTypeError,
     ParameterError,
     ShapeError,
     check_dtype,
+    check_flag,
     check_labels,
     check_row_chunks,
     check_shape_2d,
@@ -108,7 +110,8 @@ def from_array(
     LabelError
         If a label sequence has the wrong length or repeats a label.
     OperandTypeError
-        If ``x`` is not an array (e.g. a dict or a lazy vector).
+        If ``x`` is not an array (e.g. a dict or a lazy vector), or is a
+        numpy masked array (its mask would be dropped silently).
 
     See Also
     --------
@@ -125,6 +128,11 @@ def from_array(
     """
     if isinstance(x, DRM):
         return x if chunks is None else x.rechunk(chunks)
+    if isinstance(x, np.ma.MaskedArray):
+        raise OperandTypeError(
+            "from_array got a numpy masked array: its mask would be dropped and the masked "
+            "values used; pass x.filled(value), or x.compressed() rows, explicitly"
+        )
     if isinstance(x, da.Array):
         return _from_dask(x, chunks, row_labels, col_labels)
     if sp.issparse(x):
@@ -269,7 +277,7 @@ def random(
     seed : int
         Seed of the generator.
     dtype : dtype, default float64
-        A real numeric dtype (bool, integer or floating point).
+        A floating-point dtype (the draws are real numbers).
     density : float, optional
         If given (0 < density <= 1), a sparse CSR matrix with about this
         fraction of non-zeros, uniform on [0, 1).
@@ -287,7 +295,7 @@ def random(
     ChunkError
         If ``chunks`` is not positive integers adding up to ``shape[0]``.
     DTypeError
-        If ``dtype`` is not a real numeric dtype.
+        If ``dtype`` is not a floating-point dtype.
     ParameterError
         If ``seed`` is negative or ``density`` is outside (0, 1].
     OperandTypeError
@@ -309,6 +317,10 @@ def random(
     (True, True)
     """
     shape = _check_shape(shape)
+    if np.dtype(dtype).kind != "f":  # normal draws cast to int are almost all 0
+        raise DTypeError(
+            f"random draws real numbers; dtype must be floating point, got {np.dtype(dtype)}"
+        )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
     if density is not None:
@@ -477,6 +489,7 @@ def eye(
     (True, (4, 2), True)
     """
     shape = _check_shape((n, n if m is None else m))
+    sparse = check_flag(sparse, "sparse")
     if chunks is None:
         chunks = default_row_chunks(shape, np.dtype(dtype).itemsize, 1 / shape[1])
     return _generated(_eye_block, shape, chunks, dtype, sparse, "eye", as_sparse=sparse)

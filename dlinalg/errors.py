@@ -127,6 +127,24 @@ def check_dtype(dtype: Any, what: str = "input") -> np.dtype:
     return dt
 
 
+def check_flag(value: Any, name: str) -> bool:
+    """``value`` as a bool, refusing anything else (``"no"`` is truthy, so it must not pass).
+
+    Examples
+    --------
+    >>> from dlinalg.errors import check_flag
+    >>> check_flag(True, "center")
+    True
+    >>> check_flag("no", "center")
+    Traceback (most recent call last):
+    ...
+    dlinalg.errors.DTypeError: center must be True or False, got 'no'
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise DTypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_row_chunks(chunks: Any, nrow: int) -> tuple[int, ...]:
     """Normalise a row-chunk spec to a tuple of block sizes summing to ``nrow``.
 

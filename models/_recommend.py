@@ -58,10 +58,15 @@ def check_positive(value: Any, name: str, est: str, *, allow_none: bool = False)
     """An int >= 1 (or None when allowed); ValueError naming the parameter otherwise."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= value <= np.iinfo(np.int64).max
+    ):
         extra = " or None" if allow_none else ""
         raise ValueError(
-            f"The {name!r} parameter of {est} must be an int >= 1{extra}. Got {value!r} instead."
+            f"The {name!r} parameter of {est} must be an int in [1, 2**63 - 1]{extra}. "
+            f"Got {value!r} instead."
         )
     return int(value)
 

@@ -136,21 +136,18 @@ MATRIX = [
         DTypeError,
         r"int64",
         id="random-int-dtype",  # normal draws truncated to int: almost all 0
-        marks=owner("dlinalg/construct.py (random: refuse non-float dtypes)"),
     ),
     pytest.param(
         lambda: dl.eye(3, sparse="yes"),
         DTypeError,
         r"sparse.*'yes'",
         id="eye-sparse-str",
-        marks=owner("dlinalg/construct.py (eye: sparse must be a bool)"),
     ),
     pytest.param(
         lambda: dl.from_array(np.ma.masked_array(X, mask=X > 1)),
         TypeError,
         r"(?i)masked",
         id="masked-array",  # the mask is dropped silently: masked values are used
-        marks=owner("dlinalg/construct.py (from_array: refuse numpy.ma arrays)"),
     ),
 ]
 
@@ -193,14 +190,12 @@ DECOMPOSITIONS = [
         DTypeError,
         r"check_finite.*'no'",
         id="qr-check_finite-str",  # a non-empty str is truthy: the check runs anyway
-        marks=owner("dlinalg/decomp/_input.py (check_finite must be a bool)"),
     ),
     pytest.param(
         lambda: dl.eigh_gram(A, center="no"),
         DTypeError,
         r"center.*'no'",
         id="eigh-center-str",  # "no" is truthy: the data is centred
-        marks=owner("dlinalg/decomp/eigen.py (center must be a bool)"),
     ),
 ]
 
@@ -476,7 +471,6 @@ RECOMMENDERS = [
         ValueError,
         r"9223372036854775808",
         id="is-cap-2**63",  # OverflowError from numpy instead
-        marks=owner("models/_recommend.py (check_positive: bound the caps by int64)"),
     ),
     pytest.param(lambda: ALS(alpha=np.nan).fit(M), ValueError, r"alpha.*nan", id="als-alpha-nan"),
     pytest.param(
@@ -564,7 +558,6 @@ IO = [
         ValueError,
         r"\.\.",
         id="to_zarr-component-dotdot",  # raises, but after creating c.zarr
-        marks=owner("dlinalg/io/zarr.py (check component before creating the group)"),
     ),
     pytest.param(
         _store,
@@ -572,7 +565,6 @@ IO = [
         TypeError,
         r"overwrite.*'no'",
         id="to_zarr-overwrite-str",  # "no" is truthy: the store is replaced
-        marks=owner("dlinalg/matrix.py / dlinalg/io/zarr.py (overwrite must be a bool)"),
     ),
     pytest.param(
         lambda t: _foreign(t, (5, 2), "c16"),

@@ -9,7 +9,13 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
+from dlinalg.errors import (
+    NonFiniteError,
+    OperandTypeError,
+    ParameterError,
+    ShapeError,
+    check_flag,
+)
 
 __all__ = [
     "shape_of",
@@ -53,6 +59,7 @@ def as_matrix(A: Any, check_finite: bool, what: str = "A") -> Any:
     from dlinalg.matrix import DRM
 
     shape_of(A, what)
+    check_finite = check_flag(check_finite, "check_finite")
     if isinstance(A, DRM):
         return A
     if check_finite and isinstance(A, np.ndarray) and A.dtype.kind == "f":

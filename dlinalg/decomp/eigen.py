@@ -17,7 +17,7 @@ from dlinalg.decomp._input import (
 )
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
-from dlinalg.errors import ParameterError
+from dlinalg.errors import ParameterError, check_flag
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["eigh_gram", "top_eigh"]
@@ -101,6 +101,7 @@ def eigh_gram(
     True
     """
     m, n = shape_of(A)
+    center = check_flag(center, "center")
     k = n if k is None else check_k(k, (m, n), upper=n)
     ddof = check_count(ddof, "ddof")
     if center and ddof >= m:

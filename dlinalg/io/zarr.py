@@ -33,6 +33,7 @@ from dlinalg.errors import (
     IncompleteStoreError,
     StoreNotFoundError,
     check_dtype,
+    check_flag,
     check_shape_2d,
 )
 from dlinalg.io import _atomic, _integrity, _layout, _sparse
@@ -62,6 +63,12 @@ def _component(component: str | None) -> str:
         return ""
     if not isinstance(component, str):
         raise TypeError(f"component must be a str or None, got {type(component).__name__}")
+    parts = component.strip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts) and component.strip("/"):
+        raise ValueError(
+            f"component must be a path of group names inside the store, got {component!r} "
+            "('.', '..' and empty names would leave or confuse the store)"
+        )
     return component.strip("/")
 
 
@@ -451,6 +458,7 @@ def write_zarr(
         )
     root = Path(path).expanduser().absolute()
     comp = _component(component)
+    overwrite = check_flag(overwrite, "overwrite")
     target = root.joinpath(*comp.split("/")) if comp else root
     if not root.parent.is_dir():
         raise FileNotFoundError(
