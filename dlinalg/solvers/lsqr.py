@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from dlinalg.errors import ParameterError
+from dlinalg.errors import ParameterError, check_flag
 from dlinalg.solvers._driver import Run
 from dlinalg.solvers._golub_kahan import Bidiagonalization
 from dlinalg.solvers._input import check_least_squares
@@ -66,12 +66,6 @@ def check_iter_lim(iter_lim: Any, maxiter: Any) -> Any:
             "pass only one (iter_lim is SciPy's name)"
         )
     return maxiter if iter_lim is None else iter_lim
-
-
-def check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def sym_ortho(a: float, b: float) -> tuple[float, float, float]:

@@ -17,7 +17,7 @@ import scipy.sparse.linalg as spla
 from numpy.testing import assert_allclose, assert_array_equal, assert_equal
 
 import dlinalg as dl
-from dlinalg.errors import ParameterError, ShapeError
+from dlinalg.errors import DTypeError, ParameterError, ShapeError
 
 lsqr = dl.lsqr
 norm = np.linalg.norm
@@ -253,7 +253,7 @@ def test_scalar_b_for_many_rows_names_the_mismatch():
 
 
 def test_calc_var_must_be_a_flag():
-    with pytest.raises(ParameterError, match="calc_var must be True or False"):
+    with pytest.raises(DTypeError, match="calc_var must be True or False"):
         lsqr(A_LS, B_LS, calc_var="yes")
 
 
