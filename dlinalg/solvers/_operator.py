@@ -193,8 +193,10 @@ class RowOperator:
         ]
 
     def _total(self, results: list) -> MatvecParts:
-        total = self.run.submit(combine_groups, self.groups, _split_every(), *results)
-        return self.run.gather([total])[0]
+        # The groups' small partial sums come here and are summed in the fixed
+        # tree in this process: one scheduler round trip less per product than
+        # a combine task (a trip costs 10-15 ms on a 2-vCPU VM), same bits.
+        return combine_groups(self.groups, _split_every(), *self.run.gather(results))
 
     # --- vectors ------------------------------------------------------------
     def vector(self, b: Any) -> RowVector:
