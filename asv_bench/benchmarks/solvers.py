@@ -26,7 +26,17 @@ import scipy.sparse.linalg as spla
 
 import dlinalg as dl
 
-from . import COLS, Sized, get_client, lsq_numpy, lsq_problem, settle, sparse_drm, sparse_scipy
+from . import (
+    COLS,
+    Sized,
+    get_client,
+    lsq_numpy,
+    lsq_problem,
+    row_chunk,
+    settle,
+    sparse_drm,
+    sparse_scipy,
+)
 
 TOL = 1e-8  # atol = btol of the LSQR/LSMR benchmarks
 SVDS_K = 20
@@ -99,6 +109,61 @@ class LSMRScipy(_LSQNumpy):
 
 # ---------------------------------------------------------------------------
 # Linear regression
+# ---------------------------------------------------------------------------
+# LSQR / LSMR on a matrix from the client's memory, fixed iterations (issue 13)
+# ---------------------------------------------------------------------------
+FIXED_ITERATIONS = 100  # atol = btol = conlim = 0: every run does exactly this many
+
+
+class _FromClientMemory(Sized):
+    """``dl.from_array(numpy_array).persist()``: blocks shipped from this process.
+
+    Blocks shipped from the client used to land misaligned and be copied by
+    every kernel on every pass; ``from_array`` now realigns them once.
+    """
+
+    def setup(self, rows):
+        self.client = get_client()
+        X, self.b = lsq_numpy(rows, COLS)
+        with self.client.as_current():
+            self.A = dl.from_array(X, chunks=row_chunk(rows)).persist()
+        settle(self.client)
+
+    def _solve(self, name):
+        with self.client.as_current():
+            return getattr(dl, name)(
+                self.A, self.b, atol=0, btol=0, conlim=0, maxiter=FIXED_ITERATIONS
+            )
+
+
+class LSQRFromClientMemory(_FromClientMemory):
+    """``dl.lsqr``, 100 iterations: the reference is ``LSQRScipyFixed``; target >= 1.5x."""
+
+    def time_lsqr(self, rows):
+        self._solve("lsqr")
+
+
+class LSMRFromClientMemory(_FromClientMemory):
+    """``dl.lsmr``, 100 iterations: the reference is ``LSMRScipyFixed``; target >= 1.5x."""
+
+    def time_lsmr(self, rows):
+        self._solve("lsmr")
+
+
+class LSQRScipyFixed(_LSQNumpy):
+    """Reference: ``scipy.sparse.linalg.lsqr``, 100 iterations, in this process."""
+
+    def time_lsqr(self, rows):
+        spla.lsqr(self.A, self.b, atol=0, btol=0, conlim=0, iter_lim=FIXED_ITERATIONS)
+
+
+class LSMRScipyFixed(_LSQNumpy):
+    """Reference: ``scipy.sparse.linalg.lsmr``, 100 iterations, in this process."""
+
+    def time_lsmr(self, rows):
+        spla.lsmr(self.A, self.b, atol=0, btol=0, conlim=0, maxiter=FIXED_ITERATIONS)
+
+
 # ---------------------------------------------------------------------------
 class LinearRegressionDlinalg(_LSQ):
     """``models.LinearRegression(fit_intercept=False).fit(A, b)`` (auto solver)."""
