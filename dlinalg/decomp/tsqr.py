@@ -1,9 +1,13 @@
 """Direct TSQR (Benson, Gleich and Demmel): Householder QR of each row block, then of the R's.
 
 Unconditionally stable, and pivot-free: on a rank-deficient matrix Q is still
-orthonormal and R has (near) zero diagonal entries. One pass gives R; the
-lazy Q factors each block again (``Q_i = Q_{1,i} Q_{2,i}``) when it is
-materialised, rather than holding every block's Q in memory meanwhile.
+orthonormal and R has (near) zero diagonal entries. One pass gives R: the
+block R's are stacked ``split_every`` at a time (``dlinalg.split-every``) and
+factored again, level after level, so no task holds more than
+``split_every`` R's whatever the number of blocks (the recursion of dask's
+``tsqr``). The lazy Q factors each block again (``Q_i = Q_{1,i} Q_{2,i}``)
+when it is materialised, rather than holding every block's Q in memory
+meanwhile; ``Q_{2,i}`` is the product of block i's slices of the tree's Q's.
 
 References
 ----------
@@ -14,8 +18,10 @@ References
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
@@ -66,9 +72,12 @@ def tsqr(A: Any, dtype: np.dtype) -> tuple[da.Array, np.ndarray]:
 
     arr = A.to_dask()
     n = arr.shape[1]
-    parts = [delayed(block_r, pure=True)(b) for b in R.blocks_of(arr)]
-    q2, r = compute_collections(delayed(stacked_qr, pure=True)(*parts))[0]
     heights = tuple(min(rows, n) for rows in arr.chunks[0])
+    split_every = dask.config.get("dlinalg.split-every", R.DEFAULT_SPLIT_EVERY)
+    levels = _r_tree([delayed(block_r, pure=True)(b) for b in R.blocks_of(arr)], split_every)
+    levels = compute_collections(levels)[0]
+    r = levels[-1][0][1]
+    q2 = np.vstack(_leaf_q(levels, heights, split_every))
     q2_blocks = da.from_array(q2, chunks=(heights, n), name=f"tsqr-q2-{array_token(q2)}")
     # blockwise pairs block i of A with block i of Q2 (their heights differ: no alignment)
     q = da.blockwise(
@@ -77,3 +86,41 @@ def tsqr(A: Any, dtype: np.dtype) -> tuple[da.Array, np.ndarray]:
         name=f"tsqr-q-{da.core.tokenize(arr.name, q2)}",
     )  # fmt: skip
     return q, r
+
+
+def _r_tree(rs: list[Any], split_every: int) -> list[list[Any]]:
+    """The levels of the R tree: each node the ``(Q, R)`` of ``split_every`` stacked R's.
+
+    The shape depends only on the number of blocks and ``split_every``; the
+    last level has one node, whose R (non-negative diagonal) is A's.
+    """
+    if split_every < 2:
+        raise ValueError(f"split_every must be at least 2, got {split_every}")
+    levels: list[list[Any]] = []
+    while not levels or len(levels[-1]) > 1:
+        nodes = [
+            delayed(stacked_qr, pure=True)(*rs[i : i + split_every])
+            for i in range(0, len(rs), split_every)
+        ]
+        levels.append(nodes)
+        rs = [node[1] for node in nodes]
+    return levels
+
+
+def _leaf_q(
+    levels: list[list[Any]], heights: tuple[int, ...], split_every: int
+) -> list[np.ndarray]:
+    """Each block's ``Q_{2,i}``: its slice of the root's Q, carried down the tree."""
+    down = [levels[-1][0][0]]  # per node of the current level: its Q times its parent's slice
+    for depth in range(len(levels) - 1, -1, -1):
+        below = heights if depth == 0 else [node[1].shape[0] for node in levels[depth - 1]]
+        slices = []
+        for j, q in enumerate(down):
+            offsets = np.cumsum((0, *below[j * split_every : (j + 1) * split_every]))
+            slices += [q[a:b] for a, b in pairwise(offsets)]
+        down = (
+            slices
+            if depth == 0
+            else [node[0] @ s for node, s in zip(levels[depth - 1], slices, strict=True)]
+        )
+    return down

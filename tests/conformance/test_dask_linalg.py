@@ -731,3 +731,41 @@ def test_lstsq_on_scheduler(scheduler):
         assert_eq(dr, r)
         assert drank == rank
         assert_eq(ds, s)
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "chunks"),
+    [
+        (300, 10, (20, 10)),  # test_tsqr: thin layers; recursion_depth=4 (15 blocks)
+        (131, 2, (16, 2)),  # test_tsqr: recursion_depth=2 --> 18x2 next (9 blocks)
+        (10, 5, ((4, 0, 0, 1, 5), 5)),  # test_tsqr_zero_height_chunks: an empty group
+        (10, 5, 10),  # single block tall
+    ],
+)
+@pytest.mark.parametrize("split_every", [2, 3])
+def test_tsqr_recursion_depth(m, n, chunks, split_every, monkeypatch):
+    # test_tsqr's recursion_depth rows: dask's tsqr stacks the block R's in a
+    # tree so no task holds all of them (memory bounded by the chunks, not by
+    # the row count); dl.qr(method="tsqr") stacks at most split_every R's per task
+    import dlinalg.decomp.tsqr as tsqr_module
+
+    stacked = []
+    original = tsqr_module.stacked_qr
+
+    def recording(*rs):
+        stacked.append(len(rs))
+        return original(*rs)
+
+    monkeypatch.setattr(tsqr_module, "stacked_qr", recording)
+    mat = np.random.default_rng(5).random((m, n))
+    data = da.from_array(mat, chunks=chunks)
+    with dask.config.set({"dlinalg.split-every": split_every}):
+        Q, R = dl.qr(data, method="tsqr")
+    nblocks = len(data.chunks[0])
+    assert max(stacked) <= split_every
+    assert len(stacked) >= max(1, -(-(nblocks - 1) // (split_every - 1)))  # a tree's combines
+    check_qr(mat, Q, R)
+    assert np.all(np.diag(R) >= 0)  # R unique: the root's signs fixed
+    Q_flat, R_flat = dl.qr(data, method="tsqr")  # another tree shape: same factors
+    assert_eq(R, R_flat)
+    assert_eq(Q.compute(), Q_flat.compute())
