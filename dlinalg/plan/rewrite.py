@@ -10,6 +10,7 @@ changes, in the spirit of Mahout Samsara's ``DistributedEngine`` pass::
     T(A) @ B         -> AtB(A, B)        (B row-aligned with A, one zipped pass)
     T(A) @ x         -> AtB(A, x)        (shown as Atx: x in memory)
     x @ A            -> AtB(A, x)        (and its transpose for a 2-D x)
+    x @ T(B)         -> Ax(B, x)         (B read as stored; transposed for a 2-D x)
     A @ T(B)         -> ABt(A, B)
     A @ x            -> Ax(A, x)
     A @ B            -> AB(A, B)         (B distributed, gathered once)
@@ -79,9 +80,18 @@ def at_b(node: Node) -> Node | None:
 
 
 def x_a(node: Node) -> Node | None:
-    """``x @ A -> AtB(A, x)`` for an in-memory vector; ``X @ A -> T(AtB(A, T(X)))``."""
+    """``x @ A -> AtB(A, x)`` for an in-memory vector; ``X @ A -> T(AtB(A, T(X)))``.
+
+    ``x @ T(B) -> Ax(B, x)`` and ``X @ T(B) -> T(Ax(B, T(X)))``: B is read as
+    stored, one row block per task. (As ``AtB(T(B), x)`` the transpose of B
+    would be gathered into one block: the whole matrix in one task.)
+    """
     if not (isinstance(node, MatMul) and node.a.local and _distributed(node.b)):
         return None
+    if isinstance(node.b, Transpose):
+        if len(node.a.shape) == 1:
+            return Ax(node.b.a, node.a)
+        return Transpose(Ax(node.b.a, Transpose(node.a)))
     if len(node.a.shape) == 1:
         return AtB(node.b, node.a)
     return Transpose(AtB(node.b, Transpose(node.a)))

@@ -246,6 +246,38 @@ def test_c_eq_in_core_a_times_b(chunking, scheduler):
     assert norm(collect(C) - in_core_a @ in_core_b) < 1e-10
 
 
+# The transposed variant of the same case, x %*%: A.t (not in the source): dlinalg's
+# x @ A.T was AtB(T(A), x), which gathers A's transpose into one block -- the whole
+# matrix in one task. It is now A @ x read block by block (Ax), and the largest value
+# any task holds is one row block (or the output), never A.
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+@pytest.mark.parametrize("left", ["vector", "matrix"])
+def test_c_eq_in_core_a_times_b_t(chunking, left, scheduler):
+    in_core_a = dense((1, 2, 3), (3, 4, 5), (4, 5, 6), (5, 6, 7))
+    in_core_b = dense((3, 5, 7), (4, 6, 9), (5, 6, 7), (1, 2, 2), (0, 1, 8), (2, 2, 3))
+    B = par(in_core_b, chunking)
+    x = in_core_a[0] if left == "vector" else in_core_a
+    C = x @ B.T
+    if left == "vector":
+        assert C.optimized() == N.Ax(B.optimized(), N.InCore(x))
+    else:
+        assert C.optimized() == N.Transpose(N.Ax(B.optimized(), N.Transpose(N.InCore(x))))
+    assert norm(collect(C) - x @ in_core_b.T) < 1e-10
+
+
+def test_in_core_a_times_b_t_never_holds_b_in_one_task():
+    import dask
+
+    from dlinalg.plan.lower import lower
+
+    # generated blocks (no source array in the graph): 40 x 6 in 8 row blocks of 5
+    B = dl.random((40, 6), chunks=5, seed=3)
+    for x in (np.ones(6), np.ones((2, 6))):
+        graph = dict(lower((x @ B.T).optimized()).__dask_graph__())
+        sizes = [getattr(v, "size", 0) for v in dask.get(graph, list(graph))]
+        assert max(sizes) <= max(5 * 6, x.size // 6 * 40)  # a row block, or the output
+
+
 # RLikeDrmOpsSuiteBase.scala: test("C = A.t %*% A")
 @pytest.mark.parametrize("chunking", CHUNKINGS)
 def test_c_eq_a_t_times_a(chunking, scheduler):
