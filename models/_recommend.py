@@ -23,6 +23,7 @@ from dask.base import tokenize
 
 import dlinalg as dl
 from dlinalg import DRM
+from dlinalg.errors import check_same_labels
 from models._counts import check_counts
 from models._topk import top_k_order
 from models.interactions import Interactions, encode_labels
@@ -169,6 +170,7 @@ def interaction_inputs(A: Any, others: Sequence[Any], est: str) -> Inputs:
                 f"{name} has shape {tuple(x.shape)} but A has shape {tuple(first.shape)}: "
                 "every action must share A's users (rows)"
             )
+    _check_same_users(checked, names, est)
     arg_names = [str(nm) for nm in names]
     if not isinstance(A, Interactions):
         labels = [_col_labels(x) for x in checked]
@@ -178,6 +180,25 @@ def interaction_inputs(A: Any, others: Sequence[Any], est: str) -> Inputs:
     chunks = drms[0].chunks
     drms = [drms[0]] + [d if d.chunks == chunks else d.rechunk(chunks) for d in drms[1:]]
     return Inputs(drms, labels, names, int(first.shape[0]), users, arg_names)
+
+
+def _check_same_users(checked: list[Any], names: list[Hashable], est: str) -> None:
+    """Refuse actions whose user (row) labels differ: rows are paired by position.
+
+    Mahout joins its actions by user ID; dlinalg pairs row ``u`` of every
+    action with row ``u`` of A, so labelled rows must be the same users in the
+    same order (an action without row labels is positional), as for ``A.T @ B``.
+    """
+    labelled = [
+        (x.row_labels, name)
+        for x, name in zip(checked, names, strict=True)
+        if isinstance(x, DRM) and x.row_labels is not None
+    ]
+    for labels, name in labelled[1:]:
+        first, first_name = labelled[0]
+        check_same_labels(
+            first, labels, f"the users (rows) of {first_name} with those of {name}", f"{est}.fit"
+        )
 
 
 def _col_labels(x: Any) -> pd.Index:

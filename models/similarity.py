@@ -249,6 +249,10 @@ class ItemSimilarity(BaseEstimator):
             shapes named). Raised before any Dask graph is built.
         TypeError
             For non-numeric input, or an Interactions passed with others.
+        LabelError
+            If two actions are DRMs whose row labels (users) differ: rows are
+            paired by position, never joined by user ID, so select the rows
+            of one in the other's order first (a ``ValueError``).
 
         Examples
         --------

@@ -261,6 +261,34 @@ def test_cross_occurrence_two_labelled_drms(chunks):
     assert norm(labelled(model, 1, ITEMS_A, ITEMS_B) - MATRIX_LLR_COOC_ATB_TOP2) < 1e-10
 
 
+# Mahout's IndexedDatasets join B's rows to A's by user ID. dlinalg pairs rows by
+# position (as A.T @ B does), so DRMs whose user labels differ are refused before any
+# graph -- they used to be paired silently, user u3 of A with user u4 of B.
+@pytest.mark.parametrize("chunks", KINDS[1:])
+def test_cross_occurrence_users_in_another_order_are_refused(chunks, request):
+    order = [0, 1, 3, 2]  # B's users as u1, u2, u4, u3
+    a = dl.from_array(A_BOOL, chunks=chunks, row_labels=USERS, col_labels=ITEMS_A)
+    b = dl.from_array(
+        B_NARROW[order], chunks=chunks, row_labels=[USERS[i] for i in order], col_labels=ITEMS_B
+    )
+    request.getfixturevalue("no_graph_no_compute")
+    with pytest.raises(dl.errors.LabelError, match=r"users \(rows\) of A.*'u3' vs 'u4'"):
+        ItemSimilarity(max_similar_items=2).fit(a, b)
+
+
+@pytest.mark.parametrize("chunks", KINDS[1:])
+def test_cross_occurrence_users_in_another_order_joined_by_the_remedy(chunks):
+    # the remedy the message names (B's rows in A's user order) is Mahout's join
+    order = [0, 1, 3, 2]
+    a = dl.from_array(A_BOOL, chunks=chunks, row_labels=USERS, col_labels=ITEMS_A)
+    b = dl.from_array(
+        B_NARROW[order], chunks=chunks, row_labels=[USERS[i] for i in order], col_labels=ITEMS_B
+    )
+    model = ItemSimilarity(max_similar_items=2).fit(a, b[list(a.row_labels), :])
+    assert norm(labelled(model, 0, ITEMS_A, ITEMS_A) - MATRIX_LLR_COOC_ATA_CONTROL) < 1e-10
+    assert norm(labelled(model, 1, ITEMS_A, ITEMS_B) - MATRIX_LLR_COOC_ATB_TOP2) < 1e-10
+
+
 # SimilarityAnalysisSuite.scala: test("Cross-occurrence two IndexedDatasets LLR threshold")
 @pytest.mark.parametrize("chunks", KINDS)
 def test_cross_occurrence_two_indexed_datasets_llr_threshold(chunks):
