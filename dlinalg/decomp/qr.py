@@ -17,11 +17,15 @@ from dlinalg.decomp._input import (
 )
 from dlinalg.decomp.cholqr import orthonormalize
 from dlinalg.decomp.tsqr import tsqr
+from dlinalg.errors import NonFiniteError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["qr"]
 
 METHODS = ("auto", "cholqr2", "tsqr")
+#: ``||A||_2`` within ``2**+-SAFE_EXPONENT`` keeps the Gram's digits (its square is
+#: far from overflow and underflow); beyond, the Cholesky methods rescale A by a power of two.
+SAFE_EXPONENT = 200
 
 
 def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any, np.ndarray]:
@@ -82,7 +86,12 @@ def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any,
     ``syrk`` per row tile, much cheaper than Householder QR, which is why
     ``"auto"`` prefers them. Mahout's ``dqrThin`` is one Cholesky-QR step,
     which loses orthogonality like ``eps * cond(A)**2``; the second step
-    removes that.
+    removes that. The Gram squares A's scale: when it overflows (entries
+    beyond about 1e154) or underflows (below about 1e-154), one TSQR pass
+    measures ``||A||_2`` and Cholesky-QR runs on A scaled by a power of two
+    (exact), so any finite scale gives the factors of the well-scaled A.
+    That pass also precedes a rank-deficiency or NaN error from the
+    Cholesky methods, to tell them from a scale the Gram cannot hold.
 
     References
     ----------
@@ -115,8 +124,43 @@ def qr(A: Any, method: str = "auto", *, check_finite: bool = True) -> tuple[Any,
     dtype = out_dtype(A.dtype)
     if method == "tsqr":
         return _tsqr(A, dtype, check_finite)
-    basis = orthonormalize(A, RowChain(A.ncol), method=method, check_finite=check_finite)
+    try:
+        basis = orthonormalize(A, RowChain(A.ncol), method=method, check_finite=check_finite)
+    except (NonFiniteError, RankDeficientError) as error:
+        return _rescaled(A, method, dtype, check_finite, error)
+    if not basis.finite:  # check_finite=False: NaN data, or a Gram that overflowed
+        return _rescaled(A, method, dtype, check_finite, None)
     return tall_factor(A, basis.factor(), dtype), basis.R.astype(dtype)
+
+
+def _rescaled(
+    A: Any, method: str, dtype: np.dtype, check_finite: bool, error: Exception | None
+) -> tuple[Any, np.ndarray]:
+    """Cholesky-QR of ``A / 2**e`` when the Gram could not hold A's scale.
+
+    The Gram squares A: finite entries beyond about 1e154 overflow it (it
+    reads as NaN/inf data) and entries below about 1e-154 underflow it (it
+    reads as rank 0). TSQR does not square: one pass gives ``||A||_2`` from
+    its R (and raises for NaN/inf data), and Cholesky-QR runs again on A
+    scaled by a power of two, which is exact, so the result is the one for
+    a well-scaled A: ``Q`` the same, ``R`` scaled back. Otherwise (A is
+    well scaled, or zero) the first error was right and is raised.
+    """
+    r = tsqr(A, dtype)[1]
+    if check_finite:
+        raise_if_nonfinite(np.diag(r), "A", A.col_labels, count=False)
+    top = np.linalg.norm(r, 2) if np.isfinite(r).all() else np.nan
+    if np.isnan(top) and error is None:  # NaN data with check_finite=False: NaN factors
+        return _tsqr(A, dtype, check_finite)
+    e = int(np.floor(np.log2(top))) if top > 0 and np.isfinite(top) else 0
+    scale = np.ldexp(1.0, -e)
+    if abs(e) < SAFE_EXPONENT or not 0 < scale < np.inf:
+        if error is None:
+            return _tsqr(A, dtype, check_finite)
+        raise error
+    scaled = A * scale
+    basis = orthonormalize(scaled, RowChain(A.ncol), method=method, check_finite=check_finite)
+    return tall_factor(scaled, basis.factor(), dtype), np.ldexp(basis.R, e).astype(dtype)
 
 
 def _tsqr(A: Any, dtype: np.dtype, check_finite: bool) -> tuple[Any, np.ndarray]:

@@ -9,7 +9,7 @@ import numpy as np
 from dlinalg.decomp._factors import flip_signs, tall_factor
 from dlinalg.decomp._input import as_matrix, check_tall, out_dtype, shape_of
 from dlinalg.decomp.cholqr import orthonormalize
-from dlinalg.errors import ParameterError, RankDeficientError
+from dlinalg.errors import NonFiniteError, ParameterError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["svd"]
@@ -79,13 +79,15 @@ def svd(
     dtype = out_dtype(A.dtype)
     try:
         basis = orthonormalize(A, RowChain(A.ncol), check_finite=check_finite)
-    except RankDeficientError:
+    except (RankDeficientError, NonFiniteError):
+        # TSQR is pivot-free, and does not square A: a Gram that overflowed
+        # (finite entries beyond about 1e154) or underflowed is no verdict on A.
+        # It raises NonFiniteError itself when A does hold NaN/inf.
         return _svd_by_tsqr(A, dtype, check_finite)
-    if not np.isfinite(basis.R).all():  # NaN data with check_finite=False
-        u_r, s, vt = (np.full_like(basis.R, np.nan), np.full(A.ncol, np.nan), basis.R)
-    else:
-        u_r, s, vt = np.linalg.svd(basis.R)
-        u_r, vt = flip_signs(u_r, vt)
+    if not np.isfinite(basis.R).all():  # NaN data (or overflow) with check_finite=False
+        return _svd_by_tsqr(A, dtype, check_finite)
+    u_r, s, vt = np.linalg.svd(basis.R)
+    u_r, vt = flip_signs(u_r, vt)
     U = tall_factor(A, basis.factor(u_r), dtype)
     return U, s.astype(dtype), vt.astype(dtype)
 
