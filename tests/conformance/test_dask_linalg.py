@@ -53,6 +53,12 @@ Where dlinalg documents another behaviour, the case asserts it and says why:
   and returns ``s`` and ``Vt`` in memory; the "compute" case compares a
   persisted input with a lazy one instead.
 
+Beyond dask's cases, two properties dask's tsqr has: ``test_tsqr_recursion_depth``
+(no task stacks more than ``split_every`` block R's, as dask's recursion
+guarantees) and ``test_tsqr_any_scale`` (any finite scale factors, though
+Cholesky-QR squares A). ``dl.ssvd`` at scales its Gram cannot hold is a strict
+xfail (``test_svd_compressed_any_scale``).
+
 Not ported, no dlinalg equivalent: ``lu``, ``solve_triangular``, ``solve``,
 ``inv``, ``cholesky``, ``norm`` of N-D dask arrays, ``svd_flip`` itself
 (dask's helper, used here to compare signs).
