@@ -11,10 +11,12 @@ changes, in the spirit of Mahout Samsara's ``DistributedEngine`` pass::
     T(A) @ x         -> AtB(A, x)        (shown as Atx: x in memory)
     x @ A            -> AtB(A, x)        (and its transpose for a 2-D x)
     x @ T(B)         -> Ax(B, x)         (B read as stored; transposed for a 2-D x)
+    y @ A            -> AtB(A, y)        (y a distributed vector; y @ T(B) -> Ax(B, y))
     A @ T(B)         -> ABt(A, B)
-    A @ x            -> Ax(A, x)
+    A @ x            -> Ax(A, x)         (x in memory, or a distributed vector gathered)
     A @ B            -> AB(A, B)         (B distributed, gathered once)
     elementwise(...) -> Fused(program)   (a chain becomes one block function)
+    rowstat(T(A))    -> colstat(A)       (sums and means; norm(T(A)) -> norm(A))
     colstat(A)       -> Pick(ColStats(A))
 
 :func:`fuse_statistics` is the one rewrite that looks across expressions:
@@ -41,6 +43,7 @@ from dlinalg.plan.nodes import (
     MatMul,
     Node,
     Pick,
+    RowStat,
     Scalar,
     Transpose,
 )
@@ -97,6 +100,24 @@ def x_a(node: Node) -> Node | None:
     return Transpose(AtB(node.b, Transpose(node.a)))
 
 
+def y_a(node: Node) -> Node | None:
+    """``y @ A -> AtB(A, y)``; ``y @ T(B) -> Ax(B, y)`` for a distributed vector y.
+
+    A distributed vector (``A @ x``) times a distributed matrix is the
+    vector-matrix product, never a matrix product of y's blocks.
+    """
+    if not (
+        isinstance(node, MatMul)
+        and len(node.a.shape) == 1
+        and _distributed(node.a)
+        and _distributed(node.b)
+    ):
+        return None
+    if isinstance(node.b, Transpose):
+        return Ax(node.b.a, node.a)
+    return AtB(node.b, node.a)
+
+
 def a_bt(node: Node) -> Node | None:
     """``A @ T(B) -> ABt(A, B)``: B is read as stored, never transposed."""
     if (
@@ -114,7 +135,9 @@ def a_x(node: Node) -> Node | None:
     # T(A) @ B never reaches here: at_b, earlier in the table, rewrites it
     if not (isinstance(node, MatMul) and _distributed(node.a)):
         return None
-    return Ax(node.a, node.b) if node.b.local else AB(node.a, node.b)
+    if node.b.local or len(node.b.shape) == 1:  # a distributed vector is gathered as x
+        return Ax(node.a, node.b)
+    return AB(node.a, node.b)
 
 
 def fuse_elemwise(node: Node) -> Node | None:
@@ -151,6 +174,25 @@ def _renumber(program: tuple, offsets: list[int]) -> tuple:
     return (program[0], *[_renumber(p, offsets) for p in program[1:]])
 
 
+def stat_of_transpose(node: Node) -> Node | None:
+    """Statistics of ``T(A)`` that read A as stored, never its gathered transpose.
+
+    ``rowsum/rowmean(T(A)) -> colsum/colmean(A)`` and ``norm(T(A)) -> norm(A)``.
+    (Column sums of ``T(A)`` stay as they are: as A's row sums they would turn
+    an in-memory vector into a distributed one, which broadcasts differently.)
+    """
+    if not (isinstance(node, ColStat | RowStat) and isinstance(node.a, Transpose)):
+        return None
+    a = node.a.a
+    if not _distributed(a):
+        return None
+    if isinstance(node, RowStat):
+        return ColStat(a, node.stat)
+    if node.stat == "norm":
+        return ColStat(a, "norm")
+    return None
+
+
 def col_stat(node: Node) -> Node | None:
     """``colstat(A) -> Pick(ColStats(A, partial sums))``."""
     if not isinstance(node, ColStat):
@@ -165,9 +207,11 @@ RULES: tuple[Rule, ...] = (
     transpose_of_gram,
     at_b,
     x_a,
+    y_a,
     a_bt,
     a_x,
     fuse_elemwise,
+    stat_of_transpose,
     col_stat,
 )
 

@@ -614,3 +614,76 @@ def test_functional_apply(chunking, scheduler):
     assert norm(collect(plus1) - (control + 1)) < 1e-7
     assert times2.is_sparse
     assert norm(collect(times2) - 2 * control) < 1e-7
+
+
+# --- found while porting: Mahout's A.t %*% (A %*% x) spelled with a distributed vector ------
+# In Mahout y = A %*% x is an n x 1 DRM and A.t %*% y is OpAtB. In dlinalg y is a
+# distributed vector and y @ A (numpy's vector-matrix product) is the same A.T @ y;
+# it used to be planned as AB(y, A), a matrix product of y's blocks, and crashed with
+# an IndexError at compute time (as did C @ y and y @ C.T).
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+def test_distributed_vector_times_drm(chunking, scheduler):
+    in_core_a = dense((1, 2), (3, 4), (20, 30))
+    in_core_c = dense((1, 0, 2), (0, 3, 1))
+    x = np.array([10.0, 3.0])
+    A = par(in_core_a, chunking)
+    C = dl.from_array(in_core_c, chunks=chunking(2))
+    y, in_core_y = A @ x, in_core_a @ x
+    yA = y @ A
+    assert yA.optimized() == N.AtB(A.optimized(), y.optimized())  # OpAtB(A, y)
+    assert_array_equal(yA.compute(), in_core_y @ in_core_a)
+    assert_array_equal((A.T @ y).compute(), in_core_a.T @ in_core_y)
+    Cy = C @ y  # y gathered as the in-memory x of Ax
+    assert Cy.optimized() == N.Ax(C.optimized(), y.optimized())
+    assert_array_equal(Cy.compute(), in_core_c @ in_core_y)
+    yCt = y @ C.T  # = C @ y, C read as stored
+    assert yCt.optimized() == N.Ax(C.optimized(), y.optimized())
+    assert_array_equal(yCt.compute(), in_core_y @ in_core_c.T)
+
+
+# Row statistics and the norm of A.T read A as stored: rowSums(A.t) is colSums(A).
+# They used to gather A's transpose into one block (the whole matrix in one task).
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+def test_statistics_of_a_transpose(chunking, scheduler):
+    in_core_a = dense((1, 2), (3, 4), (20, 30))
+    drm_a = par(in_core_a, chunking)
+    for stat, truth in [
+        ("row_sums", in_core_a.sum(axis=0)),
+        ("row_means", in_core_a.mean(axis=0)),
+        ("norm", np.linalg.norm(in_core_a)),
+    ]:
+        expr = getattr(drm_a.T, stat)()
+        source = expr.optimized().source  # Pick(ColStats(A)): one pass over A's blocks
+        assert isinstance(source, N.ColStats)
+        assert source.a == drm_a.optimized()
+        np.testing.assert_allclose(expr.compute(), truth, rtol=1e-15)
+
+
+def test_statistics_of_a_transpose_never_hold_a_in_one_task():
+    import dask
+
+    from dlinalg.plan.lower import lower
+
+    B = dl.random((40, 6), chunks=5, seed=3)  # generated: no source array in the graph
+    for expr in (B.T.row_sums(), B.T.row_means(), B.T.norm()):
+        graph = dict(lower(expr.optimized()).__dask_graph__())
+        assert max(getattr(v, "size", 0) for v in dask.get(graph, list(graph))) <= 5 * 6
+
+
+# A distributed vector broadcast over the columns of a DRM (numpy: X - v, v of length
+# ncol) passes the build-time shape check and then fails in lowering: the vector is cut
+# into the matrix's row blocks. Owned by dlinalg/plan/lower.py (Lowering.aligned) and
+# the elementwise shape check; local vectors (col_sums) broadcast correctly.
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="lower.py aligns a distributed row-broadcast vector with the matrix's row "
+    "blocks (ValueError at compute) instead of refusing it at build time or gathering it",
+)
+def test_distributed_vector_broadcast_over_columns():
+    in_core_a = dense((1, 2, 3), (3, 4, 5), (20, 30, 7))
+    in_core_b = dense((1, 1, 1), (2, 2, 2))
+    A = dl.from_array(in_core_a, chunks=2)
+    B = dl.from_array(in_core_b, chunks=1)
+    v = A.row_sums()  # a distributed vector of length 3 = B's ncol
+    np.testing.assert_array_equal((B - v).compute(), in_core_b - in_core_a.sum(axis=1))
