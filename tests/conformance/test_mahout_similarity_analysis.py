@@ -464,3 +464,16 @@ def test_cli_itemsimilarity(tmp_path, m, expected, scheduler):
     # Mahout's digits, byte for byte: repr of the double
     text = (tmp_path / "out" / "cross-similarity-matrix" / "part-00000").read_text()
     assert "a4\tb1:5.545177444479561 b2:1.7260924347106847" in text
+
+
+# SimilarityAnalysis.scala (computeSimilarities) keeps ``llr >= minLLR``: a threshold
+# equal to a score keeps it (the LLR threshold case above, at its boundary)
+@pytest.mark.parametrize("chunks", KINDS)
+def test_min_llr_keeps_scores_equal_to_it(chunks):
+    model = fit_cooccurrences(A_BOOL, B_NARROW, chunks, min_llr=1.7260924347106847)
+    np.testing.assert_array_equal(
+        model.indicators_[0].toarray(), MATRIX_LLR_COOC_ATA_CONTROL
+    )  # every A'A score is exactly the threshold
+    cross = model.indicators_[1].toarray()
+    assert cross.min(initial=np.inf, where=cross > 0) == 1.7260924347106847
+    assert (cross[cross > 0] >= 1.7260924347106847).all()
