@@ -96,6 +96,17 @@ class Lowering:
             arr = arr.rechunk({0: row_chunks})
         return arr
 
+    def _operand(self, node: N.Node, row_chunks: tuple[int, ...]) -> Any:
+        """An elementwise operand: a matrix meets the row blocks, a vector every row.
+
+        A 1-D operand broadcasts over the rows as in numpy (one value per
+        column), so a distributed vector (``B - A.row_sums()``) is gathered
+        into one block instead of being cut into the matrix's row blocks.
+        """
+        if len(node.shape) == 1 and not node.local:
+            return self.rows(node).rechunk(-1)
+        return self.aligned(node, row_chunks)
+
     # ------------------------------------------------------------------
     def _lower_rows(self, node: N.Node) -> da.Array:
         if node.local:
@@ -110,7 +121,7 @@ class Lowering:
         if isinstance(node, N.Fused):
             first = next(i for i in node.inputs if not i.local)
             chunks = self.rows(first).chunks[0]
-            args = [self.aligned(i, chunks) for i in node.inputs]
+            args = [self._operand(i, chunks) for i in node.inputs]
             func = K.FusedBlock(node.program, node.dtype, node.sparse)
             return da.map_blocks(
                 func, *args, dtype=node.dtype, meta=meta, name=f"fused-{node.token}"

@@ -670,16 +670,8 @@ def test_statistics_of_a_transpose_never_hold_a_in_one_task():
         assert max(getattr(v, "size", 0) for v in dask.get(graph, list(graph))) <= 5 * 6
 
 
-# A distributed vector broadcast over the columns of a DRM (numpy: X - v, v of length
-# ncol) passes the build-time shape check and then fails in lowering: the vector is cut
-# into the matrix's row blocks. Owned by dlinalg/plan/lower.py (Lowering.aligned) and
-# the elementwise shape check; local vectors (col_sums) broadcast correctly.
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="lower.py aligns a distributed row-broadcast vector with the matrix's row "
-    "blocks (ValueError at compute) instead of refusing it at build time or gathering it",
-)
+# A distributed vector broadcast over the rows of a DRM (numpy: X - v, v of length
+# ncol): the vector is gathered into one block, as a local vector (col_sums) is.
 def test_distributed_vector_broadcast_over_columns():
     in_core_a = dense((1, 2, 3), (3, 4, 5), (20, 30, 7))
     in_core_b = dense((1, 1, 1), (2, 2, 2))
