@@ -57,8 +57,7 @@ def _sv_err(s, exact) -> str:
 
 def section_cluster(args) -> None:
     from dask_ml.decomposition import PCA as DaskPCA
-
-    from models import PCA
+    from dlinalg.models import PCA
 
     cluster, client = B.start_cluster(memory_limit="10GiB")
     B._state.update(cluster=cluster, client=client)
@@ -145,7 +144,12 @@ def section_cluster(args) -> None:
                 settle,
             )
             s = f"4. PCA({K}).fit"
-            row(s, f"dlinalg models.PCA({K}).fit(A) (auto: Gram + eigh)", t["ours"], subject=True)
+            row(
+                s,
+                f"dlinalg dlinalg.models.PCA({K}).fit(A) (auto: Gram + eigh)",
+                t["ours"],
+                subject=True,
+            )
             row(s, "dlinalg PCA(svd_solver='randomized')", t["ours randomized"])
             row(s, f"dask-ml PCA({K}).fit(X), same blocks", t["dask-ml"], target=">= 10")
 

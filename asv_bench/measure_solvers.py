@@ -47,7 +47,7 @@ def _rel(x, exact) -> float:
 
 def section_cluster(args, exact) -> dict:
     """Everything on the cluster; returns what the in-process references need."""
-    from models import LinearRegression
+    from dlinalg.models import LinearRegression
 
     cluster, client = B.start_cluster(memory_limit="10GiB")
     B._state.update(cluster=cluster, client=client)
@@ -94,7 +94,7 @@ def section_cluster(args, exact) -> dict:
             t = timed({"ours": on_cluster(ours_fit), "dask": on_cluster(dask_fit)},
                       args.repeat, settle)  # fmt: skip
             s = "2. LinearRegression().fit"
-            row(s, "dlinalg models.LinearRegression (auto)", t["ours"], subject=True,
+            row(s, "dlinalg dlinalg.models.LinearRegression (auto)", t["ours"], subject=True,
                 note=f"rel. err {_rel(fits['coef'], exact):.1e}")  # fmt: skip
             row(s, "dask.array.linalg.lstsq(X, y)", t["dask"], target=">= 10",
                 note=f"rel. err {_rel(fits['dask'], exact):.1e}")  # fmt: skip

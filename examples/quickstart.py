@@ -17,10 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA as SkPCA
-
-import dlinalg as dl
-from models import (
+from dlinalg.models import (
     ALS,
     PCA,
     Interactions,
@@ -28,7 +25,10 @@ from models import (
     LinearRegression,
     log_likelihood_ratio,
 )
-from models.datasets import make_interactions
+from dlinalg.models.datasets import make_interactions
+from sklearn.decomposition import PCA as SkPCA
+
+import dlinalg as dl
 
 NROW, NCOL, CHUNK = 200_000, 50, 20_000
 

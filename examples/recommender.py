@@ -3,7 +3,7 @@
 Generates the project's demo data set (2,000 shoppers, 280 products in 8
 categories, 40,000 purchases and views over six months; no download), then
 
-1. fits :class:`models.ItemSimilarity` on purchases (primary action) and views
+1. fits :class:`dlinalg.models.ItemSimilarity` on purchases (primary action) and views
    (secondary action) on a local Dask cluster,
 2. shows the items most similar to a few products, by purchase and by view,
 3. recommends products to one shopper from their purchase and view history,
@@ -24,12 +24,12 @@ import time
 
 import numpy as np
 import pandas as pd
+from dlinalg.models.datasets import demo_interactions
+from dlinalg.models.interactions import Interactions
+from dlinalg.models.metrics import precision_at_k, train_test_split
+from dlinalg.models.similarity import ItemSimilarity
 
 import dlinalg as dl
-from models.datasets import demo_interactions
-from models.interactions import Interactions
-from models.metrics import precision_at_k, train_test_split
-from models.similarity import ItemSimilarity
 
 K = 10
 

@@ -5,19 +5,19 @@ Decompositions: :class:`PCA` and :class:`TruncatedSVD`. Linear models:
 :class:`ItemSimilarity` (Mahout's correlated cross-occurrence with the
 log-likelihood ratio), :class:`RowSimilarity`, :class:`CosineSimilarity` and
 :class:`ALS`, with :class:`Interactions` to read user/item logs and
-:mod:`models.metrics` to evaluate them. numpy in, numpy out; Dask array or DRM
+:mod:`dlinalg.models.metrics` to evaluate them. numpy in, numpy out; Dask array or DRM
 in, lazy out; xarray in, labeled xarray out.
 """
 
-from models import metrics
-from models.als import ALS
-from models.cosine import CosineSimilarity
-from models.interactions import Interactions
-from models.linear_model import LinearRegression, Ridge
-from models.llr import log_likelihood_ratio
-from models.pca import PCA
-from models.similarity import ItemSimilarity, RowSimilarity
-from models.truncated_svd import TruncatedSVD
+from . import metrics
+from .als import ALS
+from .cosine import CosineSimilarity
+from .interactions import Interactions
+from .linear_model import LinearRegression, Ridge
+from .llr import log_likelihood_ratio
+from .pca import PCA
+from .similarity import ItemSimilarity, RowSimilarity
+from .truncated_svd import TruncatedSVD
 
 __all__ = [
     # decomposition

@@ -1,4 +1,4 @@
-"""How :class:`models.ALS` runs on Dask: blocks, their places, and one task graph per sweep.
+"""How :class:`dlinalg.models.ALS` runs on Dask: blocks, their places, and one task graph per sweep.
 
 Preparation, once per fit:
 
@@ -41,7 +41,7 @@ import dask
 import numpy as np
 import scipy.sparse as sp
 
-from models._als_kernels import gram, initial_factors, solve_block
+from ._als_kernels import gram, initial_factors, solve_block
 
 __all__ = ["Params", "Prepared", "Full", "fit_factors", "prepare", "balanced_bounds"]
 
@@ -93,7 +93,7 @@ def balanced_bounds(weights: np.ndarray, n_blocks: int) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from models._als_plan import balanced_bounds
+    >>> from dlinalg.models._als_plan import balanced_bounds
     >>> balanced_bounds(np.array([5, 1, 1, 1, 1, 1]), 2).tolist()
     [0, 1, 6]
     """

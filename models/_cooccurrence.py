@@ -17,7 +17,7 @@ turns them into thresholds that every block then applies.
 :func:`llr_panels` computes ``A'B`` with dlinalg's ``AtB`` plan one panel
 of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
 with the LLR and keeps its top ``k`` per row in the same task
-(:mod:`models._topk`), so no task ever holds more than one panel of counts.
+(:mod:`dlinalg.models._topk`), so no task ever holds more than one panel of counts.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.physical.kernels import sum_parts
 from dlinalg.physical.reduce import empty_meta, tree_reduce
-from models._counts import check_counts
-from models._topk import cosine_panel, llr_topk_panel
+
+from ._counts import check_counts
+from ._topk import cosine_panel, llr_topk_panel
 
 #: Appended to the error for fractional counts.
 COUNTS_HINT = "; interactions are counts: round them, or threshold them to 0/1"
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 #: Counts one panel task may hold (rows x columns of the panel), unless the Dask
-#: config ``models.similarity.panel-entries`` says otherwise: 2**23 int32 counts
+#: config ``dlinalg.models.similarity.panel-entries`` says otherwise: 2**23 int32 counts
 #: with their column indices are at most 64 MiB even when the panel is dense.
 PANEL_ENTRIES = 2**23
 #: Hash salts: the row caps and the column caps draw independent priorities.
@@ -278,7 +279,7 @@ def downsample(
 
 def panel_bounds(nrow: int, ncol: int) -> list[tuple[int, int]]:
     """Row ranges of the output panels: at most ``panel-entries`` counts per panel."""
-    entries = int(dask.config.get("models.similarity.panel-entries", PANEL_ENTRIES))
+    entries = int(dask.config.get("dlinalg.models.similarity.panel-entries", PANEL_ENTRIES))
     width = max(1, entries // max(1, ncol))
     return [(s, min(s + width, nrow)) for s in range(0, nrow, width)]
 

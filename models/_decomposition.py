@@ -22,7 +22,8 @@ from sklearn.utils.validation import check_is_fitted
 
 import dlinalg as dl
 from dlinalg import DRM
-from models._input import COMPONENT_DIM, Input, as_matrix, coords_along
+
+from ._input import COMPONENT_DIM, Input, as_matrix, coords_along
 
 __all__ = [
     "LinearProjection",

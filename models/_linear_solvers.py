@@ -1,4 +1,4 @@
-"""The numerics of :class:`models.LinearRegression` and :class:`models.Ridge`.
+"""The numerics of :class:`dlinalg.models.LinearRegression` and :class:`dlinalg.models.Ridge`.
 
 Every solver works on the augmented matrix ``[X Y]`` (``Y`` the targets as
 columns), so one pass over it gives everything the exact solvers need:
@@ -33,7 +33,8 @@ from dlinalg import DRM
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
-from models._linear_targets import to_dense
+
+from ._linear_targets import to_dense
 
 __all__ = [
     "COND_CHOLESKY",

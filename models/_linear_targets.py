@@ -1,4 +1,4 @@
-"""The targets of :class:`models.LinearRegression` and :class:`models.Ridge`.
+"""The targets of :class:`dlinalg.models.LinearRegression` and :class:`dlinalg.models.Ridge`.
 
 Validation of ``y`` against X (before any graph), its labels for xarray
 output, its conversion to a DRM aligned with X, and the lazy R^2 of
@@ -23,14 +23,15 @@ from sklearn.utils.validation import check_array
 import dlinalg as dl
 from dlinalg import DRM, LazyResult
 from dlinalg.cluster import compute_collections
-from models._input import coords_along
+
+from ._input import coords_along
 
 __all__ = ["Target", "check_target", "is_lazy_input", "require_target", "lazy_r2", "to_dense"]
 
 
 # --- the targets ------------------------------------------------------------------
 def is_lazy_input(v: Any) -> bool:
-    """Whether ``v`` takes dlinalg's path (as :func:`models._input.as_matrix` decides for X)."""
+    """Whether ``v`` takes dlinalg's path (as :func:`dlinalg.models._input.as_matrix` decides for X)."""
     lazy = (DRM, LazyResult, da.Array, xr.DataArray, xr.Dataset, str, os.PathLike)
     return isinstance(v, lazy)
 

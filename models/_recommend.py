@@ -1,7 +1,7 @@
 """What the LLR estimators share: input checks, label lookups and history scoring.
 
 :func:`interaction_inputs` validates what ``fit`` receives (an
-:class:`~models.interactions.Interactions`, or user x item matrices of any
+:class:`~dlinalg.models.interactions.Interactions`, or user x item matrices of any
 kind) before any Dask graph exists, and returns DRMs with aligned row blocks.
 :class:`Scorer` turns a user's history into scores with the fitted
 indicators; it is small and picklable so a Dask bag can ship it once.
@@ -24,9 +24,10 @@ from dask.base import tokenize
 import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.errors import check_same_labels
-from models._counts import check_counts
-from models._topk import top_k_order
-from models.interactions import Interactions, encode_labels
+
+from ._counts import check_counts
+from ._topk import top_k_order
+from .interactions import Interactions, encode_labels
 
 __all__ = [
     "Inputs",

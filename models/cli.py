@@ -27,7 +27,7 @@ have a header line). Output is atomic: everything is written to a hidden
 sibling directory renamed into place at the end, so a failure leaves no
 partial output. Bad input exits with status 2 and a one-line message.
 
-Run ``python -m models.cli --help`` without installing the console script.
+Run ``python -m dlinalg.models.cli --help`` without installing the console script.
 
 References
 ----------
@@ -52,7 +52,7 @@ from pathlib import Path
 import pandas as pd
 import scipy.sparse as sp
 
-from models import _cli_io as files
+from . import _cli_io as files
 
 __all__ = ["main", "build_parser"]
 
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     Examples
     --------
-    >>> from models.cli import build_parser
+    >>> from dlinalg.models.cli import build_parser
     >>> args = build_parser().parse_args(["itemsimilarity", "-i", "in.csv", "-o", "out"])
     >>> args.max_prefs, args.max_similarities_per_item, args.format
     (500, 100, 'text')
@@ -424,8 +424,8 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         secondary = second[["user", "item"]]
     frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
 
-    from models.interactions import Interactions
-    from models.similarity import ItemSimilarity
+    from .interactions import Interactions
+    from .similarity import ItemSimilarity
 
     start = time.perf_counter()
     data = Interactions.from_dataframe(frame, user="user", item="item", action="action",
@@ -478,7 +478,7 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
         pairs = files.read_rows(args.input, spec, args.row_key_delim, args.element_delim)
     matrix, rows, cols = files.pairs_to_matrix(pairs)
 
-    from models.similarity import RowSimilarity
+    from .similarity import RowSimilarity
 
     start = time.perf_counter()
     model = RowSimilarity(
@@ -521,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from models.cli import main
+    >>> from dlinalg.models.cli import main
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "in.csv").write_text("u1,a\\nu1,b\\nu2,a\\nu3,c\\n")
     >>> main(["itemsimilarity", "-i", str(d / "in.csv"), "-o", str(d / "out"),

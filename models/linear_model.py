@@ -12,10 +12,11 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlinalg as dl
-from models._decomposition import check_int, check_option, check_tol
-from models._input import Input, as_matrix
-from models._linear_solvers import Problem, Solution, solve
-from models._linear_targets import (
+
+from ._decomposition import check_int, check_option, check_tol
+from ._input import Input, as_matrix
+from ._linear_solvers import Problem, Solution, solve
+from ._linear_targets import (
     Target,
     check_target,
     is_lazy_input,
@@ -26,7 +27,7 @@ from models._linear_targets import (
 __all__ = ["LinearRegression", "Ridge"]
 
 SOLVERS = ("auto", "cholesky", "qr", "lsqr", "gd")
-#: What scikit-learn's validate_data gets for in-memory X (as models._input uses).
+#: What scikit-learn's validate_data gets for in-memory X (as dlinalg.models._input uses).
 X_CHECKS: dict[str, Any] = {"dtype": [np.float64, np.float32], "accept_sparse": ("csr", "csc")}
 
 
@@ -333,7 +334,7 @@ class LinearRegression(_LinearModel):
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
-    >>> from models import LinearRegression
+    >>> from dlinalg.models import LinearRegression
     >>> X = np.array([[1.0, 1.0], [1.0, 2.0], [2.0, 2.0], [2.0, 3.0]])
     >>> y = X @ np.array([1.0, 2.0]) + 3.0
     >>> reg = LinearRegression().fit(X, y)
@@ -427,7 +428,7 @@ class Ridge(_LinearModel):
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
-    >>> from models import Ridge
+    >>> from dlinalg.models import Ridge
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((100, 3))
     >>> y = X @ np.array([1.0, -2.0, 0.5]) + 4.0

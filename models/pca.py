@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted
 import dlinalg as dl
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.randomized import randomized_pca
-from models._decomposition import (
+
+from ._decomposition import (
     LinearProjection,
     check_int,
     check_option,
@@ -23,7 +24,7 @@ from models._decomposition import (
     raise_non_finite,
     seed_from,
 )
-from models._input import Input, as_matrix
+from ._input import Input, as_matrix
 
 __all__ = ["PCA"]
 
@@ -176,7 +177,7 @@ class PCA(LinearProjection):
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
-    >>> from models import PCA
+    >>> from dlinalg.models import PCA
     >>> X = np.array([[-1, -1], [-2, -1], [-3, -2], [1, 1], [2, 1], [3, 2]])
     >>> pca = PCA(n_components=2).fit(X)
     >>> pca.explained_variance_ratio_
@@ -225,7 +226,7 @@ class PCA(LinearProjection):
         k = self.n_components
         if isinstance(k, str) and k == "mle":
             raise ValueError(
-                "n_components='mle' is not supported by models.PCA; pass an int, a variance "
+                "n_components='mle' is not supported by dlinalg.models.PCA; pass an int, a variance "
                 "fraction in (0, 1), or use sklearn.decomposition.PCA for Minka's MLE"
             )
         if k is not None and (
@@ -240,7 +241,7 @@ class PCA(LinearProjection):
             )
         if self.svd_solver == "arpack":
             raise ValueError(
-                "svd_solver='arpack' is not available in models.PCA; use 'randomized' for a "
+                "svd_solver='arpack' is not available in dlinalg.models.PCA; use 'randomized' for a "
                 "few components, or 'gram'/'qr' for an exact decomposition"
             )
         check_option(self.svd_solver, "svd_solver", name, SOLVERS)
@@ -417,7 +418,7 @@ class PCA(LinearProjection):
         Examples
         --------
         >>> import numpy as np
-        >>> from models import PCA
+        >>> from dlinalg.models import PCA
         >>> X = np.random.default_rng(0).standard_normal((200, 3))
         >>> cov = PCA().fit(X).get_covariance()
         >>> np.allclose(cov, np.cov(X, rowvar=False))
@@ -441,7 +442,7 @@ class PCA(LinearProjection):
         Examples
         --------
         >>> import numpy as np
-        >>> from models import PCA
+        >>> from dlinalg.models import PCA
         >>> X = np.random.default_rng(0).standard_normal((200, 3))
         >>> pca = PCA(n_components=2).fit(X)
         >>> np.allclose(pca.get_precision() @ pca.get_covariance(), np.eye(3))
@@ -480,7 +481,7 @@ of shape (n_samples, n_features)
         --------
         >>> import numpy as np
         >>> from sklearn.decomposition import PCA as SkPCA
-        >>> from models import PCA
+        >>> from dlinalg.models import PCA
         >>> X = np.random.default_rng(0).standard_normal((50, 3))
         >>> np.allclose(PCA(2).fit(X).score_samples(X), SkPCA(2).fit(X).score_samples(X))
         True

@@ -23,8 +23,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from dlinalg.cluster import compute_collections
 from dlinalg.errors import OperandTypeError
-from models._cooccurrence import downsample, llr_panels, stack_panels
-from models._recommend import (
+
+from ._cooccurrence import downsample, llr_panels, stack_panels
+from ._recommend import (
     Scorer,
     as_bag,
     best_of_row,
@@ -36,7 +37,7 @@ from models._recommend import (
     recommend_partition,
     which_index,
 )
-from models.cosine import CosineSimilarity
+from .cosine import CosineSimilarity
 
 __all__ = ["ItemSimilarity", "RowSimilarity", "CosineSimilarity"]
 
@@ -130,7 +131,7 @@ class ItemSimilarity(BaseEstimator):
     See Also
     --------
     RowSimilarity, CosineSimilarity
-    models.log_likelihood_ratio : The score.
+    dlinalg.models.log_likelihood_ratio : The score.
 
     Notes
     -----
@@ -144,13 +145,13 @@ class ItemSimilarity(BaseEstimator):
        and users above the cap are sampled, not dropped.
     2. Co-occurrence counts ``A'A`` and ``A'B`` with dlinalg's ``AtB`` plan
        on sparse row blocks, in panels of rows of at most 2**23 counts (Dask
-       config ``models.similarity.panel-entries``); a panel's rows ``s:e``
+       config ``dlinalg.models.similarity.panel-entries``); a panel's rows ``s:e``
        of ``A'B`` are computed as their transpose ``B.T @ A[:, s:e]``, the
        orientation in which no block of B needs converting.
     3. In the task that summed a panel: for each non-zero count k11 of
        items (i, j), the table ``k11, r_i - k11, c_j - k11,
        N - r_i - c_j + k11`` (r, c: users per item) scored by
-       :func:`~models.log_likelihood_ratio` to the last bit of Mahout's
+       :func:`~dlinalg.models.log_likelihood_ratio` to the last bit of Mahout's
        value; self-pairs dropped for ``A'A`` only; scores below
        ``min_llr`` and scores of 0 (independence, not stored by Mahout's
        sparse matrices either) dropped; the top ``max_similar_items`` of
@@ -177,7 +178,7 @@ class ItemSimilarity(BaseEstimator):
     Mahout's example: four users' purchases (A) and views (B).
 
     >>> import numpy as np
-    >>> from models.similarity import ItemSimilarity
+    >>> from dlinalg.models.similarity import ItemSimilarity
     >>> items = ["galaxy", "ipad", "iphone", "nexus", "surface"]
     >>> A = np.array([[0, 1, 1, 0, 0], [1, 0, 0, 1, 0], [0, 0, 0, 0, 1], [1, 0, 1, 0, 0]])
     >>> B = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [0, 0, 0, 1, 1], [1, 1, 1, 0, 0]])
@@ -232,7 +233,7 @@ class ItemSimilarity(BaseEstimator):
         A : Interactions, scipy.sparse, DRM, dask array or array-like of shape \
 (n_users, n_items)
             The primary action's counts (users x items), or an
-            :class:`~models.interactions.Interactions` holding every action.
+            :class:`~dlinalg.models.interactions.Interactions` holding every action.
         *others : same kinds as A, of shape (n_users, n_items_j)
             Secondary actions on the same users (not with an Interactions).
 
@@ -257,8 +258,8 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import pandas as pd
-        >>> from models.interactions import Interactions
-        >>> from models.similarity import ItemSimilarity
+        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models.similarity import ItemSimilarity
         >>> df = pd.DataFrame({"user": ["u1", "u1", "u2", "u2", "u3", "u3"],
         ...                    "action": ["buy", "view", "buy", "view", "buy", "view"],
         ...                    "item": ["ipad", "case", "ipad", "case", "nexus", "cable"]})
@@ -324,7 +325,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from models.similarity import ItemSimilarity
+        >>> from dlinalg.models.similarity import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> ItemSimilarity().fit(A).similar_items(0)
         (array([1]), array([1.72609243]))
@@ -374,7 +375,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from models.similarity import ItemSimilarity
+        >>> from dlinalg.models.similarity import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> model = ItemSimilarity().fit(A)
         >>> model.recommend([0, 42])  # 42 is no item: ignored, and counted
@@ -409,7 +410,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from models.similarity import ItemSimilarity
+        >>> from dlinalg.models.similarity import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> bag = ItemSimilarity().fit(A).recommend_all([[0], [2], []])
         >>> [labels.tolist() for labels, scores in bag.compute(scheduler="threads")]
@@ -482,7 +483,7 @@ class RowSimilarity(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from models.similarity import RowSimilarity
+    >>> from dlinalg.models.similarity import RowSimilarity
     >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
     >>> model = RowSimilarity().fit(docs)
     >>> model.similar_rows(0)
@@ -522,7 +523,7 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from models.similarity import RowSimilarity
+        >>> from dlinalg.models.similarity import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity(max_similar_rows=1).fit(docs).indicators_.nnz
         4
@@ -559,7 +560,7 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from models.similarity import RowSimilarity
+        >>> from dlinalg.models.similarity import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity().fit(docs).similar_rows(3, n=2)  # a tie: lower rows first
         (array([0, 1]), array([1.72609243, 1.72609243]))

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 import dlinalg as dl
-from models._decomposition import (
+
+from ._decomposition import (
     LinearProjection,
     check_int,
     check_option,
@@ -16,7 +17,7 @@ from models._decomposition import (
     ritz_rotation,
     seed_from,
 )
-from models._input import Input
+from ._input import Input
 
 __all__ = ["TruncatedSVD"]
 
@@ -102,7 +103,7 @@ class TruncatedSVD(LinearProjection):
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
-    >>> from models import TruncatedSVD
+    >>> from dlinalg.models import TruncatedSVD
     >>> X = sp.random_array((100, 30), density=0.2, rng=0, format="csr")
     >>> svd = TruncatedSVD(n_components=3, algorithm="exact").fit(X)
     >>> svd.components_.shape, svd.singular_values_.round(3)
@@ -146,7 +147,7 @@ class TruncatedSVD(LinearProjection):
         check_int(self.n_components, "n_components", name, 1)
         if self.algorithm == "arpack":
             raise ValueError(
-                "algorithm='arpack' is not available in models.TruncatedSVD; use "
+                "algorithm='arpack' is not available in dlinalg.models.TruncatedSVD; use "
                 "algorithm='exact' (exact SVD by dlinalg) or 'randomized'"
             )
         check_option(self.algorithm, "algorithm", name, ("randomized", "exact"))

@@ -37,6 +37,16 @@ import pytest
 import xarray as xr
 import zarr
 from distributed.security import Security
+from dlinalg.models import (
+    ALS,
+    PCA,
+    Interactions,
+    ItemSimilarity,
+    LinearRegression,
+    Ridge,
+    TruncatedSVD,
+)
+from dlinalg.models.cli import main
 
 import dlinalg as dl
 from dlinalg.cluster import connect, local_cluster
@@ -53,8 +63,6 @@ from dlinalg.errors import (
     ShapeError,
     StoreNotFoundError,
 )
-from models import ALS, PCA, Interactions, ItemSimilarity, LinearRegression, Ridge, TruncatedSVD
-from models.cli import main
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((40, 4))

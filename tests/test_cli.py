@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from models.cli import main
+from dlinalg.models.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -521,7 +520,7 @@ def test_existing_output_is_refused(tmp_path, capsys):
 
 
 def test_failure_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
-    import models._cli_io as cli_io
+    import dlinalg.models._cli_io as cli_io
 
     calls = []
 
@@ -550,7 +549,7 @@ def _cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("DASK_SCHEDULER_ADDRESS", None)
     return subprocess.run(
-        [sys.executable, "-m", "models.cli", *argv],
+        [sys.executable, "-m", "dlinalg.models.cli", *argv],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -624,10 +623,9 @@ def test_cli_writes_the_fitted_indicators(tmp_path):
     """On the demo shop log the files hold exactly ItemSimilarity's indicators, in order."""
     import dask
     import numpy as np
-
-    from models.datasets import demo_interactions
-    from models.interactions import Interactions
-    from models.similarity import ItemSimilarity
+    from dlinalg.models.datasets import demo_interactions
+    from dlinalg.models.interactions import Interactions
+    from dlinalg.models.similarity import ItemSimilarity
 
     log = demo_interactions(300, seed=4)
     src = tmp_path / "log.parquet"

@@ -1,9 +1,9 @@
-"""models.ALS against a dense numpy reference, the implicit library, and itself.
+"""dlinalg.models.ALS against a dense numpy reference, the implicit library, and itself.
 
 Truth: :func:`reference`, the textbook sweeps on the dense matrix (every
 user's ``k x k`` system formed explicitly and solved with LAPACK's
 ``numpy.linalg.solve``), from the same initial factors
-(:func:`models._als_kernels.initial_factors`). The exact solver must agree
+(:func:`dlinalg.models._als_kernels.initial_factors`). The exact solver must agree
 within 1e-10 (float64; the systems are well conditioned thanks to the
 regularization). Both solvers must give bitwise identical factors whatever
 the chunking and the scheduler, since each row's solve reads only that row,
@@ -18,18 +18,18 @@ import threading
 
 import dask
 import dask.array as da
+import dlinalg.models.als as als_module
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from dlinalg.models._als_kernels import initial_factors
+from dlinalg.models.als import ALS
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
 
 import dlinalg as dl
-import models.als as als_module
-from models._als_kernels import initial_factors
-from models.als import ALS
 
 K, REG, ALPHA = 5, 0.1, 2.0
 N_USERS, N_ITEMS = 60, 25
@@ -193,7 +193,7 @@ def test_dask_array_and_dense_input_give_the_same_bits():
 
 
 def test_interactions_input_uses_the_primary_action_and_its_labels():
-    inter = pytest.importorskip("models.interactions")
+    inter = pytest.importorskip("dlinalg.models.interactions")
     rows, cols = R.nonzero()
     df = pd.DataFrame(
         {

@@ -1,4 +1,4 @@
-"""models.PCA and models.TruncatedSVD against scikit-learn, for every kind of input.
+"""dlinalg.models.PCA and dlinalg.models.TruncatedSVD against scikit-learn, for every kind of input.
 
 Truth: scikit-learn's PCA(svd_solver="full") (LAPACK SVD of the centred data)
 and TruncatedSVD(algorithm="arpack") (ARPACK run to machine precision,
@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import xarray as xr
+from dlinalg.models import PCA, TruncatedSVD
+from dlinalg.models._input import Input
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -29,8 +31,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import dlinalg as dl
 from dlinalg.decomp.randomized import randomized_pca
 from dlinalg.errors import NonFiniteError
-from models import PCA, TruncatedSVD
-from models._input import Input
 
 RTOL = 1e-10  # exact solvers, float64, condition number ~10
 CHUNK = 50  # rows per block: 203 rows -> 50, 50, 50, 50, 3

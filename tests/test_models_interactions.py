@@ -1,4 +1,4 @@
-"""models.Interactions: dictionaries and count matrices from tables, CSV and Parquet."""
+"""dlinalg.models.Interactions: dictionaries and count matrices from tables, CSV and Parquet."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.interactions import DEFAULT_ACTION, Interactions
+from dlinalg.models.interactions import DEFAULT_ACTION, Interactions
 
 # Mahout's spark-itemsimilarity example (user,action,item)
 MAHOUT_LINES = [

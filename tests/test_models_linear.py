@@ -1,4 +1,4 @@
-"""models.LinearRegression and models.Ridge against the truth, for every kind of input.
+"""dlinalg.models.LinearRegression and dlinalg.models.Ridge against the truth, for every kind of input.
 
 Truth, always on the dense float64 data: :func:`numpy.linalg.lstsq` of ``[1 X]``
 (LAPACK's SVD solver) for least squares, scikit-learn's ``Ridge(solver="svd")``
@@ -18,21 +18,21 @@ from types import SimpleNamespace
 
 import dask
 import dask.array as da
+import dlinalg.models._linear_solvers as solvers
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.sparse as sp
 import xarray as xr
+from dlinalg.models import LinearRegression, Ridge
+from dlinalg.models._linear_solvers import GRAM_MAX_COLUMNS, Problem, prefers_cholesky, solve
 from sklearn.linear_model import LinearRegression as SkLinearRegression
 from sklearn.linear_model import Ridge as SkRidge
 from sklearn.metrics import r2_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import dlinalg as dl
-import models._linear_solvers as solvers
 from dlinalg.errors import NonFiniteError
-from models import LinearRegression, Ridge
-from models._linear_solvers import GRAM_MAX_COLUMNS, Problem, prefers_cholesky, solve
 
 RTOL = 1e-10  # exact solvers, float64, cond(X) = 10
 RTOL32 = 2.0**-23  # float32 out: the float64 result rounded (half an ulp is 2**-24)

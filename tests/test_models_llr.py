@@ -1,4 +1,4 @@
-"""models.log_likelihood_ratio: Mahout's values to the last bit, SciPy's G-test, bad counts."""
+"""dlinalg.models.log_likelihood_ratio: Mahout's values to the last bit, SciPy's G-test, bad counts."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from dlinalg.models._topk import _xlogx_tables, llr_topk_panel
+from dlinalg.models.llr import log_likelihood_ratio
 from scipy.stats import chi2_contingency
-
-from models._topk import _xlogx_tables, llr_topk_panel
-from models.llr import log_likelihood_ratio
 
 
 def mahout_llr(k11: int, k12: int, k21: int, k22: int) -> float:

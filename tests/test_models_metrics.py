@@ -1,4 +1,4 @@
-"""models.metrics against hand computations, scikit-learn's ndcg_score, and invariants.
+"""dlinalg.models.metrics against hand computations, scikit-learn's ndcg_score, and invariants.
 
 The hand-computed case: three users, k = 3.
 
@@ -21,9 +21,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from dlinalg.models.metrics import (
+    map_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+    train_test_split,
+)
 from sklearn.metrics import ndcg_score
-
-from models.metrics import map_at_k, ndcg_at_k, precision_at_k, recall_at_k, train_test_split
 
 REC = [[1, 2, 3, 4], [5, 6, -1], [7, 8, 0]]
 HELD = [{2, 4, 9}, {5, 6}, set()]

@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from dlinalg.models._cooccurrence import SALT_COLS, SALT_ROWS, count_panel, downsample, priority
+from dlinalg.models.interactions import Interactions
+from dlinalg.models.similarity import CosineSimilarity, ItemSimilarity, RowSimilarity
 from sklearn.metrics.pairwise import cosine_similarity
 
 import dlinalg as dl
-from models._cooccurrence import SALT_COLS, SALT_ROWS, count_panel, downsample, priority
-from models.interactions import Interactions
-from models.similarity import CosineSimilarity, ItemSimilarity, RowSimilarity
 
-PANELS = "models.similarity.panel-entries"
+PANELS = "dlinalg.models.similarity.panel-entries"
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""ALS (issue 5): ``models.ALS`` on the LocalCluster against the implicit library in one process.
+"""ALS (issue 5): ``dlinalg.models.ALS`` on the LocalCluster against the implicit library in one process.
 
-The matrix is :func:`models.datasets.benchmark_matrix` (binary, power-law
+The matrix is :func:`dlinalg.models.datasets.benchmark_matrix` (binary, power-law
 users and items, float32): ``DLINALG_BENCH_ALS_USERS`` x
 ``DLINALG_BENCH_ALS_ITEMS`` with ``DLINALG_BENCH_ALS_NNZ`` interactions
 (default 20,000 x 4,000 with 400,000, small enough for ``asv run --quick``
@@ -11,13 +11,13 @@ steps, float32, the same model:
 ==============================  ==============================================  ======
 dlinalg                         reference                                       target
 ==============================  ==============================================  ======
-``models.ALS(64).fit(R)``,      ``implicit.cpu.als.AlternatingLeastSquares``    <= 2x
+``dlinalg.models.ALS(64).fit(R)``,      ``implicit.cpu.als.AlternatingLeastSquares``    <= 2x
 2 workers x 1 thread            (``num_threads=2``), on ``1 + R``, alpha 1
 ==============================  ==============================================  ======
 
 The implicit library's confidence is its input matrix itself, so it gets
 ``1 + alpha R`` on the stored entries (Hu-Koren-Volinsky's ``c = 1 + alpha
-r`` with alpha 1, what ``models.ALS`` uses). ``track_loss`` records the final
+r`` with alpha 1, what ``dlinalg.models.ALS`` uses). ``track_loss`` records the final
 training loss of both (the same normalised loss); the reference classes are
 skipped when implicit is not installed.
 """
@@ -45,7 +45,7 @@ _cache: dict = {}
 def ratings(users: int) -> sp.csr_array:
     """The seeded benchmark matrix (cached per process)."""
     if users not in _cache:
-        from models.datasets import benchmark_matrix
+        from dlinalg.models.datasets import benchmark_matrix
 
         _cache[users] = benchmark_matrix(users, ITEMS, NNZ * users // USERS)
     return _cache[users]
@@ -58,10 +58,10 @@ class _ALS:
 
 
 class ALSDlinalg(_ALS):
-    """``models.ALS(64, iterations=15).fit(R)`` from the in-memory CSR matrix."""
+    """``dlinalg.models.ALS(64, iterations=15).fit(R)`` from the in-memory CSR matrix."""
 
     def setup(self, users):
-        from models.als import ALS
+        from dlinalg.models.als import ALS
 
         self.client = get_client()
         self.R = ratings(users)
@@ -70,7 +70,7 @@ class ALSDlinalg(_ALS):
         settle(self.client)
 
     def _fit(self):
-        from models.als import ALS
+        from dlinalg.models.als import ALS
 
         est = ALS(FACTORS, regularization=REGULARIZATION, iterations=ITERATIONS, alpha=ALPHA)
         with self.client.as_current():

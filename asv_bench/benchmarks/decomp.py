@@ -10,7 +10,7 @@ dlinalg                     reference                            target
 ``qr(A)``, Q persisted      ``dask.array.linalg.tsqr``, Q        >= 8x
 ``svd(A)``, U persisted     ``dask.array.linalg.svd``            >= 6x
 ``ssvd(A, 20, q=2)``, U     ``svd_compressed(k=20, 2 power it)`` >= 2.5x
-``models.PCA(20).fit(A)``   sklearn randomized PCA, dask-ml PCA  >= 10x
+``dlinalg.models.PCA(20).fit(A)``   sklearn randomized PCA, dask-ml PCA  >= 10x
 ==========================  ===================================  =======
 
 Every timed call materialises the tall factor (``persist`` and wait) and the
@@ -160,16 +160,16 @@ class SSVDDask(OnCluster):
 # PCA
 # ---------------------------------------------------------------------------
 class PCADlinalg(OnCluster):
-    """``models.PCA(20).fit(A)`` on the persisted DRM ("auto": exact Gram + eigh, one pass)."""
+    """``dlinalg.models.PCA(20).fit(A)`` on the persisted DRM ("auto": exact Gram + eigh, one pass)."""
 
     def time_fit(self, rows):
-        from models import PCA
+        from dlinalg.models import PCA
 
         with self.client.as_current():
             PCA(K).fit(self.A)
 
     def time_fit_randomized(self, rows):
-        from models import PCA
+        from dlinalg.models import PCA
 
         with self.client.as_current():
             PCA(K, svd_solver="randomized", random_state=0).fit(self.A)

@@ -166,16 +166,16 @@ class LSMRScipyFixed(_LSQNumpy):
 
 # ---------------------------------------------------------------------------
 class LinearRegressionDlinalg(_LSQ):
-    """``models.LinearRegression(fit_intercept=False).fit(A, b)`` (auto solver)."""
+    """``dlinalg.models.LinearRegression(fit_intercept=False).fit(A, b)`` (auto solver)."""
 
     def time_fit(self, rows):
-        from models import LinearRegression
+        from dlinalg.models import LinearRegression
 
         with self.client.as_current():
             LinearRegression(fit_intercept=False).fit(self.A, self.b)
 
     def track_rel_error(self, rows):
-        from models import LinearRegression
+        from dlinalg.models import LinearRegression
 
         with self.client.as_current():
             coef = LinearRegression(fit_intercept=False).fit(self.A, self.b).coef_

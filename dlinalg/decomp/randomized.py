@@ -335,7 +335,7 @@ def spca(
 
     See Also
     --------
-    ssvd, sklearn.decomposition.PCA, models.PCA
+    ssvd, sklearn.decomposition.PCA, dlinalg.models.PCA
 
     References
     ----------
@@ -361,7 +361,7 @@ def spca(
 def randomized_pca(
     A: Any, k: int, p: int = 15, q: int = 1, seed: Any = None, *, check_finite: bool = True
 ) -> PCAResult:
-    """:func:`spca` plus the column means and variances (one pass for both), for models.PCA.
+    """:func:`spca` plus the column means and variances (one pass for both), for dlinalg.models.PCA.
 
     Returns
     -------

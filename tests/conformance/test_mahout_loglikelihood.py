@@ -1,18 +1,18 @@
-"""Mahout's LogLikelihoodTest, run against models.llr (issue 13: a drop-in for Mahout).
+"""Mahout's LogLikelihoodTest, run against dlinalg.models.llr (issue 13: a drop-in for Mahout).
 
 Ported from ``core/src/test/java/org/apache/mahout/math/stats/LogLikelihoodTest.java``
 (Apache Mahout, tag ``mahout-14.1``); each case names the ``@Test`` it comes
 from and keeps its tables, expected values and (absolute) epsilons of
 ``assertEquals(expected, actual, epsilon)``.
 
-dlinalg's public LLR surface is :func:`models.llr.log_likelihood_ratio` and
-the ``x log x`` it is built from (:func:`models.llr.xlogx`). Mahout's
+dlinalg's public LLR surface is :func:`dlinalg.models.llr.log_likelihood_ratio` and
+the ``x log x`` it is built from (:func:`dlinalg.models.llr.xlogx`). Mahout's
 ``entropy`` is written from ``xlogx`` exactly as ``LogLikelihood.entropy``
 is. Not expressible: ``rootLogLikelihoodRatio``'s sign and
 ``compareFrequencies`` (no dlinalg equivalent; the magnitudes of the root
 cases are checked as ``sqrt(llr)``), see the notes at those cases.
 
-The LLR tables are also run through :class:`models.ItemSimilarity` on users x
+The LLR tables are also run through :class:`dlinalg.models.ItemSimilarity` on users x
 items matrices that realise them (one row block and several, and on the
 ``scheduler`` fixture): the indicator of the two items is the same number.
 """
@@ -24,10 +24,10 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from dlinalg.models import ItemSimilarity
+from dlinalg.models.llr import log_likelihood_ratio, xlogx
 
 import dlinalg as dl
-from models import ItemSimilarity
-from models.llr import log_likelihood_ratio, xlogx
 
 SOURCE = "core/src/test/java/org/apache/mahout/math/stats/LogLikelihoodTest.java"
 

@@ -1,4 +1,4 @@
-"""Mahout's SimilarityAnalysisSuite, run against models.ItemSimilarity / RowSimilarity and the CLI.
+"""Mahout's SimilarityAnalysisSuite, run against dlinalg.models.ItemSimilarity / RowSimilarity and the CLI.
 
 Ported from ``engine/spark/src/test/scala/org/apache/mahout/cf/SimilarityAnalysisSuite.scala``
 (Apache Mahout, tag ``mahout-14.1``). Each case names the ``test("...")`` it
@@ -12,13 +12,13 @@ Mahout's calls in dlinalg's spelling:
   is ``ItemSimilarity(seed=...).fit(A, B)``: ``indicators_[0]`` is ``A'A``
   and ``indicators_[1]`` is ``A'B`` with LLR (rows: A's items);
 - ``IndexedDatasetSpark`` (a matrix with user and item dictionaries) is
-  :class:`models.Interactions` (or a DRM with row and column labels);
+  :class:`dlinalg.models.Interactions` (or a DRM with row and column labels);
 - ``DownsamplableCrossOccurrenceDataset(maxInterestingElements, minLLROpt)``
   sets them per action; dlinalg has one ``max_similar_items`` and one
   ``min_llr`` per model. The source sets them only on B, where every ``A'A``
   score (1.726...) has at most one entry per row and is above the threshold,
   so the model-wide values give the source's matrices exactly;
-- ``spark-itemsimilarity`` is ``dlinalg itemsimilarity`` (``models.cli.main``).
+- ``spark-itemsimilarity`` is ``dlinalg itemsimilarity`` (``dlinalg.models.cli.main``).
 
 Each fit runs on in-memory input and on DRMs of one row block, two (the
 source's ``numPartitions = 2``) and one row per block; the main case and the
@@ -40,12 +40,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from dlinalg.models import ItemSimilarity, RowSimilarity
+from dlinalg.models.cli import main
+from dlinalg.models.interactions import Interactions
+from dlinalg.models.llr import log_likelihood_ratio
 
 import dlinalg as dl
-from models import ItemSimilarity, RowSimilarity
-from models.cli import main
-from models.interactions import Interactions
-from models.llr import log_likelihood_ratio
 
 SOURCE = "engine/spark/src/test/scala/org/apache/mahout/cf/SimilarityAnalysisSuite.scala"
 

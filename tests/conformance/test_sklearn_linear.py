@@ -1,4 +1,4 @@
-"""scikit-learn's own linear-model tests, run against models.LinearRegression and Ridge.
+"""scikit-learn's own linear-model tests, run against dlinalg.models.LinearRegression and Ridge.
 
 Ported from two sources of scikit-learn 1.9 (the wheel in the virtualenv):
 ``sklearn/linear_model/tests/test_base.py`` (LinearRegression) and
@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from dlinalg.models import LinearRegression, Ridge
 from scipy import linalg
 from sklearn import datasets
 from sklearn.datasets import make_low_rank_matrix, make_regression, make_sparse_uncorrelated
@@ -47,7 +48,6 @@ from sklearn.utils._testing import (
 )
 
 import dlinalg as dl
-from models import LinearRegression, Ridge
 
 SOURCES = ("sklearn/linear_model/tests/test_base.py", "sklearn/linear_model/tests/test_ridge.py")
 SEED = 42  # scikit-learn's default global_random_seed

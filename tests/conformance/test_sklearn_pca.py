@@ -1,4 +1,4 @@
-"""scikit-learn's own PCA tests, run against :class:`models.PCA`.
+"""scikit-learn's own PCA tests, run against :class:`dlinalg.models.PCA`.
 
 Ported from ``sklearn/decomposition/tests/test_pca.py`` (scikit-learn 1.9, the
 wheel in the virtualenv); each case names the test function it comes from and
@@ -7,7 +7,7 @@ that makes sense: numpy in gives numpy out, a DRM with one row block and a DRM
 with several row blocks give lazy results (computed here), equal to the numpy
 ones. ``global_random_seed`` is scikit-learn's default, 42.
 
-Where dlinalg documents another behaviour (see ``models.PCA``'s docstring),
+Where dlinalg documents another behaviour (see ``dlinalg.models.PCA``'s docstring),
 the case asserts that behaviour and says why:
 
 - ``svd_solver="arpack"`` raises ValueError naming "arpack" and a remedy;
@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from dlinalg.models import PCA
 from numpy.testing import assert_array_equal
 from scipy.linalg import LinAlgWarning
 from sklearn import datasets
@@ -36,7 +37,6 @@ from sklearn.utils._testing import assert_allclose
 
 import dlinalg as dl
 from dlinalg.errors import RankDeficientError
-from models import PCA
 
 SOURCE = "sklearn/decomposition/tests/test_pca.py"
 SEED = 42  # scikit-learn's default global_random_seed

@@ -1,4 +1,4 @@
-"""scikit-learn's own TruncatedSVD tests, run against :class:`models.TruncatedSVD`.
+"""scikit-learn's own TruncatedSVD tests, run against :class:`dlinalg.models.TruncatedSVD`.
 
 Ported from ``sklearn/decomposition/tests/test_truncated_svd.py`` (scikit-learn
 1.9, the wheel in the virtualenv); each case names the test function it comes
@@ -19,13 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from dlinalg.models import PCA, TruncatedSVD
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
 from sklearn.utils import check_random_state
 from sklearn.utils._testing import assert_allclose, assert_array_less
 
 import dlinalg as dl
-from models import PCA, TruncatedSVD
 
 SOURCE = "sklearn/decomposition/tests/test_truncated_svd.py"
 SEED = 42  # scikit-learn's default global_random_seed
