@@ -28,8 +28,11 @@ class ElementwiseMixin:
             _check_broadcast(self.shape, arg.shape, op)
         for o in others:
             if isinstance(o, ElementwiseMixin):  # another DRM: equal labels must meet
-                check_same_labels(self.row_labels, o.row_labels, "rows", op)
-                check_same_labels(self.col_labels, o.col_labels, "columns", op)
+                # only along an axis both span: a 1-row or 1-column operand broadcasts
+                if o.nrow == self.nrow:
+                    check_same_labels(self.row_labels, o.row_labels, "rows", op)
+                if o.ncol == self.ncol:
+                    check_same_labels(self.col_labels, o.col_labels, "columns", op)
         if reflect:
             args.reverse()
         return self._like(N.Elemwise(op, tuple(args)))

@@ -73,3 +73,13 @@ def test_reordering_by_labels_makes_the_join_explicit():
     np.testing.assert_array_equal(got, _ROWS.T @ _ROWS)
     # one side unlabelled: positional, as documented
     np.testing.assert_array_equal((A.T @ _labelled()).compute(scheduler="sync"), _ROWS.T @ _ROWS)
+
+
+def test_a_broadcast_operand_keeps_its_own_labels():
+    """A 1-row (or 1-column) operand broadcasts: only an axis both span is compared."""
+    X = np.arange(8.0).reshape(4, 2)
+    A = dl.from_array(X, row_labels=list("abcd"), col_labels=["x", "y"])
+    got = (A - A[[0], :]).compute(scheduler="sync")
+    np.testing.assert_array_equal(got, X - X[[0], :])
+    got = (A - A[:, ["x"]]).compute(scheduler="sync")
+    np.testing.assert_array_equal(got, X - X[:, [0]])

@@ -100,11 +100,13 @@ class Lowering:
         """An elementwise operand: a matrix meets the row blocks, a vector every row.
 
         A 1-D operand broadcasts over the rows as in numpy (one value per
-        column), so a distributed vector (``B - A.row_sums()``) is gathered
-        into one block instead of being cut into the matrix's row blocks.
+        column), and so does a distributed 1-row matrix (``A - A[[0], :]``):
+        each is one block met by every row block, not cut into them.
         """
-        if len(node.shape) == 1 and not node.local:
-            return self.rows(node).rechunk(-1)
+        if node.local:
+            return self.aligned(node, row_chunks)
+        if len(node.shape) == 1 or (node.shape[0] == 1 and sum(row_chunks) > 1):
+            return self.rows(node).rechunk(-1)  # broadcast whole over every block
         return self.aligned(node, row_chunks)
 
     # ------------------------------------------------------------------
