@@ -412,3 +412,16 @@ def test_cg_probes_an_operator_preconditioner_too(tmp_path):
     assert full.itn > 3
     assert resumed.itn == full.itn
     np.testing.assert_array_equal(resumed.x, full.x)
+
+
+def test_lsqr_with_calc_var_resumes_bit_for_bit(tmp_path):
+    """Review finding: the optional ``var`` array made the file 'corrupted' on resume."""
+    M1, _, b = two_matrices()
+    path = tmp_path / "var.npz"
+    with sync():
+        full = dl.lsqr(M1, b, maxiter=60, calc_var=True)
+        dl.lsqr(M1, b, maxiter=5, calc_var=True, checkpoint=path)
+        resumed = dl.lsqr(M1, b, maxiter=60, calc_var=True, checkpoint=path)
+    assert (resumed.itn, resumed.istop) == (full.itn, full.istop)
+    np.testing.assert_array_equal(resumed.x, full.x)
+    np.testing.assert_array_equal(resumed.var, full.var)

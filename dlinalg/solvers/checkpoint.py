@@ -79,13 +79,16 @@ class Layout(NamedTuple):
     """What a solver's saved state holds.
 
     ``arrays`` maps each array to its allowed shapes, written with ``"m"``
-    and ``"n"`` (A's rows and columns), ``"*"`` (any length) or an integer.
+    and ``"n"`` (A's rows and columns), ``"*"`` (any length) or an integer;
+    ``optional`` the same for arrays saved only with some options (lsqr's
+    ``var`` with ``calc_var=True``).
     """
 
     scalars: tuple[str, ...]
     integers: tuple[str, ...]
     arrays: dict[str, tuple[tuple[str | int, ...], ...]]
     istop: tuple[int, ...]
+    optional: dict[str, tuple[tuple[str | int, ...], ...]] = {}  # noqa: RUF012 - never mutated
 
 
 _N = (("n",),)
@@ -102,7 +105,7 @@ _LSMR_SCALARS = (
 #: The saved state of each solver (a test checks it against what they save).
 STATES: dict[str, Layout] = {
     "lsqr": Layout(_LSQR_SCALARS, (), {"x": _N, "v": _N, "w": _N, "u_raw": (("m",),)},
-                   tuple(range(8))),
+                   tuple(range(8)), {"var": _N}),
     "lsmr": Layout(_LSMR_SCALARS, (), {"x": _N, "v": _N, "h": _N, "hbar": _N,
                                        "u_raw": (("m",),)}, tuple(range(8))),
     "cg": Layout(("rho", "normr", "bnorm", "tol"), (), {"x": _N, "r": _N, "p": _N},
@@ -384,7 +387,8 @@ def check_file(path: Path, solver: str) -> tuple[dict, dict]:
         extra = set(scalars) - {"itn", "istop", *layout.integers, *layout.scalars}
         if extra:
             raise check.fail(f"header field 'scalars' has unexpected entries {sorted(extra)}")
-        for key, allowed in layout.arrays.items():
+        present = {k: v for k, v in layout.optional.items() if k in arrays}
+        for key, allowed in {**layout.arrays, **present}.items():
             if key not in arrays:
                 raise check.fail(f"it has no array {key!r}")
             a = arrays[key]
@@ -394,7 +398,7 @@ def check_file(path: Path, solver: str) -> tuple[dict, dict]:
                     f"array {key!r} has shape {a.shape} and dtype {a.dtype}, expected float64 "
                     f"of shape {want} with m={m}, n={n}"
                 )
-        extra = set(arrays) - set(layout.arrays)
+        extra = set(arrays) - set(layout.arrays) - set(layout.optional)
         if extra:
             raise check.fail(f"it has unexpected arrays {sorted(extra)}")
     if _digest(header, arrays) != header["sha256"]:
