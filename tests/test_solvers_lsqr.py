@@ -330,3 +330,19 @@ def test_sparse_one_column_drm_b():
     with dask.config.set(scheduler="sync"):
         res = dl.lsqr(dl.from_array(A, chunks=40), bs, atol=1e-12, btol=1e-12)
     np.testing.assert_allclose(res.x, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-9)
+
+
+def test_partial_sums_combined_in_client_or_on_cluster_give_the_same_bits(client, monkeypatch):
+    """Small partial sums are summed in the client, large ones by a task: same tree, same bits."""
+    from dlinalg.solvers import _operator
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((300, 12))
+    y = rng.standard_normal(300)
+    with client.as_current():
+        A = dl.from_array(X, chunks=40).persist()
+        here = dl.lsqr(A, y, atol=0, btol=0, conlim=0, maxiter=15)
+        monkeypatch.setattr(_operator, "CLIENT_COMBINE_BYTES", 0)
+        there = dl.lsqr(A, y, atol=0, btol=0, conlim=0, maxiter=15)
+    np.testing.assert_array_equal(here.x, there.x)
+    np.testing.assert_allclose(here.x, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-8)

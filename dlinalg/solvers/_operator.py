@@ -137,6 +137,10 @@ class RowVector:
         return self.op.shape[0]
 
 
+#: Partial sums (blocks x columns x 8 bytes) up to this size are combined in the client.
+CLIENT_COMBINE_BYTES = 8 * 2**20
+
+
 class RowOperator:
     """A persisted row-block matrix and the one-pass products the solvers need.
 
@@ -193,10 +197,15 @@ class RowOperator:
         ]
 
     def _total(self, results: list) -> MatvecParts:
-        # The groups' small partial sums come here and are summed in the fixed
-        # tree in this process: one scheduler round trip less per product than
-        # a combine task (a trip costs 10-15 ms on a 2-vCPU VM), same bits.
-        return combine_groups(self.groups, _split_every(), *self.run.gather(results))
+        # Each block's partial sum has n entries. While they are small, they
+        # come here and are summed in the fixed tree in this process: one
+        # scheduler round trip less per product than a combine task (a trip
+        # costs 10-15 ms on a 2-vCPU VM), the same bits. Larger ones are
+        # summed by a task on the cluster, so only the total travels here.
+        if len(self.chunks) * self.shape[1] * 8 <= CLIENT_COMBINE_BYTES:
+            return combine_groups(self.groups, _split_every(), *self.run.gather(results))
+        total = self.run.submit(combine_groups, self.groups, _split_every(), *results)
+        return self.run.gather([total])[0]
 
     # --- vectors ------------------------------------------------------------
     def vector(self, b: Any) -> RowVector:
