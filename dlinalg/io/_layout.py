@@ -305,7 +305,7 @@ def dense_array(
         asarray=False,
         lock=False,
         fancy=False,
-        inline_array=True,
+        inline_array=False,  # one shared reader key: each task would carry every chunk record
         meta=np.empty((0, 0), dtype=dtype),
     )
 

@@ -192,6 +192,6 @@ def read_csr(
         asarray=False,
         lock=False,
         fancy=False,
-        inline_array=True,
+        inline_array=False,  # one shared reader key: each task would carry every chunk record
         meta=sp.csr_array((0, 0), dtype=dtype),
     )
