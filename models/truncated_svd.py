@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 import dlinalg as dl
+from dlinalg.cluster import compute_collections
+from dlinalg.decomp.moments import comoments_graph
 
 from ._decomposition import (
     LinearProjection,
@@ -181,10 +183,14 @@ class TruncatedSVD(LinearProjection):
             # singular_values_, and its variances are explained_variance_
             V = np.ascontiguousarray(np.asarray(Vt, np.float64).T)
             AV = A @ V
-            gram, proj_mean, col_var = dl.compute(dl.crossprod(AV), AV.col_means(), A.col_vars())
-            s, Vt, R = ritz_rotation(Vt, np.asarray(gram))
-            proj_mean = np.asarray(proj_mean, np.float64) @ R
-            proj_var = np.clip(s**2 / m - proj_mean**2, 0.0, None)  # ddof=0, as scikit-learn
+            # the moments of AV centred tile by tile (Chan et al.), not s**2/m - mean**2,
+            # which cancels to noise for data far from zero
+            (_, proj_mean, scatter), col_var = compute_collections(
+                comoments_graph(AV, check_finite=False), A.col_vars().to_dask()
+            )
+            gram = scatter + m * np.outer(proj_mean, proj_mean)
+            s, Vt, R = ritz_rotation(Vt, gram)
+            proj_var = np.einsum("ij,ik,kj->j", R, scatter, R) / m  # ddof=0, as scikit-learn
         else:
             s, Vt = exact_svd(A, lambda s: k)
             s = s[:k]

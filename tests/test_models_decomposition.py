@@ -557,3 +557,17 @@ def test_nan_is_refused():
 def test_bad_parameters_are_refused_at_fit(est, data, error, match):
     with pytest.raises(error, match=match):
         est.fit(data)
+
+
+@pytest.mark.parametrize("offset", [1e7, 1e8])
+def test_truncated_svd_randomized_variance_far_from_zero(offset):
+    """Review finding: s**2/m - mean**2 cancelled to noise for data far from zero."""
+    from dlinalg.models import TruncatedSVD
+
+    X = offset + np.random.default_rng(0).standard_normal((2000, 4))
+    fitted = TruncatedSVD(2, algorithm="randomized", random_state=0).fit(X)
+    np.testing.assert_allclose(
+        fitted.explained_variance_, fitted.transform(X).var(axis=0), rtol=1e-6
+    )
+    exact = TruncatedSVD(2, algorithm="exact").fit(X)
+    np.testing.assert_allclose(fitted.explained_variance_, exact.explained_variance_, rtol=1e-6)

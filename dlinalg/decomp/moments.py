@@ -12,7 +12,7 @@ from dlinalg.errors import ShapeError
 from dlinalg.physical import reduce as R
 from dlinalg.physical.moments import comoment_block, comoment_combine
 
-__all__ = ["comoments"]
+__all__ = ["comoments", "comoments_graph"]
 
 
 def comoments(A: Any, *more: Any, check_finite: bool = True) -> tuple[int, np.ndarray, np.ndarray]:
@@ -65,6 +65,21 @@ def comoments(A: Any, *more: Any, check_finite: bool = True) -> tuple[int, np.nd
     from dlinalg.cluster import compute_collections
 
     A = as_matrix(A, check_finite)
+    count, mean, scatter = compute_collections(
+        comoments_graph(A, *more, check_finite=check_finite)
+    )[0]
+    if check_finite:
+        raise_if_nonfinite(np.diag(scatter) + mean, "A", None if more else A.col_labels)
+    return int(count), mean, scatter
+
+
+def comoments_graph(A: Any, *more: Any, check_finite: bool = True) -> Any:
+    """The Delayed ``(count, mean, scatter)`` of :func:`comoments`, to compute with other values.
+
+    Computed in the same ``dask.compute`` as other results over the same
+    blocks, it shares their pass over the data.
+    """
+    A = as_matrix(A, check_finite)
     columns = [R.blocks_of(A.to_dask())]
     for B in more:
         B = as_matrix(B, check_finite, what="B")
@@ -73,7 +88,4 @@ def comoments(A: Any, *more: Any, check_finite: bool = True) -> tuple[int, np.nd
         B = B if B.chunks == A.chunks else B.rechunk(A.chunks)
         columns.append(R.blocks_of(B.to_dask()))
     parts = [delayed(comoment_block, pure=True)(*blocks) for blocks in zip(*columns, strict=True)]
-    count, mean, scatter = compute_collections(R.tree_reduce(parts, comoment_combine))[0]
-    if check_finite:
-        raise_if_nonfinite(np.diag(scatter) + mean, "A", None if more else A.col_labels)
-    return int(count), mean, scatter
+    return R.tree_reduce(parts, comoment_combine)
