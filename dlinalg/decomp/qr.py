@@ -146,27 +146,31 @@ def _rescaled(
     a well-scaled A: ``Q`` the same, ``R`` scaled back. Otherwise (A is
     well scaled, or zero) the first error was right and is raised.
     """
-    r = tsqr(A, dtype)[1]
+    first = tsqr(A, dtype)  # its R measures A; its Q serves the TSQR fallbacks below
+    r = first[1]
     if check_finite:
         raise_if_nonfinite(np.diag(r), "A", A.col_labels, count=False)
     top = np.linalg.norm(r, 2) if np.isfinite(r).all() else np.nan
     if np.isnan(top) and error is None:  # NaN data with check_finite=False: NaN factors
-        return _tsqr(A, dtype, check_finite)
+        return _tsqr(A, dtype, check_finite, first)
     e = int(np.floor(np.log2(top))) if top > 0 and np.isfinite(top) else 0
     scale = np.ldexp(1.0, -e)
     if abs(e) < SAFE_EXPONENT or not 0 < scale < np.inf:
         if error is None:
-            return _tsqr(A, dtype, check_finite)
+            return _tsqr(A, dtype, check_finite, first)
         raise error
     scaled = A * scale
     basis = orthonormalize(scaled, RowChain(A.ncol), method=method, check_finite=check_finite)
     return tall_factor(scaled, basis.factor(), dtype), np.ldexp(basis.R, e).astype(dtype)
 
 
-def _tsqr(A: Any, dtype: np.dtype, check_finite: bool) -> tuple[Any, np.ndarray]:
+def _tsqr(
+    A: Any, dtype: np.dtype, check_finite: bool, done: tuple | None = None
+) -> tuple[Any, np.ndarray]:
+    """TSQR's factors as dlinalg's; ``done`` is a ``tsqr(A, dtype)`` already run."""
     from dlinalg.matrix import DRM
 
-    q, r = tsqr(A, dtype)
+    q, r = tsqr(A, dtype) if done is None else done
     if check_finite:  # NaN spreads from the first bad column to every later one of R
         raise_if_nonfinite(np.diag(r), "A", A.col_labels, count=False)
     Q = DRM._from_dask(q, row_labels=A.row_labels, dims=A.dims, attrs=A.attrs, source="tsqr")
