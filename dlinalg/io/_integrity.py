@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -269,14 +269,3 @@ def read_verified(
         dtype = object if codec.text else codec.dtype
         return np.empty((0,), dtype=dtype)
     return np.concatenate(parts)[:n]
-
-
-@dataclass
-class _Scan:
-    """Accumulates problems while verifying a whole store."""
-
-    problems: list[ChunkProblem] = field(default_factory=list)
-    checked: int = 0
-
-    def add(self, key: str, problem: str) -> None:
-        self.problems.append(ChunkProblem(key, problem))

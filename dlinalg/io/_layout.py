@@ -250,7 +250,7 @@ class CheckedRows:
         return out.astype(self.dtype, copy=False)
 
 
-def check_dense_marker(store: Store, node: Node, info: dict[str, Any], where: str) -> None:
+def check_dense_marker(node: Node, info: dict[str, Any], where: str) -> None:
     """Up-front checks of a dlinalg dense array against its marker: metadata only."""
     shape = list(info.get("shape") or [])
     if node.kind == "array" and list(node.shape) != shape:

@@ -283,7 +283,7 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
         anode = read_node(store, apath, where)
         if anode is None or anode.kind != "array":
             raise IncompleteStoreError(f"Zarr store {where} lacks its array {apath!r}")
-        _layout.check_dense_marker(store, anode, info, where)
+        _layout.check_dense_marker(anode, info, where)
         if marker is not None:
             _integrity.check_array_record(anode, marker["arrays"].get(info["array"]), where)
         records = marker["chunks"] if marker is not None else None
