@@ -225,7 +225,9 @@ def _row_blocks(b: Any, chunks: tuple[int, ...], k: int) -> da.Array:
     if isinstance(b, da.Array):
         b = b.map_blocks(_dense, dtype=b.dtype, meta=np.empty((0, 0), b.dtype))
         return b.rechunk((chunks, (k,)))
-    return da.from_array(np.asarray(b), chunks=(chunks, (k,)))
+    from dlinalg.construct import from_array  # stride-aware key, realigned on the workers
+
+    return from_array(np.asarray(b), chunks=chunks).to_dask()
 
 
 def _dense(x: Any) -> np.ndarray:
