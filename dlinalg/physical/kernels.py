@@ -348,8 +348,9 @@ def cbind_block(*parts: Any, dtype: Any, sparse: bool) -> Any:
 
 def row_stat_block(x: Any, stat: str) -> np.ndarray:
     """Row sums or means of one block as a 1-D array."""
-    s = np.asarray(x.sum(axis=1)).ravel()
-    return s / x.shape[1] if stat == "mean" else s
+    if stat == "mean":  # float64 accumulation, as numpy's mean of integers
+        return np.asarray(x.sum(axis=1, dtype=np.float64)).ravel() / x.shape[1]
+    return np.asarray(x.sum(axis=1)).ravel()
 
 
 def sum_parts(*parts: Any) -> Any:
@@ -377,8 +378,8 @@ def col_stat_dtype(stat: str, dtype: np.dtype) -> np.dtype:
 #: The partial sums each statistic needs.
 STAT_NEEDS = {
     "sum": ("sum",),
-    "mean": ("sum",),
-    "var": ("sum", "m2"),
+    "mean": ("fsum",),  # a float64 sum: numpy's mean of integers does not wrap
+    "var": ("fsum", "m2"),
     "sumsq": ("sumsq",),
     "norm": ("sumsq",),
     "nnz": ("nnz",),
@@ -389,20 +390,30 @@ STAT_NEEDS = {
 def stats_block(x: Any, needs: tuple[str, ...]) -> dict[str, Any]:
     """Partial statistics of one block, accumulated in float64 (or int64).
 
-    Always holds ``n`` (rows), plus whichever of ``sum``, ``m2`` (sum of squared
-    deviations from the block mean), ``sumsq``, ``nnz`` and ``gram`` are needed.
+    Always holds ``n`` (rows), plus whichever of ``sum`` (in the dtype numpy's
+    sum gives: int64 for integers), ``fsum`` (float64, for means and
+    variances as numpy computes them), ``m2`` (sum of squared deviations from
+    the block mean), ``sumsq``, ``nnz`` and ``gram`` are needed. For floating
+    blocks ``fsum`` is ``sum``.
     """
     x = aligned(x)
     out: dict[str, Any] = {"n": x.shape[0]}
-    acc = np.float64 if x.dtype.kind == "f" else np.int64
+    floating = x.dtype.kind == "f"
+    acc = np.float64 if floating else np.int64
+    want_fsum = "fsum" in needs or "m2" in needs  # the variance merges by the means
+    want_sum = "sum" in needs or (floating and want_fsum)
     if "gram" in needs:  # first: the column sums ride along with the Gram's pass
-        out["gram"], tile_sums = gram_and_sum_block(x, with_sum="sum" in needs)
+        out["gram"], tile_sums = gram_and_sum_block(x, with_sum=want_sum)
         if tile_sums is not None:
             out["sum"] = tile_sums
-    if ("sum" in needs or "m2" in needs) and "sum" not in out:
+    if want_sum and "sum" not in out:
         out["sum"] = np.asarray(x.sum(axis=0, dtype=acc)).ravel()
+    if want_fsum:
+        out["fsum"] = (
+            out["sum"] if floating else np.asarray(x.sum(axis=0, dtype=np.float64)).ravel()
+        )
     if "m2" in needs:
-        mean = out["sum"] / max(x.shape[0], 1)
+        mean = out["fsum"] / max(x.shape[0], 1)
         if sp.issparse(x):
             sq = np.asarray(x.multiply(x).sum(axis=0, dtype=np.float64)).ravel()
             out["m2"] = np.maximum(sq - x.shape[0] * mean * mean, 0.0)
@@ -430,9 +441,9 @@ def stats_combine(*parts: dict[str, Any]) -> dict[str, Any]:
         n_a, n_b = out["n"], p["n"]
         n = n_a + n_b
         if "m2" in out:
-            delta = p["sum"] / max(n_b, 1) - out["sum"] / max(n_a, 1)
+            delta = p["fsum"] / max(n_b, 1) - out["fsum"] / max(n_a, 1)
             out["m2"] = out["m2"] + p["m2"] + delta * delta * (n_a * n_b / max(n, 1))
-        for key in ("sum", "sumsq", "nnz", "gram"):
+        for key in ("sum", "fsum", "sumsq", "nnz", "gram"):
             if key in out:
                 out[key] = out[key] + p[key]
         out["n"] = n
@@ -450,7 +461,7 @@ def finalize_stat(part: dict[str, Any], stat: str, dtype: Any, ddof: int = 0) ->
     if stat == "sum":
         value = part["sum"]
     elif stat == "mean":
-        value = part["sum"] / n
+        value = part["fsum"] / n
     elif stat == "var":
         value = part["m2"] / (n - ddof) if n > ddof else np.full(part["m2"].shape, np.nan)
     elif stat == "sumsq":

@@ -429,13 +429,8 @@ def test_row_sums_row_means(chunking, scheduler):
 
 # colMeans / rowMeans on integer matrices (Mahout's are double; dlinalg keeps numpy's
 # dtypes): numpy's mean and var of int64 accumulate in float64, so values near 2**62
-# are right; dlinalg's sums wrap in int64 first. The wrapping col_sums is numpy's too.
+# are right, and so are dlinalg's. The wrapping col_sums is numpy's too.
 _BIG = np.array([[2**62, 2**62], [2**62, 1], [2**62, 3]], dtype=np.int64)
-_KERNEL_OVERFLOW = pytest.mark.xfail(
-    strict=True,
-    reason="dlinalg/physical/kernels.py (stats_block, row_stat_block) accumulate integer "
-    "means and variances in int64, which wraps; numpy accumulates them in float64",
-)
 
 
 @pytest.mark.parametrize("chunking", CHUNKINGS)
@@ -443,13 +438,9 @@ _KERNEL_OVERFLOW = pytest.mark.xfail(
     ("stat", "truth"),
     [
         pytest.param("col_sums", lambda x: x.sum(axis=0), id="col_sums"),  # wraps, as numpy
-        pytest.param(
-            "col_means", lambda x: x.mean(axis=0), id="col_means", marks=_KERNEL_OVERFLOW
-        ),
-        pytest.param(
-            "row_means", lambda x: x.mean(axis=1), id="row_means", marks=_KERNEL_OVERFLOW
-        ),
-        pytest.param("col_vars", lambda x: x.var(axis=0), id="col_vars", marks=_KERNEL_OVERFLOW),
+        pytest.param("col_means", lambda x: x.mean(axis=0), id="col_means"),
+        pytest.param("row_means", lambda x: x.mean(axis=1), id="row_means"),
+        pytest.param("col_vars", lambda x: x.var(axis=0), id="col_vars"),
     ],
 )
 def test_integer_statistics_near_int64_max(stat, truth, chunking):
