@@ -115,7 +115,7 @@ class _Lazy:
         └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
         >>> print(A.col_vars().explain())
         Pick var (ddof=0)  [2 float64, local]
-        └─ ColStats (m2, sum) in one pass
+        └─ ColStats (fsum, m2) in one pass
            └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
         """
         from dlinalg.plan.rewrite import fuse_statistics
