@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from dlinalg import _trace
 from dlinalg.errors import (
     DTypeError,
     OperandTypeError,
@@ -370,20 +371,32 @@ def compute(*exprs: Any, progress: bool | None = None, **kwargs: Any) -> tuple:
     >>> dl.compute(A.norm(), A.col_vars(), scheduler="sync")[1]
     array([2.66666667, 2.66666667])
     """
-    from dlinalg.cluster import compute_collections
-    from dlinalg.plan.lower import Lowering
-    from dlinalg.plan.rewrite import fuse_statistics, optimize
-
     for i, e in enumerate(exprs):
         if not isinstance(e, _Lazy):
             raise OperandTypeError(
                 f"compute takes DRM or LazyResult expressions; argument {i} is {e!r}"
             )
-    nodes = fuse_statistics([optimize(e._node) for e in exprs])
+    values = compute_plan([e._node for e in exprs], progress=progress, **kwargs)
+    return tuple(_finish(e, v) for e, v in zip(exprs, values, strict=True))
+
+
+def compute_plan(nodes: list[N.Node], progress: bool | None = None, **kwargs: Any) -> tuple:
+    """Optimize plan nodes together, lower them and compute them in one pass.
+
+    The one place where a plan runs: :func:`compute` for expressions, the
+    decompositions for the nodes of their passes. The pass is noted for
+    :func:`dlinalg.explain`.
+    """
+    from dlinalg.cluster import compute_collections
+    from dlinalg.plan.lower import Lowering
+    from dlinalg.plan.rewrite import fuse, optimize
+
+    nodes = fuse([optimize(n) for n in nodes])
+    _trace.record("plan", nodes)
     low = Lowering()
     collections = [low.value(n) for n in nodes]
-    values = compute_collections(*collections, progress=progress, **kwargs)
-    return tuple(_finish(e, v) for e, v in zip(exprs, values, strict=True))
+    with _trace.planned():
+        return compute_collections(*collections, progress=progress, **kwargs)
 
 
 def _finish(expr: Any, value: Any) -> Any:

@@ -19,7 +19,15 @@ from distributed import Client, LocalCluster
 
 import dlinalg as dl
 from dlinalg.decomp.moments import comoments
+from dlinalg.decomp.passes import row_map
 from dlinalg.decomp.randomized import gram_side
+from dlinalg.physical.rowwise import RowChain
+
+
+def _CHAIN(n):
+    rng = np.random.default_rng(3)
+    return RowChain(n).then("full", rng.standard_normal((n, 4))).then("sub", np.ones(4))
+
 
 pytestmark = pytest.mark.cluster
 
@@ -100,6 +108,8 @@ EXPRESSIONS = {
     "abt": lambda A, B: (A @ B[:7, :].T) * 2 + 1,
     "col-stats": lambda A, B: A.col_vars(),
     "cbind-gram": lambda A, B: dl.crossprod(dl.cbind(A, 1.0)),
+    # a decomposition's pass: A^T Y for Y = A M - c, one ChainPass over A
+    "chain-pass": lambda A, B: A.T @ row_map(A, _CHAIN(A.ncol)),
 }
 # The Gram is the one the issue names; the others run in CI's slow step.
 CASES = [

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg.decomp.passes import row_map
 from dlinalg.physical.rowwise import RowChain
-from dlinalg.plan import nodes as N
 
 __all__ = ["tall_factor", "flip_signs"]
 
@@ -17,9 +17,7 @@ def tall_factor(A: Any, chain: RowChain, dtype: np.dtype) -> Any:
 
     Nothing is stored: materialising it reads A once more (one chain per block).
     """
-    chain = chain.astype(dtype)
-    node = N.MapBlocks(A._node, chain, chain.ncol, np.dtype(dtype), False)
-    return A._like(node, col_labels=None)
+    return row_map(A, chain.astype(dtype))
 
 
 def flip_signs(u: np.ndarray | None, vt: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:

@@ -23,13 +23,14 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
-from dask.delayed import delayed
 
 from dlinalg.decomp._input import as_matrix, shape_of
 from dlinalg.decomp.tsqr import stacked_qr
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
-from dlinalg.physical import reduce as R
+from dlinalg.functions import compute_plan
 from dlinalg.physical.kernels import aligned
+from dlinalg.plan import nodes as N
+from dlinalg.plan.blockreduce import BlockReduce
 
 __all__ = ["lstsq"]
 
@@ -134,8 +135,9 @@ def lstsq(
     dtype = _result_dtype(A, b_arr)
 
     A = as_matrix(A, check_finite=True)
-    arr = A.to_dask()
-    r_aug = _augmented_r(arr, _row_blocks(b_arr, arr.chunks[0], k))
+    b_rows = N.Leaf(_row_blocks(b_arr, A.to_dask().chunks[0], k))
+    (r_aug,) = compute_plan([BlockReduce((A._node, b_rows), block_r_aug, combine_r)])
+    r_aug = np.asarray(r_aug)
     if not np.isfinite(r_aug).all():
         diag = np.diag(r_aug)
         what = "A" if not np.isfinite(diag[:n]).all() else "b"
@@ -244,14 +246,3 @@ def block_r_aug(a: Any, b: np.ndarray) -> np.ndarray:
 def combine_r(*rs: np.ndarray) -> np.ndarray:
     """R of the stacked R's (a non-negative diagonal, so the result is unique)."""
     return stacked_qr(*rs)[1]
-
-
-def _augmented_r(arr: da.Array, b: da.Array) -> np.ndarray:
-    """The R factor of ``[A | b]``: one pass, a fixed tree (``dlinalg.split-every``)."""
-    from dlinalg.cluster import compute_collections
-
-    parts = [
-        delayed(block_r_aug, pure=True)(a, bb)
-        for a, bb in zip(R.blocks_of(arr), R.blocks_of(b), strict=True)
-    ]
-    return np.asarray(compute_collections(R.tree_reduce(parts, combine_r))[0])

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from dask.delayed import delayed
 
 from dlinalg.decomp._input import as_matrix, raise_if_nonfinite
 from dlinalg.errors import ShapeError
-from dlinalg.physical import reduce as R
+from dlinalg.functions import compute_plan
 from dlinalg.physical.moments import comoment_block, comoment_combine
+from dlinalg.plan.blockreduce import BlockReduce
+from dlinalg.plan.lower import Lowering
+from dlinalg.plan.rewrite import optimize
 
 __all__ = ["comoments", "comoments_graph"]
 
@@ -62,12 +64,8 @@ def comoments(A: Any, *more: Any, check_finite: bool = True) -> tuple[int, np.nd
     >>> m, bool(np.allclose(scatter / (m - 1), np.cov(X.T)))
     (500, True)
     """
-    from dlinalg.cluster import compute_collections
-
     A = as_matrix(A, check_finite)
-    count, mean, scatter = compute_collections(
-        comoments_graph(A, *more, check_finite=check_finite)
-    )[0]
+    count, mean, scatter = compute_plan([_comoments_node(A, *more, check_finite=check_finite)])[0]
     if check_finite:
         raise_if_nonfinite(np.diag(scatter) + mean, "A", None if more else A.col_labels)
     return int(count), mean, scatter
@@ -79,13 +77,15 @@ def comoments_graph(A: Any, *more: Any, check_finite: bool = True) -> Any:
     Computed in the same ``dask.compute`` as other results over the same
     blocks, it shares their pass over the data.
     """
+    return Lowering().value(optimize(_comoments_node(A, *more, check_finite=check_finite)))
+
+
+def _comoments_node(A: Any, *more: Any, check_finite: bool) -> BlockReduce:
     A = as_matrix(A, check_finite)
-    columns = [R.blocks_of(A.to_dask())]
+    inputs = [A._node]
     for B in more:
         B = as_matrix(B, check_finite, what="B")
         if B.nrow != A.nrow:
             raise ShapeError(f"B has {B.nrow} rows, A has {A.nrow}: they must be row-aligned")
-        B = B if B.chunks == A.chunks else B.rechunk(A.chunks)
-        columns.append(R.blocks_of(B.to_dask()))
-    parts = [delayed(comoment_block, pure=True)(*blocks) for blocks in zip(*columns, strict=True)]
-    return R.tree_reduce(parts, comoment_combine)
+        inputs.append((B if B.chunks == A.chunks else B.rechunk(A.chunks))._node)
+    return BlockReduce(tuple(inputs), comoment_block, comoment_combine)

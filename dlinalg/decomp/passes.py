@@ -1,32 +1,40 @@
 """One pass over the rows of A: the sums every decomposition is built from.
 
-``run_pass(A, chain, want)`` computes, in one read of A, any of ``Y^T Y``,
-``A^T Y`` and the column sums of ``Y`` for ``Y = chain(A)`` (see
-:class:`dlinalg.physical.rowwise.RowChain`), summed over row blocks in a
-fixed tree so a recomputed task (after a lost worker) gives the same bits.
+A decomposition states its passes in the matrix algebra: ``Y = row_map(A,
+chain)`` is a tall factor (:class:`~dlinalg.physical.rowwise.RowChain` on the
+rows of A, never stored), and ``Y.T @ Y``, ``A.T @ Y`` and ``Y.col_sums()``
+computed together are rewritten by the optimizer into one
+:class:`~dlinalg.plan.chain.ChainPass`: one read of A, the partial sums added
+in a fixed tree so a recomputed task (after a lost worker) gives the same bits.
+:func:`run_pass` is that, for the parts a caller names.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dask.delayed import delayed
+from dlinalg.functions import compute
+from dlinalg.physical.rowwise import PassParts, RowChain
+from dlinalg.plan.chain import RowMap
 
-from dlinalg.physical import reduce as R
-from dlinalg.physical.rowwise import PassParts, RowChain, chain_block, chain_combine
-
-__all__ = ["run_pass", "pass_graph"]
+__all__ = ["row_map", "run_pass"]
 
 
-def pass_graph(A: Any, chain: RowChain, want: tuple[str, ...]) -> Any:
-    """The Delayed :class:`PassParts` of one pass (nothing computed)."""
-    blocks = R.blocks_of(A.to_dask())
-    parts = [delayed(chain_block, pure=True)(b, chain, want) for b in blocks]
-    return R.tree_reduce(parts, chain_combine)
+def row_map(A: Any, chain: RowChain) -> Any:
+    """``chain(A)`` as a lazy DRM: A's row blocks and row labels, no column labels.
+
+    Nothing is stored: materialising it reads A once more (one chain per block).
+    """
+    return A._like(RowMap(A._node, chain), col_labels=None)
 
 
 def run_pass(A: Any, chain: RowChain, want: tuple[str, ...] = ("gram",)) -> PassParts:
-    """Compute one pass on the current scheduler (see :func:`dlinalg.compute`)."""
-    from dlinalg.cluster import compute_collections
+    """The sums ``want`` of ``Y = chain(A)`` from one read of A, on the current scheduler.
 
-    return compute_collections(pass_graph(A, chain, want))[0]
+    ``"gram"`` is ``Y^T Y``, ``"atb"`` is ``A^T Y`` and ``"colsum"`` the
+    column sums of ``Y``; what was not asked is None.
+    """
+    Y = row_map(A, chain)
+    sums = {"gram": lambda: Y.T @ Y, "atb": lambda: A.T @ Y, "colsum": Y.col_sums}
+    values = dict(zip(want, compute(*[sums[w]() for w in want]), strict=True))
+    return PassParts(A.shape[0], *[values.get(p) for p in ("gram", "atb", "colsum")])

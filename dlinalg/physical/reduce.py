@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from dask.delayed import Delayed, delayed
 
 from dlinalg.physical import kernels as K
+from dlinalg.physical.rowwise import RowChain, chain_block, chain_combine
 
 __all__ = [
     "blocks_of",
@@ -29,6 +30,7 @@ __all__ = [
     "gram",
     "atb",
     "col_stats",
+    "chain_pass",
     "empty_meta",
 ]
 
@@ -132,3 +134,13 @@ def col_stats(arr: da.Array, needs: tuple[str, ...]) -> Delayed:
     """
     parts = [delayed(K.stats_block, pure=True)(b, needs) for b in blocks_of(arr)]
     return tree_reduce(parts, K.stats_combine)
+
+
+def chain_pass(arr: da.Array, chain: RowChain, want: tuple[str, ...]) -> Delayed:
+    """The :class:`~dlinalg.physical.rowwise.PassParts` of ``Y = chain(A)`` in one pass.
+
+    Each block gives its sums ``want`` (``"gram"``: ``Y^T Y``, ``"atb"``:
+    ``A^T Y``, ``"colsum"``); they are added in the fixed tree.
+    """
+    parts = [delayed(chain_block, pure=True)(b, chain, want) for b in blocks_of(arr)]
+    return tree_reduce(parts, chain_combine)

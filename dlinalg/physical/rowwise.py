@@ -25,7 +25,15 @@ from scipy.linalg import get_blas_funcs
 from dlinalg._tokens import array_token
 from dlinalg.physical.kernels import aligned
 
-__all__ = ["RowChain", "tile_rows", "PassParts", "chain_block", "chain_combine"]
+__all__ = [
+    "RowChain",
+    "tile_rows",
+    "PASS_PARTS",
+    "PassParts",
+    "chain_block",
+    "chain_combine",
+    "pass_part",
+]
 
 #: Bytes of one float64 tile: 1 MiB stays in the L2 cache of current CPUs.
 TILE_BYTES = 2**20
@@ -188,6 +196,10 @@ class RowChain:
         return f"RowChain({self.ncol_in} -> {self.ncol}: {kinds})"
 
 
+#: The sums a pass can compute, in the order a merged pass lists them.
+PASS_PARTS = ("gram", "atb", "colsum")
+
+
 class PassParts(NamedTuple):
     """Partial sums of one pass over the rows of A with ``Y = chain(A)``.
 
@@ -256,3 +268,8 @@ def chain_combine(*parts: PassParts) -> PassParts:
         total([p.atb for p in parts]),
         total([p.colsum for p in parts]),
     )
+
+
+def pass_part(parts: PassParts, part: str) -> np.ndarray:
+    """One named sum (``"gram"``, ``"atb"`` or ``"colsum"``) of a computed pass."""
+    return getattr(parts, part)

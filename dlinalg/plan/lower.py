@@ -25,7 +25,10 @@ from dask.delayed import Delayed, delayed
 
 from dlinalg.physical import kernels as K
 from dlinalg.physical import reduce as R
+from dlinalg.physical.rowwise import pass_part
+from dlinalg.plan import chain as C
 from dlinalg.plan import nodes as N
+from dlinalg.plan.blockreduce import BlockReduce
 
 __all__ = ["Lowering", "lower"]
 
@@ -166,6 +169,12 @@ class Lowering:
                 node.func, dtype=node.dtype, meta=meta,
                 chunks=(arr.chunks[0], (node.ncol,)), name=f"mapblocks-{node.token}",
             )  # fmt: skip
+        if isinstance(node, C.RowMap):
+            arr = self.rows(node.a)
+            return arr.map_blocks(
+                node.chain, dtype=node.dtype, meta=meta,
+                chunks=(arr.chunks[0], (node.shape[1],)), name=f"rowmap-{node.token}",
+            )  # fmt: skip
         if isinstance(node, N.Rechunk):
             return self.rows(node.a).rechunk({0: node.rows})
         if isinstance(node, N.RowStat):
@@ -203,6 +212,16 @@ class Lowering:
             return R.atb(a, self.aligned(node.b, a.chunks[0]))
         if isinstance(node, N.ColStats):
             return R.col_stats(self.rows(node.a), node.stats)
+        if isinstance(node, BlockReduce):
+            first = self.rows(node.inputs[0])
+            columns = [R.blocks_of(first)]
+            columns += [R.blocks_of(self.aligned(i, first.chunks[0])) for i in node.inputs[1:]]
+            parts = [delayed(node.block, pure=True)(*b) for b in zip(*columns, strict=True)]
+            return R.tree_reduce(parts, node.combine)
+        if isinstance(node, C.ChainPass):
+            return R.chain_pass(self.rows(node.a), node.chain, node.want)
+        if isinstance(node, C.PassPart):
+            return delayed(pass_part, pure=True)(self.local(node.a), node.part)
         if isinstance(node, N.Pick):
             merged = self.local(node.source)
             return delayed(K.finalize_stat, pure=True)(

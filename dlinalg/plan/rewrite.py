@@ -18,10 +18,13 @@ changes, in the spirit of Mahout Samsara's ``DistributedEngine`` pass::
     elementwise(...) -> Fused(program)   (a chain becomes one block function)
     rowstat(T(A))    -> colstat(A)       (sums and means; norm(T(A)) -> norm(A))
     colstat(A)       -> Pick(ColStats(A))
+    Gram/AtB/colsum of RowMap(A, chain) -> PassPart(ChainPass(A, chain))
+                                          (see :mod:`dlinalg.plan.chain`)
 
-:func:`fuse_statistics` is the one rewrite that looks across expressions:
-the column statistics and slim Grams of one matrix that are computed together
-share a single :class:`ColStats` pass.
+:func:`fuse` holds the rewrites that look across expressions computed
+together: the column statistics and slim Grams of one matrix share a single
+:class:`ColStats` pass (:func:`fuse_statistics`), and the sums of one row-wise
+chain share a single :class:`~dlinalg.plan.chain.ChainPass`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import Callable
 
 from dlinalg.physical.kernels import STAT_NEEDS
 from dlinalg.physical.reduce import gram_panels
+from dlinalg.plan.chain import CHAIN_RULES, fuse_passes
 from dlinalg.plan.nodes import (
     AB,
     ABt,
@@ -48,7 +52,7 @@ from dlinalg.plan.nodes import (
     Transpose,
 )
 
-__all__ = ["RULES", "optimize", "fuse_statistics"]
+__all__ = ["RULES", "optimize", "fuse", "fuse_statistics"]
 
 Rule = Callable[[Node], Node | None]
 
@@ -212,6 +216,7 @@ RULES: tuple[Rule, ...] = (
     a_x,
     fuse_elemwise,
     stat_of_transpose,
+    *CHAIN_RULES,
     col_stat,
 )
 
@@ -233,6 +238,11 @@ def optimize(node: Node, rules: tuple[Rule, ...] = RULES) -> Node:
         return out
 
     return visit(node)
+
+
+def fuse(nodes: list[Node]) -> list[Node]:
+    """The rewrites across optimized expressions computed together: shared passes."""
+    return fuse_passes(fuse_statistics(nodes))
 
 
 def fuse_statistics(nodes: list[Node]) -> list[Node]:
