@@ -20,6 +20,7 @@ from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.xarray import from_xarray
 from dlinalg.io.zarr import read_zarr, verify_zarr
 from dlinalg.matrix import DRM, LazyResult
+from dlinalg.plans import Explanation, explain
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, svds
 
 __version__ = "0.1.0"
@@ -43,6 +44,8 @@ __all__ = [
     "cbind",
     "rbind",
     "compute",
+    "explain",
+    "Explanation",
     # decompositions
     "qr",
     "svd",

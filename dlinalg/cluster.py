@@ -22,10 +22,11 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import dask
-from dask.base import get_scheduler, unpack_collections
+from dask.base import get_scheduler, is_dask_collection, unpack_collections
 from dask.system import CPU_COUNT
-from dask.utils import parse_bytes
+from dask.utils import key_split, parse_bytes
 
+from dlinalg import _trace
 from dlinalg._tokens import one_task_per_key
 from dlinalg.errors import ClusterError, DTypeError, check_flag
 
@@ -566,6 +567,7 @@ def compute_collections(*collections: Any, progress: bool | None = None, **kwarg
         progress = _as_bool(progress, "dask config 'dlinalg.progress'")
     elif not isinstance(progress, bool):
         raise DTypeError(f"progress must be True, False or None, got {progress!r}")
+    _trace.record("graph", [describe_collection(c) for c in collections])
     with one_task_per_key():
         return _compute(collections, progress, kwargs)
 
@@ -585,6 +587,7 @@ def persist_collections(*collections: Any, **kwargs: Any) -> tuple:
     >>> x.sum().compute()
     np.int64(10)
     """
+    _trace.record("graph", [describe_collection(c) for c in collections])
     with one_task_per_key():
         return dask.persist(*collections, **kwargs)
 
@@ -612,3 +615,13 @@ def _compute(collections: tuple, progress: bool, kwargs: dict) -> tuple:
         for future in futures:
             future.release()
     return repack(results)
+
+
+def describe_collection(collection: Any) -> str:
+    """One line for :func:`dlinalg.explain`: a Dask collection's layers and task count."""
+    if not is_dask_collection(collection):
+        return type(collection).__name__
+    graph = collection.__dask_graph__()
+    layers = getattr(graph, "layers", {"": None})
+    names = list(dict.fromkeys(key_split(name) for name in layers))
+    return f"Dask graph of {len(graph)} tasks: {' -> '.join(names)}"

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from dlinalg.plan import nodes as N
+from dlinalg.plan.blockreduce import BlockReduce
+from dlinalg.plan.chain import ChainPass
 
 __all__ = ["LazyResult"]
 
@@ -118,9 +120,9 @@ class _Lazy:
         └─ ColStats (fsum, m2) in one pass
            └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
         """
-        from dlinalg.plan.rewrite import fuse_statistics
+        from dlinalg.plan.rewrite import fuse
 
-        return _tree(fuse_statistics([self.optimized()])[0])
+        return _tree(fuse([self.optimized()])[0])
 
     def to_dask(self) -> Any:
         """The value as a lazy Dask array, after optimization.
@@ -277,16 +279,27 @@ def _densify(block: Any) -> np.ndarray:
     return block.toarray() if hasattr(block, "toarray") else block
 
 
-def _tree(node: N.Node, prefix: str = "", last: bool = True, top: bool = True) -> str:
+def _tree(
+    node: N.Node,
+    prefix: str = "",
+    last: bool = True,
+    top: bool = True,
+    seen: set[str] | None = None,
+) -> str:
+    """``node`` and its inputs, one per line; with ``seen``, a shared subtree is drawn once."""
     where = "local" if node.local else ""
     kind = f"{' x '.join(map(str, node.shape))} {node.dtype}" if node.shape else f"{node.dtype}"
     meta = f"  [{kind}{', ' + where if where else ''}]"
-    if isinstance(node, N.ColStats | N.Scalar):
+    if isinstance(node, N.ColStats | N.Scalar | ChainPass | BlockReduce):
         meta = ""
     head = "" if top else prefix + ("└─ " if last else "├─ ")
-    lines = [head + node.describe() + meta]
     kids = node.children
+    if seen is not None and kids:
+        if node.token in seen:
+            return head + node.describe() + " (shared, drawn above)"
+        seen.add(node.token)
+    lines = [head + node.describe() + meta]
     for i, child in enumerate(kids):
         ext = "" if top else prefix + ("   " if last else "│  ")
-        lines.append(_tree(child, ext, i == len(kids) - 1, top=False))
+        lines.append(_tree(child, ext, i == len(kids) - 1, top=False, seen=seen))
     return "\n".join(lines)

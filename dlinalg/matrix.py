@@ -16,6 +16,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from dlinalg import _trace
 from dlinalg._operands import as_node, resolve_index
 from dlinalg.elementwise import ElementwiseMixin
 from dlinalg.errors import (
@@ -477,7 +478,9 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         """
         from dlinalg.cluster import persist_collections
 
-        (arr,) = persist_collections(self.to_dask(), **kwargs)
+        _trace.record("persist", [self.optimized()])
+        with _trace.planned():
+            (arr,) = persist_collections(self.to_dask(), **kwargs)
         leaf = N.Leaf(arr, self.is_sparse, "persisted")
         return self._like(leaf)
 

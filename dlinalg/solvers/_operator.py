@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from dask.base import tokenize
 
+from dlinalg import _trace
 from dlinalg._executor import executor_for
 from dlinalg._tokens import one_task_per_key
 from dlinalg.errors import NonFiniteError, ShapeError
@@ -37,6 +38,8 @@ from dlinalg.physical.matvec import (
     parts_group,
     rmatvec_group,
 )
+from dlinalg.plan import nodes as N
+from dlinalg.plan.steps import MatvecStep
 
 __all__ = [
     "as_operator",
@@ -165,6 +168,7 @@ class RowOperator:
         if before_pass is not None:
             before_pass(self)
         keys = [k for (k,) in arr.__dask_keys__()]
+        _trace.record("persist", [A._node])
         if self.run.client is not None:
             from distributed import futures_of, wait
 
@@ -185,9 +189,13 @@ class RowOperator:
 
     def matrix(self) -> Any:
         """A as a DRM over the persisted blocks (the solver's reads), with A's labels."""
-        from dlinalg.plan import nodes as N
+        return self._source._like(self._leaf())
 
-        return self._source._like(N.Leaf(self.array, self._source.is_sparse, "operator"))
+    def _leaf(self) -> N.Leaf:
+        return N.Leaf(self.array, self._source.is_sparse, "operator")
+
+    def _step(self, formula: str) -> None:
+        _trace.record("step", [MatvecStep(self._leaf(), formula)])
 
     def _each_group(self, fn: Any, *per_group: Any) -> list:
         """Submit ``fn(group's blocks, *args)`` once per group, on the group's worker."""
@@ -249,6 +257,8 @@ class RowOperator:
         Returns ``(u as a RowVector if keep else None, A^T u, ||u||^2)``.
         """
         ng = len(self.groups)
+        product = " + ".join(t for t, on in (("A v", v is not None), ("c w", w is not None)) if on)
+        self._step(f"u = {product or '0'}, A^T u, ||u||^2")
         v = None if v is None else np.asarray(v, dtype=np.float64)
         wp = [None] * ng if w is None else w.pieces
         tasks = self._each_group(fused_group, [v] * ng, wp, [float(c)] * ng, [keep] * ng)
@@ -265,16 +275,19 @@ class RowOperator:
     def matvec(self, x: np.ndarray) -> np.ndarray:
         """``A x`` gathered to this process."""
         x = np.asarray(x, dtype=np.float64)
+        self._step("A x")
         return RowVector(self, self._each_group(matvec_group, [x] * len(self.groups))).gather()
 
     def rmatvec(self, y: np.ndarray) -> np.ndarray:
         """``A^T y`` for an in-memory ``y`` of length m."""
+        self._step("A^T y")
         pieces = _pieces(np.asarray(y, dtype=np.float64), self.chunks)
         ys = [[pieces[i] for i in idx] for idx in self.groups]
         return self._total(self._each_group(rmatvec_group, ys)).atu
 
     def reduce_blocks(self, fn: Any) -> MatvecParts:
         """``fn(block)`` (a :class:`MatvecParts`) summed over the blocks in the fixed tree."""
+        self._step(f"sum of {getattr(fn, '__name__', type(fn).__name__)}(block)")
         return self._total(self._each_group(parts_group, [fn] * len(self.groups)))
 
 
