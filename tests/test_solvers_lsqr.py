@@ -60,7 +60,11 @@ def test_same_iterates_as_scipy(scheduler, name, m, chunks, sparse, dtype):
     res = SOLVERS[name][0](dl.from_array(A, chunks=chunks), b, **kw)
     assert res.istop == ref["istop"]
     assert abs(res.itn - ref["itn"]) <= 2
-    np.testing.assert_allclose(res.x, ref["x"], rtol=1e-5, atol=1e-7)  # both stop at 1e-8
+    # Both stop at atol = btol = 1e-8, each x then about 4e-6 (relative) from the exact
+    # solution, so they agree normwise; entry by entry a small one can differ by more
+    # (1.7e-5 relative for the float32-rounded A with OpenBLAS 0.3.31).
+    err = np.linalg.norm(res.x - ref["x"]) / np.linalg.norm(ref["x"])
+    assert err <= 1e-5, f"||x - x_scipy|| / ||x_scipy|| = {err:.2e}"
 
 
 @pytest.mark.parametrize("name", SOLVERS)
