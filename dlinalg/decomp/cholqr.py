@@ -7,7 +7,10 @@ Alone it loses orthogonality like ``eps * cond(A)^2``; repeated once
 as the Gram can be factored, i.e. ``cond(A)`` below about ``eps^-1/2``. Beyond
 that, a shifted first step (Fukaya et al. 2020) brings ``cond(A R_1^{-1})``
 down to about ``eps^-1/2``, and CholQR2 finishes: shifted CholQR3, stable up to
-``cond(A)`` near ``1/eps``.
+``cond(A)`` near ``1/eps``. When a rank-deficient basis is allowed
+(randomized SVD), a step whose Gram Cholesky cannot factor becomes SVQB
+(Stathopoulos and Wu 2002): an eigendecomposition of the Gram that keeps only
+the directions it resolves.
 
 Every step is a :class:`~dlinalg.physical.rowwise.RowChain` on the rows of A,
 so ``Q_1`` and ``Q_2`` are never stored: each pass recomputes them tile by
@@ -21,12 +24,15 @@ References
 .. [2] T. Fukaya, R. Kannan, Y. Nakatsukasa, Y. Yamamoto and Y. Yanagisawa,
    "Shifted Cholesky QR for computing the QR factorization of ill-conditioned
    matrices", SIAM J. Sci. Comput. 42(1), A477-A503 (2020).
+.. [3] A. Stathopoulos and K. Wu, "A block orthogonalization procedure with
+   constant synchronization requirements", SIAM J. Sci. Comput. 23(6),
+   2165-2182 (2002).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg as sla
@@ -157,6 +163,89 @@ def _nan_basis(A: Any, chain: RowChain, n: int, extras: tuple[str, ...]) -> Orth
     )
 
 
+# --- the steps, each as its paper writes it ------------------------------------------------
+
+
+class _Step(NamedTuple):
+    """One triangular step: ``G = R^T R`` and ``R^{-1}``, the factor ``Q = Y R^{-1}`` applies."""
+
+    R: np.ndarray
+    inv: np.ndarray
+
+
+def _cholqr_step(gram: np.ndarray) -> _Step | None:
+    """Cholesky-QR [1]_ from the Gram of ``Y``: ``G = Y^T Y = R^T R``, ``Q = Y R^{-1}``.
+
+    The three lines of Mahout's ``DQR.scala``: the Gram (the caller's pass
+    over A), its Cholesky factor in memory, and ``R^{-1}``, which the caller
+    appends to the row chain so that every block of Y becomes its block of Q.
+    None when the Gram is not numerically positive definite.
+
+    References
+    ----------
+    .. [1] Y. Yamamoto, Y. Nakatsukasa, Y. Yanagisawa and T. Fukaya, ETNA 44,
+       306-326 (2015).
+    """
+    R = _chol(gram)
+    return None if R is None else _Step(R, _inv_upper(R))
+
+
+def _shifted_cholqr_step(gram: np.ndarray, lam_max: float, m: int) -> _Step | None:
+    """Shifted Cholesky-QR [2]_: ``G + s I = R^T R``, ``Q = Y R^{-1}``.
+
+    The shift ``s = 11 (m n + n (n + 1)) u ||Y||_2^2`` of [2]_ (``||Y||_2^2``
+    the largest eigenvalue of G) keeps ``G + s I`` positive definite for
+    ``cond(Y)`` up to about ``1/u`` and brings ``cond(Y R^{-1})`` down to about
+    ``u^{-1/2}``, where CholQR2 takes over. None only for a broken Gram (not in
+    exact arithmetic).
+
+    References
+    ----------
+    .. [2] T. Fukaya, R. Kannan, Y. Nakatsukasa, Y. Yamamoto and Y. Yanagisawa,
+       SIAM J. Sci. Comput. 42(1), A477-A503 (2020).
+    """
+    n = gram.shape[0]
+    shift = 11 * (m * n + n * (n + 1)) * np.finfo(np.float64).eps * lam_max
+    return _cholqr_step(gram + shift * np.eye(n))
+
+
+def _svqb_step(gram: np.ndarray) -> np.ndarray:
+    """SVQB [3]_, truncated: ``G = V diag(lam) V^T``, ``Q = Y V_k diag(lam_k)^{-1/2}``.
+
+    Only the eigenpairs the Gram resolves (``lam > TRUNCATE_BELOW * lam_max``)
+    are kept, so Q has the numerical rank of Y as its width (a rank-revealing
+    step, not triangular). Returns the ``n x k`` factor for the row chain.
+
+    References
+    ----------
+    .. [3] A. Stathopoulos and K. Wu, "A block orthogonalization procedure with
+       constant synchronization requirements", SIAM J. Sci. Comput. 23(6),
+       2165-2182 (2002).
+    """
+    lam, vecs = np.linalg.eigh(gram)
+    keep = lam > lam[-1] * TRUNCATE_BELOW
+    return vecs[:, keep] / np.sqrt(lam[keep])
+
+
+def _cholqr2_error(what: str, rank: int, n: int, cond: float, after_two: bool) -> Exception:
+    """``method="cholqr2"`` refuses what two unshifted steps cannot orthogonalize."""
+    if not after_two:
+        return RankDeficientError(
+            f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
+            f"rank {rank} of {n} columns, estimated condition number {cond:.3g}; "
+            "use method='auto' (shifted Cholesky-QR3) or method='tsqr'"
+        )
+    return RankDeficientError(
+        f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
+        f"rank {rank} of {n} columns; after two steps Q is not orthonormal (its "
+        f"condition number {cond:.3g}); use method='auto' (shifted "
+        "Cholesky-QR3) or method='tsqr'"
+    )
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
 def orthonormalize(
     A: Any,
     chain: RowChain,
@@ -176,6 +265,20 @@ def orthonormalize(
     orthogonal to a few ulps, so the Q returned is never silently
     non-orthogonal. Well-conditioned Y takes two passes (CholQR2),
     ill-conditioned Y three (a shifted first step, then CholQR2).
+
+    Which step runs when:
+
+    1. the first step is :func:`_cholqr_step` when ``cond(Y) <=``
+       :data:`KAPPA_CHOLQR2` (or ``method="cholqr2"``), otherwise (or when that
+       Cholesky fails) :func:`_shifted_cholqr_step`;
+    2. every later pass takes :func:`_cholqr_step` of the Gram of ``Q_j``, and
+       the one whose Gram is near the identity is the last;
+    3. a ``Q_j`` whose Gram Cholesky cannot factor is rank-deficient: with
+       ``truncate`` :func:`_svqb_step` keeps the directions it resolves (R is
+       then None), otherwise that is a ``RankDeficientError``.
+
+    Non-finite data is refused in the first pass (``check_finite``) or gives
+    NaN factors (:func:`_nan_basis`).
 
     Parameters
     ----------
@@ -198,67 +301,61 @@ def orthonormalize(
         ``Y^T Y`` when the caller has it from elsewhere (``Z^T (A^T A) Z``):
         saves the first pass. Only the first step uses it; the passes that
         certify orthogonality always take the Gram of the actual rows.
+
+    References
+    ----------
+    .. [1] Y. Yamamoto et al., ETNA 44, 306-326 (2015) (CholQR2).
+    .. [2] T. Fukaya et al., SIAM J. Sci. Comput. 42(1), A477-A503 (2020) (shifted CholQR3).
+    .. [3] A. Stathopoulos and K. Wu, SIAM J. Sci. Comput. 23(6), 2165-2182 (2002) (SVQB).
     """
-    m = A.shape[0]
     gram = first_gram
-    if gram is None:
+    if gram is None:  # pass 1: the Gram of Y
         gram = run_pass(A, chain, ("gram",)).gram
         if check_finite:
             raise_if_nonfinite(np.diag(gram), what, getattr(A, "col_labels", None))
     n = gram.shape[0]
     if not np.isfinite(gram).all():  # NaN/inf data and check_finite=False: NaN results
         return _nan_basis(A, chain, n, extras)
-    cond2, lam = _cond2(gram)
-    cond_y = cond2
+    cond2_y, lam = _cond2(gram)
     rank = int(np.sum(lam > lam[-1] * TRUNCATE_BELOW)) if lam[-1] > 0 else 0
-    unshifted = cond2 <= KAPPA_CHOLQR2**2 or method == "cholqr2"
-    step = _chol(gram) if unshifted else None
+
+    # Step 1: Cholesky-QR of Y if it is well enough conditioned, else the shifted step.
+    step = None
+    if cond2_y <= KAPPA_CHOLQR2**2 or method == "cholqr2":
+        step = _cholqr_step(gram)
     if step is None and method == "cholqr2":
-        raise RankDeficientError(
-            f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
-            f"rank {rank} of {n} columns, estimated condition number {np.sqrt(cond2):.3g}; "
-            "use method='auto' (shifted Cholesky-QR3) or method='tsqr'"
-        )
+        raise _cholqr2_error(what, rank, n, np.sqrt(cond2_y), after_two=False)
     if step is None:
         if not lam[-1] > 0:
             raise _rank_error(lam, n, what)
-        # Shifted step [2]: s = 11 (m n + n (n + 1)) u ||Y||^2 keeps G + sI positive definite.
-        shift = 11 * (m * n + n * (n + 1)) * np.finfo(np.float64).eps * lam[-1]
-        step = _chol(gram + shift * np.eye(n))
-        if step is None:  # not in exact arithmetic; guards against a broken Gram
+        step = _shifted_cholqr_step(gram, lam[-1], A.shape[0])
+        if step is None:
             raise _rank_error(lam, n, what)
-    R = step
-    chain = chain.then("triu", _inv_upper(step))
+    R = step.R
+    chain = chain.then("triu", step.inv)
+
+    # Steps 2, 3, ...: Cholesky-QR of Q_j until its Gram is near the identity.
     for passes in range(2, MAX_PASSES + 1):
         parts = run_pass(A, chain, ("gram", *extras))
         cond2, lam = _cond2(parts.gram)
-        step = _chol(parts.gram) if cond2 <= MAX_COND2_STEP else None
-        if step is not None and cond2 <= NEAR_IDENTITY**2:
-            inv = _inv_upper(step)
+        step = _cholqr_step(parts.gram) if cond2 <= MAX_COND2_STEP else None
+        if step is not None and cond2 <= NEAR_IDENTITY**2:  # the certified last step
             return Orthonormal(
-                chain=chain.then("triu", inv),
-                R=None if R is None else step @ R,
-                atq=None if parts.atb is None else parts.atb @ inv,
-                colsum=None if parts.colsum is None else parts.colsum @ inv,
+                chain=chain.then("triu", step.inv),
+                R=None if R is None else step.R @ R,
+                atq=None if parts.atb is None else parts.atb @ step.inv,
+                colsum=None if parts.colsum is None else parts.colsum @ step.inv,
                 passes=passes - (first_gram is not None),
                 rank=chain.ncol,
-                cond=float(np.sqrt(cond_y)),
+                cond=float(np.sqrt(cond2_y)),
             )
         if method == "cholqr2":
-            raise RankDeficientError(
-                f"{what} is rank-deficient or too ill-conditioned for Cholesky-QR2: numerical "
-                f"rank {rank} of {n} columns; after two steps Q is not orthonormal (its "
-                f"condition number {np.sqrt(cond2):.3g}); use method='auto' (shifted "
-                "Cholesky-QR3) or method='tsqr'"
-            )
-        if step is not None:
-            R = None if R is None else step @ R
-            chain = chain.then("triu", _inv_upper(step))
-        elif truncate:
-            # Rank-revealing step (SVQB, Stathopoulos & Wu 2002): keep what the Gram resolves.
-            lam, vecs = np.linalg.eigh(parts.gram)
-            keep = lam > lam[-1] * TRUNCATE_BELOW
-            chain = chain.then("full", vecs[:, keep] / np.sqrt(lam[keep]))
+            raise _cholqr2_error(what, rank, n, np.sqrt(cond2), after_two=True)
+        if step is not None:  # not orthonormal yet: one more Cholesky-QR step
+            R = None if R is None else step.R @ R
+            chain = chain.then("triu", step.inv)
+        elif truncate:  # numerically rank-deficient: keep what the Gram resolves
+            chain = chain.then("full", _svqb_step(parts.gram))
             R = None
         else:
             raise _rank_error(lam, n, what)

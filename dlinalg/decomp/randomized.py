@@ -121,6 +121,30 @@ def gram_side(n: int, width: int, q: int) -> bool:
     return n <= GRAM_SIDE_MAX_COLS and n <= (4 * q + 2) * width
 
 
+class _FiniteCheck:
+    """Whether the data still has to be checked for NaN/inf, and which pass does it.
+
+    Every pass over A sees all of it, so the first pass of whichever plan runs
+    (the Gram, the column statistics, the first power iteration or the range
+    basis) checks what it computed anyway, at no extra cost, and no later pass
+    checks again. :meth:`first_look` answers "is this pass the one that
+    validates?": true once, for the first pass asking, and only when
+    ``check_finite`` was asked for.
+    """
+
+    def __init__(self, check_finite: bool):
+        self._pending = bool(check_finite)
+
+    def first_look(self) -> bool:
+        """True for the first pass that asks (when checking is on), False ever after."""
+        pending, self._pending = self._pending, False
+        return pending
+
+
+def _nonfinite() -> NonFiniteError:
+    return NonFiniteError("A contains NaN or infinity; clean the data or pass check_finite=False")
+
+
 def _randomized_svd(
     A: Any,
     k: int,
@@ -130,59 +154,33 @@ def _randomized_svd(
     center: bool,
     check_finite: bool,
 ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``(U, s, Vt, mean, col_var)``; mean and col_var are None unless ``center``."""
-    from dlinalg.functions import compute
+    """``(U, s, Vt, mean, col_var)``; mean and col_var are None unless ``center``.
 
+    Stage A of [1]_ (the range finder, Algorithms 4.3/4.4) then stage B
+    (Algorithm 5.1, the direct SVD of ``B = Q^T A``).
+    """
     m, n = A.shape
     width = min(k + p, m, n)
+    check = _FiniteCheck(check_finite)
+
+    # Stage A, step 1 [1, Alg. 4.3]: the n x l Gaussian test matrix Omega.
     Z = make_rng(seed).standard_normal((n, width))
-    mean = col_var = first_gram = None
+    # Steps 2-3 [1, Alg. 4.4]: q subspace iterations Z <- orth(A^T (A Z)), orthonormalized
+    # on the small n x l side; in memory from A^T A (narrow A) or one pass each (wide A).
     if gram_side(n, width, q):
-        if center:
-            _, mean, gram = comoments(A, check_finite=check_finite)
-            col_var = np.diag(gram) / max(m - 1, 1)
-        else:
-            gram = run_pass(A, RowChain(n), ("gram",)).gram
-            if check_finite:
-                raise_if_nonfinite(np.diag(gram), "A", A.col_labels)
-        for _ in range(q):
-            Z = np.linalg.qr(gram @ Z)[0]
-        first_gram = Z.T @ gram @ Z
+        Z, first_gram, mean, col_var = _iterate_on_gram(A, Z, q, center, check)
     else:
-        if center:
-            with np.errstate(invalid="ignore", over="ignore"):  # NaN data: our error, not numpy's
-                stats = compute(A.col_means(), A.col_vars(ddof=1))
-            mean, col_var = (np.asarray(v, dtype=np.float64) for v in stats)
-            if check_finite:
-                raise_if_nonfinite(mean, "A", A.col_labels)
-        for i in range(q):
-            parts = run_pass(A, _range_chain(n, Z, mean), _wants(center))
-            W = parts.atb if mean is None else parts.atb - np.outer(mean, parts.colsum)
-            if i == 0 and check_finite and not center and not np.isfinite(W).all():
-                raise NonFiniteError(
-                    "A contains NaN or infinity; clean the data or pass check_finite=False"
-                )
-            Z = np.linalg.qr(W)[0]
-    chain = _range_chain(n, Z, mean)
-    if first_gram is None and m * width * 8 <= parse_bytes(
-        dask.config.get("dlinalg.sketch-bytes", SKETCH_BYTES)
-    ):
-        source, basis, B_t = _project_stored(A, chain, center, mean)
-        if check_finite and q == 0 and not center and not basis.finite:
-            raise NonFiniteError(
-                "A contains NaN or infinity; clean the data or pass check_finite=False"
-            )
-    else:
-        source, basis = A, orthonormalize(
-            A, chain, truncate=True, extras=_wants(center), first_gram=first_gram,
-            check_finite=check_finite and first_gram is None and q == 0 and not center,
-        )  # fmt: skip
-        B_t = basis.atq if mean is None else basis.atq - np.outer(mean, basis.colsum)
+        Z, mean, col_var = _iterate_by_passes(A, Z, q, center, check)
+        first_gram = None
+    # Step 4: Q = orth(Y) for Y = A Z (centred: (A - 1 mean^T) Z), and B^T = A^T Q.
+    source, basis, B_t = _range_basis(A, _range_chain(n, Z, mean), center, mean, first_gram, check)
     if basis.rank < k:
         raise RankDeficientError(
             f"A has numerical rank {basis.rank} < k={k} (shape {A.shape}); ask for k <= "
             f"{basis.rank} singular values"
         )
+
+    # Stage B [1, Alg. 5.1]: B = U_B diag(s) Vt in memory, U = Q U_B as a lazy chain on A's rows.
     if np.isfinite(B_t).all():
         u_b, s, vt = np.linalg.svd(B_t.T, full_matrices=False)
         u_b, vt = flip_signs(u_b[:, :k], vt[:k])
@@ -191,6 +189,85 @@ def _randomized_svd(
     dtype = out_dtype(A.dtype)
     U = tall_factor(source, basis.factor(u_b), dtype)
     return U, s[:k].astype(dtype), vt.astype(dtype), mean, col_var
+
+
+def _iterate_on_gram(
+    A: Any, Z: np.ndarray, q: int, center: bool, check: _FiniteCheck
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The power iterations of a narrow A in memory: one pass for ``A^T A``, none per iteration.
+
+    Returns ``(Z, Z^T (A^T A) Z, mean, col_var)``: the last is the Gram of ``A Z``,
+    which saves the first Cholesky-QR pass. The Gram pass validates the data.
+    """
+    mean = col_var = None
+    m, n = A.shape
+    if center:
+        _, mean, gram = comoments(A, check_finite=check.first_look())
+        col_var = np.diag(gram) / max(m - 1, 1)
+    else:
+        gram = run_pass(A, RowChain(n), ("gram",)).gram
+        if check.first_look():
+            raise_if_nonfinite(np.diag(gram), "A", A.col_labels)
+    for _ in range(q):
+        Z = np.linalg.qr(gram @ Z)[0]
+    return Z, Z.T @ gram @ Z, mean, col_var
+
+
+def _iterate_by_passes(
+    A: Any, Z: np.ndarray, q: int, center: bool, check: _FiniteCheck
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The power iterations of a wide A: ``W = A^T (A Z)`` in one pass each, ``Z = orth(W)``.
+
+    Returns ``(Z, mean, col_var)``. With ``center`` a first pass computes the
+    column statistics (and validates the data); otherwise the first power pass does.
+    """
+    from dlinalg.functions import compute
+
+    mean = col_var = None
+    n = A.shape[1]
+    if center:
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN data: our error, not numpy's
+            stats = compute(A.col_means(), A.col_vars(ddof=1))
+        mean, col_var = (np.asarray(v, dtype=np.float64) for v in stats)
+        if check.first_look():
+            raise_if_nonfinite(mean, "A", A.col_labels)
+    for _ in range(q):
+        parts = run_pass(A, _range_chain(n, Z, mean), _wants(center))
+        W = parts.atb if mean is None else parts.atb - np.outer(mean, parts.colsum)
+        if check.first_look() and not np.isfinite(W).all():
+            raise _nonfinite()
+        Z = np.linalg.qr(W)[0]
+    return Z, mean, col_var
+
+
+def _range_basis(
+    A: Any,
+    chain: RowChain,
+    center: bool,
+    mean: np.ndarray | None,
+    first_gram: np.ndarray | None,
+    check: _FiniteCheck,
+) -> tuple[Any, Orthonormal, np.ndarray]:
+    """``(source, Q, B^T)``: ``Q = orth(chain(A))`` by Cholesky-QR and ``B^T = A^T Q``.
+
+    ``source`` is what U's rows are computed from: the stored sketch ``Y``
+    when it fits in ``dlinalg.sketch-bytes`` (:func:`_project_stored`), else A
+    itself (Q recomputed from A's rows, ``A^T Q`` summed in the last pass).
+    """
+    m, width = A.shape[0], chain.ncol
+    if first_gram is None and m * width * 8 <= parse_bytes(
+        dask.config.get("dlinalg.sketch-bytes", SKETCH_BYTES)
+    ):
+        source, basis, B_t = _project_stored(A, chain, center, mean)
+        if check.first_look() and not basis.finite:
+            raise _nonfinite()
+        return source, basis, B_t
+    basis = orthonormalize(
+        A, chain, truncate=True, extras=_wants(center), first_gram=first_gram,
+        check_finite=check.first_look(),
+    )  # fmt: skip
+    B_t = basis.atq if mean is None else basis.atq - np.outer(mean, basis.colsum)
+    return A, basis, B_t
 
 
 def _project_stored(

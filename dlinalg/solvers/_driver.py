@@ -1,17 +1,23 @@
 """What every iterative solver does around its recurrence: checkpoints and reporting.
 
-A solver keeps its whole state in a flat dict of numpy arrays and floats
-(``itn`` included). :class:`Run` opens the checkpoint (refusing a damaged
-file or another problem's before any pass over A), hands back the saved state to resume from, saves the state when
-due and at the end, and drives the progress bar and the callback.
+A solver keeps its whole state in a :class:`SolverState` dataclass (numpy
+arrays and floats, ``itn`` and ``istop`` included), so its loop reads
+``st.rhobar``, as SciPy's reads a local. At the checkpoint boundary the state
+is the flat dict the file format stores (:meth:`SolverState.to_dict` /
+:meth:`SolverState.from_dict`): the format does not depend on the class.
+:class:`Run` opens the checkpoint (refusing a damaged file or another
+problem's before any pass over A), hands back the saved state to resume from,
+saves the state when due and at the end, and drives the progress bar and the
+callback.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -21,7 +27,7 @@ from dlinalg.solvers._progress import Progress
 from dlinalg.solvers.checkpoint import Checkpoint, user_identity
 from dlinalg.solvers.checkpoint import fingerprint as problem_fingerprint
 
-__all__ = ["Run", "check_checkpoint", "check_every"]
+__all__ = ["Run", "SolverState", "check_checkpoint", "check_every"]
 
 
 def check_checkpoint(checkpoint: Any) -> None:
@@ -36,6 +42,39 @@ def check_every(every: Any) -> int:
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ParameterError(f"checkpoint_every must be an integer >= 1, got {every!r}")
     return every
+
+
+@dataclass(kw_only=True)
+class SolverState:
+    """A solver's whole iteration state: what a checkpoint saves and a resume restores.
+
+    Subclasses add their recurrences' scalars and arrays as fields, in the
+    order they are saved; a field that is None (an optional array, such as
+    LSQR's ``var`` without ``calc_var``) is left out of the checkpoint.
+
+    Attributes
+    ----------
+    itn : int
+        Iterations done.
+    istop : int
+        Why the solver stopped (0 while running).
+    """
+
+    itn: int = 0
+    istop: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The flat dict a checkpoint stores (fields in order, None left out; not copied)."""
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+    @classmethod
+    def from_dict(cls, saved: Mapping[str, Any]) -> Self:
+        """The state from a checkpoint's dict (entries that are not fields are ignored).
+
+        The checkpoint was checked whole when it was loaded (every field
+        present, of its type and shape), so the values are used as they are.
+        """
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
 
 
 class Run:
@@ -121,17 +160,21 @@ class Run:
 
     def drive(
         self,
-        start: Callable[[], dict[str, Any]],
-        iterate: Callable[[dict[str, Any]], None],
-        moving: Callable[[dict[str, Any]], bool],
+        state: type[SolverState],
+        start: Callable[[], SolverState],
+        iterate: Callable[[Any], None],
+        moving: Callable[[Any], bool],
         messages: dict[int, str],
         restore: Callable[[dict[str, Any]], None] | None = None,
-        saved: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
+        saved: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> Any:
         """Start (or resume), iterate, save the end state; return the state.
 
         Parameters
         ----------
+        state : type
+            The solver's :class:`SolverState` subclass (a resumed checkpoint's
+            dict becomes one).
         start : callable
             ``() -> state`` of a fresh solve (not called when resuming).
         iterate : callable
@@ -143,10 +186,10 @@ class Run:
         messages : dict
             The message of each ``istop``.
         restore : callable, optional
-            ``state -> None``: rebuilds what lives outside the state dict
-            (LSQR's distributed ``u``) from a resumed state.
+            ``saved dict -> None``: rebuilds what lives outside the state
+            (LSQR's distributed ``u``) from a resumed checkpoint.
         saved : callable, optional
-            ``state -> dict``: what to save (default: the state itself).
+            ``state -> dict``: what to save (default: ``state.to_dict()``).
 
         A state resumed under another ``maxiter`` has its ``istop`` moved
         between 0 (running) and 7 (iteration limit, SciPy's code for it).
@@ -154,18 +197,18 @@ class Run:
         if self.resumed is None:
             st = start()
         else:
-            st = self.resumed
             if restore is not None:
-                restore(st)
-            if st["istop"] == 7 and st["itn"] < self.maxiter:  # a larger maxiter
-                st["istop"] = 0
-            if st["istop"] == 0 and moving(st) and st["itn"] >= self.maxiter:  # a smaller one
-                st["istop"] = 7
+                restore(self.resumed)
+            st = state.from_dict(self.resumed)
+            if st.istop == 7 and st.itn < self.maxiter:  # a larger maxiter
+                st.istop = 0
+            if st.istop == 0 and moving(st) and st.itn >= self.maxiter:  # a smaller one
+                st.istop = 7
         try:
-            if st["istop"] == 0 and moving(st):
+            if st.istop == 0 and moving(st):
                 iterate(st)
         except BaseException:
             self.progress.close()
             raise
-        self.finish(lambda: saved(st) if saved is not None else st, messages[st["istop"]])
+        self.finish(lambda: saved(st) if saved is not None else st.to_dict(), messages[st.istop])
         return st

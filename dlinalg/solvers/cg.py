@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -10,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
-from dlinalg.solvers._driver import Run, check_checkpoint
+from dlinalg.solvers._driver import Run, SolverState, check_checkpoint
 from dlinalg.solvers._input import (
     check_callback,
     check_maxiter,
@@ -177,16 +178,17 @@ def cg(
         if not np.isfinite(x0).all():
             raise NonFiniteError("x0 = M @ b contains NaN or infinity: check M")
     st = run.drive(
+        CgState,
         start=lambda: _cg_start(op, b, x0, rtol, atol, n),
         iterate=lambda st: _cg_iterate(st, op, psolve, run, maxiter),
-        moving=lambda st: st["bnorm"] > 0,
+        moving=lambda st: st.bnorm > 0,
         messages=CG_MESSAGES,
     )
-    x = st["x"].copy()
+    x = st.x.copy()
     return SolveResult(
-        x=x, istop=int(st["istop"]), itn=int(st["itn"]), normr=float(st["normr"]),
+        x=x, istop=int(st.istop), itn=int(st.itn), normr=float(st.normr),
         normar=NAN, anorm=NAN, acond=NAN, arnorm=NAN, xnorm=float(np.linalg.norm(x)),
-        message=CG_MESSAGES[st["istop"]], scipy_fields=("x", "info"),
+        message=CG_MESSAGES[st.istop], scipy_fields=("x", "info"),
     )  # fmt: skip
 
 
@@ -239,7 +241,30 @@ def _apply_operator(M: Any, n: int) -> Any:
     return psolve
 
 
-def _cg_start(op: Any, b: np.ndarray, x0: Any, rtol: float, atol: float, n: int) -> dict:
+@dataclass(kw_only=True)
+class CgState(SolverState):
+    """CG's whole state between iterations (SciPy's names).
+
+    Attributes
+    ----------
+    x, r, p : numpy.ndarray
+        The iterate, the residual ``b - A x`` and the search direction.
+    rho : float
+        ``r^T M r`` of the last iteration.
+    normr, bnorm, tol : float
+        ``||r||``, ``||b||`` and the residual the solve stops at.
+    """
+
+    x: np.ndarray
+    r: np.ndarray
+    p: np.ndarray
+    rho: float = 0.0
+    normr: float = 0.0
+    bnorm: float = 0.0
+    tol: float = 0.0
+
+
+def _cg_start(op: Any, b: np.ndarray, x0: Any, rtol: float, atol: float, n: int) -> CgState:
     bnorm = float(np.linalg.norm(b))
     x = np.zeros(n) if x0 is None or bnorm == 0 else x0.copy()  # SciPy returns b when b = 0
     r = b - op.matvec(x) if x0 is not None and bnorm > 0 else b.copy()
@@ -247,36 +272,36 @@ def _cg_start(op: Any, b: np.ndarray, x0: Any, rtol: float, atol: float, n: int)
     check_finite_norm(normr, "A")
     tol = max(atol, rtol * bnorm)
     istop = 1 if bnorm > 0 and normr <= tol else 0
-    return {"itn": 0, "istop": istop, "x": x, "r": r, "p": np.zeros(n), "rho": 0.0,
-            "normr": normr, "bnorm": bnorm, "tol": tol}  # fmt: skip
+    return CgState(istop=istop, x=x, r=r, p=np.zeros(n), rho=0.0, normr=normr, bnorm=bnorm,
+                   tol=tol)  # fmt: skip
 
 
-def _cg_iterate(st: dict, op: Any, psolve: Any, run: Run, maxiter: int) -> None:
+def _cg_iterate(st: CgState, op: Any, psolve: Any, run: Run, maxiter: int) -> None:
     """SciPy's loop (its test moved to the end of an iteration, where the residual is new)."""
-    x, r, p = st["x"], st["r"], st["p"]
-    while st["itn"] < maxiter:
+    x, r, p = st.x, st.r, st.p
+    while st.itn < maxiter:
         z = r if psolve is None else psolve(r)
         rho = float(r @ z)
         check_finite_norm(rho, "M r")
         if rho <= 0:
-            st["istop"] = 9
+            st.istop = 9
             break
-        p = z.copy() if st["itn"] == 0 else z + (rho / st["rho"]) * p
+        p = z.copy() if st.itn == 0 else z + (rho / st.rho) * p
         q = op.matvec(p)
         pap = float(p @ q)
         check_finite_norm(pap, "A")
         if pap <= 0:
-            st["istop"] = 8
+            st.istop = 8
             break
         alpha = rho / pap
         x = x + alpha * p
         r = r - alpha * q
-        st["itn"] += 1
-        st.update(x=x, r=r, p=p, rho=rho, normr=float(np.linalg.norm(r)))
-        if st["normr"] <= st["tol"]:
-            st["istop"] = 1
-        elif st["itn"] >= maxiter:
-            st["istop"] = 7
-        run.iteration(st["itn"], x, lambda: st, normr=st["normr"])
-        if st["istop"]:
+        st.itn += 1
+        st.x, st.r, st.p, st.rho, st.normr = x, r, p, rho, float(np.linalg.norm(r))
+        if st.normr <= st.tol:
+            st.istop = 1
+        elif st.itn >= maxiter:
+            st.istop = 7
+        run.iteration(st.itn, x, st.to_dict, normr=st.normr)
+        if st.istop:
             break

@@ -7,6 +7,7 @@ recurrence on the client (refreshed from the true residual now and then).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
@@ -14,7 +15,7 @@ import dask.array as da
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
-from dlinalg.solvers._driver import Run
+from dlinalg.solvers._driver import Run, SolverState
 from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator, check_finite_norm
 from dlinalg.solvers.lsqr import LSQR_MESSAGES
@@ -163,17 +164,18 @@ def cgls(
     op = as_operator(A, before_pass=run.identify)
     bvec = op.vector(b)
     st = run.drive(
+        CglsState,
         start=lambda: _cgls_start(op, bvec, b, x0, damp, n),
         iterate=lambda st: _cgls_iterate(st, op, bvec, run, damp, atol, btol, maxiter),
-        moving=lambda st: st["gamma"] > 0,
+        moving=lambda st: st.gamma > 0,
         messages=CGLS_MESSAGES,
     )
     _confirm(st, op, bvec, damp)  # resumed under a smaller maxiter: not iterated
     return SolveResult(
-        x=st["x"].copy(), istop=int(st["istop"]), itn=int(st["itn"]),
-        normr=float(st["normr"]), normar=float(st["normar"]),
-        anorm=float(st["anorm"]), acond=float(st["acond"]), arnorm=float(st["normar"]),
-        xnorm=float(np.linalg.norm(st["x"])), message=CGLS_MESSAGES[st["istop"]],
+        x=st.x.copy(), istop=int(st.istop), itn=int(st.itn),
+        normr=float(st.normr), normar=float(st.normar),
+        anorm=float(st.anorm), acond=float(st.acond), arnorm=float(st.normar),
+        xnorm=float(np.linalg.norm(st.x)), message=CGLS_MESSAGES[st.istop],
     )  # fmt: skip
 
 
@@ -184,7 +186,46 @@ def _cgls_true(op: Any, bvec: Any, x: np.ndarray, damp: float) -> tuple[np.ndarr
     return s, sqrt(rr), float(np.linalg.norm(s))
 
 
-def _cgls_start(op: Any, bvec: Any, b: Any, x0: Any, damp: float, n: int) -> dict:
+@dataclass(kw_only=True)
+class CglsState(SolverState):
+    """CGLS's whole state between iterations.
+
+    Attributes
+    ----------
+    x, s, p : numpy.ndarray
+        The iterate, ``s = A^T r - damp^2 x`` (by recurrence) and the search direction.
+    gamma, rr : float
+        ``||s||^2`` and ``||r||^2`` (by recurrence, refreshed from the truth).
+    bnorm, normr, normar : float
+        ``||b||`` and the reported ``||r||``, ``||s||``.
+    true_at : int
+        The iteration whose ``s`` and ``rr`` come from the true residual.
+    alpha, beta : float
+        CG's last step and direction coefficients (for the Lanczos matrix).
+    tdiag, toff : numpy.ndarray
+        The Lanczos matrix of ``A^T A + damp^2 I`` (diagonal, off-diagonal).
+    anorm, acond : float
+        Its estimates of ``||A||`` and ``cond(A)``.
+    """
+
+    x: np.ndarray
+    s: np.ndarray
+    p: np.ndarray
+    gamma: float
+    rr: float
+    bnorm: float
+    normr: float
+    normar: float
+    true_at: int = 0
+    alpha: float = 1.0
+    beta: float = 0.0
+    tdiag: np.ndarray
+    toff: np.ndarray
+    anorm: float = NAN
+    acond: float = NAN
+
+
+def _cgls_start(op: Any, bvec: Any, b: Any, x0: Any, damp: float, n: int) -> CglsState:
     """``s = A^T (b - A x0) - damp^2 x0`` and ``||b - A x0||^2``: the first pass."""
     if x0 is None:
         _, s, rr = op.fused(None, bvec, 1.0, keep=False)
@@ -197,82 +238,82 @@ def _cgls_start(op: Any, bvec: Any, b: Any, x0: Any, damp: float, n: int) -> dic
     if bnorm == 0:  # x = 0 solves the problem exactly (as LSQR returns it)
         x, s, rr = np.zeros(n), np.zeros(n), 0.0
     gamma = float(s @ s)
-    return {"itn": 0, "istop": 0, "x": x, "s": s, "p": s.copy(), "gamma": gamma, "rr": rr,
-            "bnorm": bnorm, "normr": sqrt(rr), "normar": sqrt(gamma), "true_at": 0,
-            "alpha": 1.0, "beta": 0.0, "tdiag": np.zeros(0), "toff": np.zeros(0),
-            "anorm": NAN, "acond": NAN}  # fmt: skip
+    return CglsState(x=x, s=s, p=s.copy(), gamma=gamma, rr=rr, bnorm=bnorm, normr=sqrt(rr),
+                     normar=sqrt(gamma), true_at=0, alpha=1.0, beta=0.0, tdiag=np.zeros(0),
+                     toff=np.zeros(0), anorm=NAN, acond=NAN)  # fmt: skip
 
 
-def _cgls_iterate(st: dict, op, bvec, run: Run, damp, atol, btol, maxiter) -> None:
+def _cgls_iterate(st: CglsState, op, bvec, run: Run, damp, atol, btol, maxiter) -> None:
     """Hestenes-Stiefel on the normal equations; ``s`` and ``||r||^2`` by recurrence."""
     dampsq = damp**2
-    x, s, p = st["x"], st["s"], st["p"]
-    while st["itn"] < maxiter:
-        st["itn"] += 1
+    x, s, p = st.x, st.s, st.p
+    while st.itn < maxiter:
+        st.itn += 1
         atap, qq = op.normal(p)  # A^T A p and ||A p||^2: one pass
         pp = float(p @ p)
         delta = qq + dampsq * pp
         if not delta > 0:  # p in the numerical null space of A: nothing left to gain
-            st["istop"] = 5
+            st.istop = 5
             break
-        alpha = st["gamma"] / delta
+        alpha = st.gamma / delta
         _lanczos(st, alpha)
         # r_new = r - alpha A p, and r^T A p = (s + damp^2 x)^T p
-        rr = st["rr"] - 2 * alpha * float((s + dampsq * x) @ p) + alpha**2 * qq
+        rr = st.rr - 2 * alpha * float((s + dampsq * x) @ p) + alpha**2 * qq
         x = x + alpha * p
         s = s - alpha * (atap + dampsq * p)
-        st["rr"] = max(rr, 0.0)
-        if st["itn"] % REFRESH == 0:
-            s, st["rr"] = _refresh(st, op, bvec, x, damp)
+        st.rr = max(rr, 0.0)
+        if st.itn % REFRESH == 0:
+            s, st.rr = _refresh(st, op, bvec, x, damp)
         istop = _cgls_stop(st, x, s, damp, atol, btol, maxiter)
-        if istop not in (0, 7) and st["true_at"] != st["itn"]:  # confirm with the truth
-            s, st["rr"] = _refresh(st, op, bvec, x, damp)
+        if istop not in (0, 7) and st.true_at != st.itn:  # confirm with the truth
+            s, st.rr = _refresh(st, op, bvec, x, damp)
             istop = _cgls_stop(st, x, s, damp, atol, btol, maxiter)
         gamma = float(s @ s)
-        st["beta"] = gamma / st["gamma"]
-        p = s + st["beta"] * p
-        st.update(x=x, s=s, p=p, gamma=gamma, istop=istop, normr=sqrt(st["rr"]))
-        st["normar"] = sqrt(gamma)
-        run.iteration(st["itn"], x, lambda: st, normr=st["normr"], normar=st["normar"])
+        st.beta = gamma / st.gamma
+        p = s + st.beta * p
+        st.x, st.s, st.p, st.gamma, st.istop = x, s, p, gamma, istop
+        st.normr = sqrt(st.rr)
+        st.normar = sqrt(gamma)
+        run.iteration(st.itn, x, st.to_dict, normr=st.normr, normar=st.normar)
         if istop:
             break
     _confirm(st, op, bvec, damp)
 
 
-def _confirm(st: dict, op: Any, bvec: Any, damp: float) -> None:
+def _confirm(st: CglsState, op: Any, bvec: Any, damp: float) -> None:
     """The reported norms come from the true residual (one pass, unless they already do)."""
-    if st["true_at"] != st["itn"]:
-        st["normr"], st["normar"] = _cgls_true(op, bvec, st["x"], damp)[1:]
-        st["true_at"] = st["itn"]
+    if st.true_at != st.itn:
+        st.normr, st.normar = _cgls_true(op, bvec, st.x, damp)[1:]
+        st.true_at = st.itn
 
 
-def _lanczos(st: dict, alpha: float) -> None:
+def _lanczos(st: CglsState, alpha: float) -> None:
     """Extend CG's Lanczos matrix ``T`` of ``A^T A + damp^2 I``; its extreme Ritz values
     estimate ``||[A; damp I]||_2^2`` and ``cond^2`` from below (Saad, section 6.7.3)."""
-    if st["itn"] > 1:
-        st["toff"] = np.append(st["toff"], sqrt(st["beta"]) / st["alpha"])
-    st["tdiag"] = np.append(st["tdiag"], 1 / alpha + st["beta"] / st["alpha"])
-    k = st["itn"] - 1
-    (lo,) = eigvalsh_tridiagonal(st["tdiag"], st["toff"], select="i", select_range=(0, 0))
-    (hi,) = eigvalsh_tridiagonal(st["tdiag"], st["toff"], select="i", select_range=(k, k))
-    st["anorm"], st["acond"], st["alpha"] = sqrt(hi), sqrt(hi / lo) if lo > 0 else np.inf, alpha
+    if st.itn > 1:
+        st.toff = np.append(st.toff, sqrt(st.beta) / st.alpha)
+    st.tdiag = np.append(st.tdiag, 1 / alpha + st.beta / st.alpha)
+    k = st.itn - 1
+    (lo,) = eigvalsh_tridiagonal(st.tdiag, st.toff, select="i", select_range=(0, 0))
+    (hi,) = eigvalsh_tridiagonal(st.tdiag, st.toff, select="i", select_range=(k, k))
+    st.anorm, st.acond, st.alpha = sqrt(hi), sqrt(hi / lo) if lo > 0 else np.inf, alpha
 
 
-def _refresh(st: dict, op: Any, bvec: Any, x: np.ndarray, damp: float) -> tuple:
+def _refresh(st: CglsState, op: Any, bvec: Any, x: np.ndarray, damp: float) -> tuple:
     s, normr, _ = _cgls_true(op, bvec, x, damp)
-    st["true_at"] = st["itn"]
+    st.true_at = st.itn
     return s, normr**2
 
 
-def _cgls_stop(st: dict, x: np.ndarray, s: np.ndarray, damp, atol, btol, maxiter) -> int:
+def _cgls_stop(st: CglsState, x: np.ndarray, s: np.ndarray, damp, atol, btol, maxiter) -> int:
     """LSQR's tests 1 and 2 (and 4, 5), in its order: the user's tolerances win."""
     xnorm = float(np.linalg.norm(x))
-    rnorm = sqrt(st["rr"] + damp**2 * xnorm**2)
-    anorm, bnorm = st["anorm"], st["bnorm"]
+    rnorm = sqrt(st.rr + damp**2 * xnorm**2)
+    anorm, bnorm = st.anorm, st.bnorm
     test1 = rnorm / bnorm
     test2 = float(np.linalg.norm(s)) / (anorm * rnorm + EPS)
     t1 = test1 / (1 + anorm * xnorm / bnorm)
-    istop = 7 if st["itn"] >= maxiter else 0
+    istop = 7 if st.itn >= maxiter else 0
     if 1 + test2 <= 1:
         istop = 5
     if 1 + t1 <= 1:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
 import numpy as np
 
 from dlinalg.errors import ParameterError
-from dlinalg.solvers._driver import Run, check_checkpoint
+from dlinalg.solvers._driver import Run, SolverState, check_checkpoint
 from dlinalg.solvers._input import (
     check_callback,
     check_maxiter,
@@ -246,16 +247,17 @@ def gd(
     op = as_operator(A, before_pass=run.identify)
     bvec = op.vector(b)
     st = run.drive(
+        GdState,
         start=lambda: _start(op, bvec, x0, lr, precondition),
         iterate=lambda st: _iterate(st, op, bvec, run, tol, maxiter, momentum == "nesterov"),
-        moving=lambda st: st["gnorm0"] > 0,
+        moving=lambda st: st.gnorm0 > 0,
         messages=GD_MESSAGES,
     )
-    x = Scaling(st["d"], st["R"]).to_x(st["y"])
+    x = Scaling(st.d, st.R).to_x(st.y)
     return SolveResult(
-        x=x, istop=int(st["istop"]), itn=int(st["itn"]), normr=sqrt(st["f"]),
-        normar=float(st["normar"]), anorm=NAN, acond=NAN, arnorm=float(st["normar"]),
-        xnorm=float(np.linalg.norm(x)), message=GD_MESSAGES[st["istop"]],
+        x=x, istop=int(st.istop), itn=int(st.itn), normr=sqrt(st.f),
+        normar=float(st.normar), anorm=NAN, acond=NAN, arnorm=float(st.normar),
+        xnorm=float(np.linalg.norm(x)), message=GD_MESSAGES[st.istop],
     )  # fmt: skip
 
 
@@ -265,7 +267,41 @@ def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _start(op: Any, bvec: Any, x0: Any, lr: Any, precondition: str) -> dict:
+@dataclass(kw_only=True)
+class GdState(SolverState):
+    """Gradient descent's whole state between iterations (in the scaled variables).
+
+    Attributes
+    ----------
+    d, R : numpy.ndarray
+        The metric ``x = T z`` (:class:`~dlinalg.solvers._precondition.Scaling`).
+    lr : float
+        The step.
+    z, y, g : numpy.ndarray
+        The iterate, the extrapolated point (Nesterov) and the gradient at y.
+    t : float
+        Nesterov's momentum parameter.
+    f, f0 : float
+        ``||A x - b||^2`` now and at the start.
+    normar, gnorm, gnorm0 : float
+        ``||A^T (A x - b)||`` and the scaled gradient's norm now and at the start.
+    """
+
+    d: np.ndarray
+    R: np.ndarray
+    lr: float
+    z: np.ndarray
+    y: np.ndarray
+    g: np.ndarray
+    t: float
+    f: float
+    f0: float
+    normar: float
+    gnorm: float
+    gnorm0: float
+
+
+def _start(op: Any, bvec: Any, x0: Any, lr: Any, precondition: str) -> GdState:
     """The metric, the step and the gradient at x0: the setup passes."""
     T = scaling(op, precondition)
     if lr is None:
@@ -274,9 +310,8 @@ def _start(op: Any, bvec: Any, x0: Any, lr: Any, precondition: str) -> dict:
     g, normar, f = _gradient(op, bvec, T, None if x0 is None else T.to_x(y))
     check_finite_norm(f + float(np.sum(g)), "A or b")
     gnorm = float(np.linalg.norm(g))
-    return {"itn": 0, "istop": 0, "d": T.d, "R": T.R, "lr": float(lr), "z": y.copy(), "y": y,
-            "g": g, "t": 1.0, "f": f, "f0": f, "normar": normar, "gnorm": gnorm,
-            "gnorm0": gnorm}  # fmt: skip
+    return GdState(d=T.d, R=T.R, lr=float(lr), z=y.copy(), y=y, g=g, t=1.0, f=f, f0=f,
+                   normar=normar, gnorm=gnorm, gnorm0=gnorm)  # fmt: skip
 
 
 def _gradient(op: Any, bvec: Any, T: Scaling, x: Any) -> tuple[np.ndarray, float, float]:
@@ -285,10 +320,10 @@ def _gradient(op: Any, bvec: Any, T: Scaling, x: Any) -> tuple[np.ndarray, float
     return T.gradient(2 * h), float(np.linalg.norm(h)), f
 
 
-def _iterate(st: dict, op, bvec, run: Run, tol: float, maxiter: int, nesterov: bool) -> None:
-    T, lr = Scaling(st["d"], st["R"]), st["lr"]
-    z, y, g, t = st["z"], st["y"], st["g"], st["t"]
-    while st["itn"] < maxiter:
+def _iterate(st: GdState, op, bvec, run: Run, tol: float, maxiter: int, nesterov: bool) -> None:
+    T, lr = Scaling(st.d, st.R), st.lr
+    z, y, g, t = st.z, st.y, st.g, st.t
+    while st.itn < maxiter:
         z_new = y - lr * g
         if nesterov:
             if float(g @ (z_new - z)) > 0:  # the momentum points uphill: restart
@@ -301,14 +336,15 @@ def _iterate(st: dict, op, bvec, run: Run, tol: float, maxiter: int, nesterov: b
         z = z_new
         x = T.to_x(y)
         g, normar, f = _gradient(op, bvec, T, x)
-        st["itn"] += 1
+        st.itn += 1
         gnorm = float(np.linalg.norm(g))
-        istop = 7 if st["itn"] >= maxiter else 0
-        if not np.isfinite(f) or f > DIVERGED * st["f0"]:
+        istop = 7 if st.itn >= maxiter else 0
+        if not np.isfinite(f) or f > DIVERGED * st.f0:
             istop = 3
-        elif gnorm <= tol * st["gnorm0"]:
+        elif gnorm <= tol * st.gnorm0:
             istop = 1
-        st.update(z=z, y=y, g=g, t=t, f=f, normar=normar, gnorm=gnorm, istop=istop)
-        run.iteration(st["itn"], x, lambda: st, normr=sqrt(f), normg=gnorm)
+        st.z, st.y, st.g, st.t, st.f = z, y, g, t, f
+        st.normar, st.gnorm, st.istop = normar, gnorm, istop
+        run.iteration(st.itn, x, st.to_dict, normr=sqrt(f), normg=gnorm)
         if istop:
             break

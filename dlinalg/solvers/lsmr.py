@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
 import numpy as np
 
-from dlinalg.solvers._driver import Run
+from dlinalg.solvers._driver import Run, SolverState
 from dlinalg.solvers._golub_kahan import Bidiagonalization
 from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator
@@ -22,34 +23,55 @@ SCIPY_FIELDS = ("x", "istop", "itn", "normr", "normar", "anorm", "acond", "xnorm
 #: ``istop`` -> reason (LSQR's table; 0 also covers ``x = x0``).
 LSMR_MESSAGES = ("The exact solution is x = 0, or x = x0 if x0 was given", *LSQR_MESSAGES[1:])
 
-_SCALARS = (
-    "itn",
-    "istop",
-    "alpha",
-    "beta",
-    "zetabar",
-    "alphabar",
-    "rho",
-    "rhobar",
-    "cbar",
-    "sbar",
-    "betadd",
-    "betad",
-    "rhodold",
-    "tautildeold",
-    "thetatilde",
-    "zeta",
-    "d",
-    "normA2",
-    "maxrbar",
-    "minrbar",
-    "normA",
-    "condA",
-    "normx",
-    "normr",
-    "normar",
-    "normb",
-)
+
+@dataclass(kw_only=True)
+class LsmrState(SolverState):
+    """LSMR's whole state between iterations, with SciPy's names (``normA`` ... as there).
+
+    Attributes
+    ----------
+    alpha, beta : float
+        The last Golub-Kahan coefficients.
+    zetabar, alphabar, rho, rhobar, cbar, sbar : float
+        The two QR factorizations' last rotations and entries.
+    betadd, betad, rhodold, tautildeold, thetatilde, zeta, d : float
+        The ``||r||`` estimate's rotations.
+    normA2, maxrbar, minrbar : float
+        Running ``||A||_F^2`` and the extreme ``rhobar`` for ``cond(A)``.
+    normA, condA, normx, normr, normar, normb : float
+        The estimates SciPy returns, and ``||b||``.
+    x, v, h, hbar : numpy.ndarray
+        The iterate, the right Lanczos vector and the two search directions.
+    """
+
+    alpha: float = 0.0
+    beta: float = 0.0
+    zetabar: float = 0.0
+    alphabar: float = 0.0
+    rho: float = 0.0
+    rhobar: float = 0.0
+    cbar: float = 0.0
+    sbar: float = 0.0
+    betadd: float = 0.0
+    betad: float = 0.0
+    rhodold: float = 0.0
+    tautildeold: float = 0.0
+    thetatilde: float = 0.0
+    zeta: float = 0.0
+    d: float = 0.0
+    normA2: float = 0.0
+    maxrbar: float = 0.0
+    minrbar: float = 0.0
+    normA: float = 0.0
+    condA: float = 0.0
+    normx: float = 0.0
+    normr: float = 0.0
+    normar: float = 0.0
+    normb: float = 0.0
+    x: np.ndarray
+    v: np.ndarray
+    h: np.ndarray
+    hbar: np.ndarray
 
 
 def lsmr(
@@ -160,115 +182,114 @@ def lsmr(
     op = as_operator(A, before_pass=run.identify)
     gk = Bidiagonalization(op)
     st = run.drive(
+        LsmrState,
         start=lambda: _start(gk, b, x0, n),
         iterate=lambda st: _iterate(st, gk, run, damp, atol, btol, conlim, maxiter),
-        moving=lambda st: st["normar"] != 0 and st["normb"] != 0,
+        moving=lambda st: st.normar != 0 and st.normb != 0,
         messages=LSMR_MESSAGES,
         restore=gk.restore,
-        saved=lambda st: {**st, **gk.state()},
+        saved=lambda st: {**st.to_dict(), **gk.state()},
     )
     return SolveResult(
-        x=st["x"].copy(),
-        istop=int(st["istop"]),
-        itn=int(st["itn"]),
-        normr=float(st["normr"]),
-        normar=float(st["normar"]),
-        anorm=float(st["normA"]),
-        acond=float(st["condA"]),
-        arnorm=float(st["normar"]),
-        xnorm=float(st["normx"]),
-        message=LSMR_MESSAGES[st["istop"]],
+        x=st.x.copy(),
+        istop=int(st.istop),
+        itn=int(st.itn),
+        normr=float(st.normr),
+        normar=float(st.normar),
+        anorm=float(st.normA),
+        acond=float(st.condA),
+        arnorm=float(st.normar),
+        xnorm=float(st.normx),
+        message=LSMR_MESSAGES[st.istop],
         scipy_fields=SCIPY_FIELDS,
     )
 
 
-def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int) -> dict[str, Any]:
+def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int) -> LsmrState:
     x, v, alpha, beta, normb = gk.first(b, x0, n)
     if normb == 0:
         x = np.zeros(n)
-    st = dict.fromkeys(_SCALARS, 0.0)
-    st.update(
-        itn=0, istop=0, alpha=alpha, beta=beta, zetabar=alpha * beta, alphabar=alpha,
+    return LsmrState(
+        alpha=alpha, beta=beta, zetabar=alpha * beta, alphabar=alpha,
         rho=1.0, rhobar=1.0, cbar=1.0, sbar=0.0, betadd=beta, rhodold=1.0,
         normA2=alpha * alpha, minrbar=1e100, normA=alpha, condA=1.0, normr=beta,
         normar=alpha * beta, normb=normb, x=x, v=v, h=v.copy(), hbar=np.zeros(n),
     )  # fmt: skip
-    return st
 
 
-def _iterate(st: dict, gk, run: Run, damp, atol, btol, conlim, maxiter) -> None:
+def _iterate(st: LsmrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> None:
     """SciPy's LSMR loop; the bidiagonalization step is the only distributed work."""
     ctol = 1 / conlim if conlim > 0 else 0.0
-    x, v, h, hbar = st["x"], st["v"], st["h"], st["hbar"]
-    while st["itn"] < maxiter:
-        st["itn"] += 1
-        alpha = st["alpha"]
+    x, v, h, hbar = st.x, st.v, st.h, st.hbar
+    while st.itn < maxiter:
+        st.itn += 1
+        alpha = st.alpha
         beta, atu = gk.step(v, alpha)
         if beta > 0:
             v = atu - beta * v
             alpha = float(np.linalg.norm(v))
             if alpha > 0:
                 v = (1 / alpha) * v
-        st["alpha"], st["beta"] = alpha, beta
+        st.alpha, st.beta = alpha, beta
 
         # Rotations: eliminate damp, then beta (Qhat_{k,2k+1}, Q_{k,k+1}), then theta (Qbar)
-        chat, shat, alphahat = sym_ortho(st["alphabar"], damp)
-        rhoold = st["rho"]
+        chat, shat, alphahat = sym_ortho(st.alphabar, damp)
+        rhoold = st.rho
         c, s, rho = sym_ortho(alphahat, beta)
         thetanew = s * alpha
-        st["alphabar"] = c * alpha
-        rhobarold = st["rhobar"]
-        zetaold = st["zeta"]
-        thetabar = st["sbar"] * rho
-        rhotemp = st["cbar"] * rho
-        cbar, sbar, rhobar = sym_ortho(st["cbar"] * rho, thetanew)
-        zeta = cbar * st["zetabar"]
-        st["zetabar"] = -sbar * st["zetabar"]
+        st.alphabar = c * alpha
+        rhobarold = st.rhobar
+        zetaold = st.zeta
+        thetabar = st.sbar * rho
+        rhotemp = st.cbar * rho
+        cbar, sbar, rhobar = sym_ortho(st.cbar * rho, thetanew)
+        zeta = cbar * st.zetabar
+        st.zetabar = -sbar * st.zetabar
 
         hbar = h - (thetabar * rho / (rhoold * rhobarold)) * hbar  # update h, hbar, x
         x = x + (zeta / (rho * rhobar)) * hbar
         h = v - (thetanew / rho) * h
 
         # Estimate ||r|| (rotations applied to the right-hand side)
-        betaacute = chat * st["betadd"]
-        betacheck = -shat * st["betadd"]
+        betaacute = chat * st.betadd
+        betacheck = -shat * st.betadd
         betahat = c * betaacute
-        st["betadd"] = -s * betaacute
-        thetatildeold = st["thetatilde"]
-        ctildeold, stildeold, rhotildeold = sym_ortho(st["rhodold"], thetabar)
-        st["thetatilde"] = stildeold * rhobar
-        st["rhodold"] = ctildeold * rhobar
-        st["betad"] = -stildeold * st["betad"] + ctildeold * betahat
-        st["tautildeold"] = (zetaold - thetatildeold * st["tautildeold"]) / rhotildeold
-        taud = (zeta - st["thetatilde"] * st["tautildeold"]) / st["rhodold"]
-        st["d"] += betacheck * betacheck
-        st["normr"] = sqrt(st["d"] + (st["betad"] - taud) ** 2 + st["betadd"] ** 2)
+        st.betadd = -s * betaacute
+        thetatildeold = st.thetatilde
+        ctildeold, stildeold, rhotildeold = sym_ortho(st.rhodold, thetabar)
+        st.thetatilde = stildeold * rhobar
+        st.rhodold = ctildeold * rhobar
+        st.betad = -stildeold * st.betad + ctildeold * betahat
+        st.tautildeold = (zetaold - thetatildeold * st.tautildeold) / rhotildeold
+        taud = (zeta - st.thetatilde * st.tautildeold) / st.rhodold
+        st.d += betacheck * betacheck
+        st.normr = sqrt(st.d + (st.betad - taud) ** 2 + st.betadd**2)
 
         # Estimate ||A||, cond(A), ||A^T r||, ||x||
-        st["normA2"] += beta * beta
-        st["normA"] = sqrt(st["normA2"])
-        st["normA2"] += alpha * alpha
-        st["maxrbar"] = max(st["maxrbar"], rhobarold)
-        if st["itn"] > 1:
-            st["minrbar"] = min(st["minrbar"], rhobarold)
-        st["condA"] = max(st["maxrbar"], rhotemp) / min(st["minrbar"], rhotemp)
-        st["normar"] = abs(st["zetabar"])
-        st["normx"] = float(np.linalg.norm(x))
-        st.update(rho=rho, rhobar=rhobar, cbar=cbar, sbar=sbar, zeta=zeta)
-        st["istop"] = _stop(st, atol, btol, ctol, maxiter)
-        st.update(x=x, v=v, h=h, hbar=hbar)
+        st.normA2 += beta * beta
+        st.normA = sqrt(st.normA2)
+        st.normA2 += alpha * alpha
+        st.maxrbar = max(st.maxrbar, rhobarold)
+        if st.itn > 1:
+            st.minrbar = min(st.minrbar, rhobarold)
+        st.condA = max(st.maxrbar, rhotemp) / min(st.minrbar, rhotemp)
+        st.normar = abs(st.zetabar)
+        st.normx = float(np.linalg.norm(x))
+        st.rho, st.rhobar, st.cbar, st.sbar, st.zeta = rho, rhobar, cbar, sbar, zeta
+        st.istop = _stop(st, atol, btol, ctol, maxiter)
+        st.x, st.v, st.h, st.hbar = x, v, h, hbar
         run.iteration(
-            st["itn"], x, lambda: {**st, **gk.state()}, normr=st["normr"], normar=st["normar"]
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.normr, normar=st.normar
         )
-        if st["istop"]:
+        if st.istop:
             break
 
 
-def _stop(st: dict, atol: float, btol: float, ctol: float, maxiter: int) -> int:
-    normA, normr, normb, normx = st["normA"], st["normr"], st["normb"], st["normx"]
-    test2 = st["normar"] / (normA * normr) if normA * normr != 0 else np.inf
+def _stop(st: LsmrState, atol: float, btol: float, ctol: float, maxiter: int) -> int:
+    normA, normr, normb, normx = st.normA, st.normr, st.normb, st.normx
+    test2 = st.normar / (normA * normr) if normA * normr != 0 else np.inf
     rtol = btol + atol * normA * normx / normb
     return stop_reason(
-        st["itn"] >= maxiter, normr / normb, test2, 1 / st["condA"], normA * normx / normb,
+        st.itn >= maxiter, normr / normb, test2, 1 / st.condA, normA * normx / normb,
         rtol, atol, ctol,
     )  # fmt: skip

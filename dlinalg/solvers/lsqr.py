@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import sqrt
 from typing import Any
 
 import numpy as np
 
 from dlinalg.errors import ParameterError, check_flag
-from dlinalg.solvers._driver import Run
+from dlinalg.solvers._driver import Run, SolverState
 from dlinalg.solvers._golub_kahan import Bidiagonalization
 from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator
@@ -35,27 +36,52 @@ LSQR_MESSAGES = (
     "The iteration limit has been reached",
 )
 
-_SCALARS = (
-    "itn",
-    "istop",
-    "alfa",
-    "beta",
-    "rhobar",
-    "phibar",
-    "anorm",
-    "acond",
-    "ddnorm",
-    "res2",
-    "rnorm",
-    "r1norm",
-    "arnorm",
-    "xnorm",
-    "xxnorm",
-    "z",
-    "cs2",
-    "sn2",
-    "bnorm",
-)
+
+@dataclass(kw_only=True)
+class LsqrState(SolverState):
+    """LSQR's whole state between iterations, with SciPy's names.
+
+    Attributes
+    ----------
+    alfa, beta : float
+        The last Golub-Kahan coefficients (``alpha v = A^T u - beta v``).
+    rhobar, phibar : float
+        The rotated bidiagonal's last diagonal entry and right-hand side.
+    anorm, acond, ddnorm : float
+        ``||A||_F`` and ``cond(A)`` estimates, ``sum ||d_k||^2``.
+    res2, rnorm, r1norm, arnorm : float
+        Residual estimates: damping part, ``||[r; damp x]||``, ``||r||``, ``||A^T r||``.
+    xnorm, xxnorm, z, cs2, sn2 : float
+        The ``||x||`` estimate and its rotation on the right.
+    bnorm : float
+        ``||b||``.
+    x, v, w : numpy.ndarray
+        The iterate, the right Lanczos vector and the search direction.
+    var : numpy.ndarray or None
+        The running diagonal of ``(A^T A + damp^2 I)^{-1}`` (``calc_var=True`` only).
+    """
+
+    alfa: float = 0.0
+    beta: float = 0.0
+    rhobar: float = 0.0
+    phibar: float = 0.0
+    anorm: float = 0.0
+    acond: float = 0.0
+    ddnorm: float = 0.0
+    res2: float = 0.0
+    rnorm: float = 0.0
+    r1norm: float = 0.0
+    arnorm: float = 0.0
+    xnorm: float = 0.0
+    xxnorm: float = 0.0
+    z: float = 0.0
+    cs2: float = 0.0
+    sn2: float = 0.0
+    bnorm: float = 0.0
+    x: np.ndarray
+    v: np.ndarray
+    w: np.ndarray
+    var: np.ndarray | None = None
 
 
 def check_iter_lim(iter_lim: Any, maxiter: Any) -> Any:
@@ -232,120 +258,117 @@ def lsqr(
     op = as_operator(A, before_pass=run.identify)
     gk = Bidiagonalization(op)
     st = run.drive(
+        LsqrState,
         start=lambda: _start(gk, b, x0, n, calc_var),
         iterate=lambda st: _iterate(st, gk, run, damp, atol, btol, conlim, maxiter),
-        moving=lambda st: st["arnorm"] != 0,
+        moving=lambda st: st.arnorm != 0,
         messages=LSQR_MESSAGES,
         restore=gk.restore,
-        saved=lambda st: {**st, **gk.state()},
+        saved=lambda st: {**st.to_dict(), **gk.state()},
     )
     return SolveResult(
-        x=st["x"].copy(),
-        istop=int(st["istop"]),
-        itn=int(st["itn"]),
-        normr=float(st["r1norm"]),
-        normar=float(st["arnorm"]),
-        anorm=float(st["anorm"]),
-        acond=float(st["acond"]),
-        arnorm=float(st["arnorm"]),
-        xnorm=float(st["xnorm"]),
-        message=LSQR_MESSAGES[st["istop"]],
-        r2norm=float(st["rnorm"]),
-        var=st["var"].copy() if "var" in st else np.zeros(n),
+        x=st.x.copy(),
+        istop=int(st.istop),
+        itn=int(st.itn),
+        normr=float(st.r1norm),
+        normar=float(st.arnorm),
+        anorm=float(st.anorm),
+        acond=float(st.acond),
+        arnorm=float(st.arnorm),
+        xnorm=float(st.xnorm),
+        message=LSQR_MESSAGES[st.istop],
+        r2norm=float(st.rnorm),
+        var=st.var.copy() if st.var is not None else np.zeros(n),
         scipy_fields=SCIPY_FIELDS,
     )
 
 
-def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int, calc_var: bool) -> dict[str, Any]:
+def _start(gk: Bidiagonalization, b: Any, x0: Any, n: int, calc_var: bool) -> LsqrState:
     """The first pass: ``beta u = b - A x0`` and ``alfa v = A^T u`` (also reads b)."""
     x, v, alfa, beta, bnorm = gk.first(b, x0, n)
-    st = dict.fromkeys(_SCALARS, 0.0)
-    st.update(
-        itn=0, istop=0, alfa=alfa, beta=beta, rhobar=alfa, phibar=beta, rnorm=beta,
-        r1norm=beta, arnorm=alfa * beta, cs2=-1.0, sn2=0.0, bnorm=bnorm,
-        x=x, v=v, w=v.copy(),
+    return LsqrState(
+        alfa=alfa, beta=beta, rhobar=alfa, phibar=beta, rnorm=beta, r1norm=beta,
+        arnorm=alfa * beta, cs2=-1.0, sn2=0.0, bnorm=bnorm, x=x, v=v, w=v.copy(),
+        var=np.zeros(n) if calc_var else None,
     )  # fmt: skip
-    if calc_var:
-        st["var"] = np.zeros(n)
-    return st
 
 
-def _iterate(st: dict, gk, run: Run, damp, atol, btol, conlim, maxiter) -> None:
+def _iterate(st: LsqrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> None:
     """SciPy's LSQR loop; the bidiagonalization step is the only distributed work."""
     dampsq = damp**2
     ctol = 1 / conlim if conlim > 0 else 0.0
-    x, v, w = st["x"], st["v"], st["w"]
-    while st["itn"] < maxiter:
-        st["itn"] += 1
-        alfa = st["alfa"]
+    x, v, w = st.x, st.v, st.w
+    while st.itn < maxiter:
+        st.itn += 1
+        alfa = st.alfa
         beta, atu = gk.step(v, alfa)
         if beta > 0:
-            st["anorm"] = sqrt(st["anorm"] ** 2 + alfa**2 + beta**2 + dampsq)
+            st.anorm = sqrt(st.anorm**2 + alfa**2 + beta**2 + dampsq)
             v = atu - beta * v
             alfa = float(np.linalg.norm(v))
             if alfa > 0:
                 v = (1 / alfa) * v
-        st["alfa"], st["beta"] = alfa, beta
+        st.alfa, st.beta = alfa, beta
 
         if damp > 0:  # a rotation eliminates the damping parameter
-            rhobar1 = sqrt(st["rhobar"] ** 2 + dampsq)
-            cs1, sn1 = st["rhobar"] / rhobar1, damp / rhobar1
-            psi = sn1 * st["phibar"]
-            st["phibar"] = cs1 * st["phibar"]
+            rhobar1 = sqrt(st.rhobar**2 + dampsq)
+            cs1, sn1 = st.rhobar / rhobar1, damp / rhobar1
+            psi = sn1 * st.phibar
+            st.phibar = cs1 * st.phibar
         else:
-            rhobar1, psi = st["rhobar"], 0.0
+            rhobar1, psi = st.rhobar, 0.0
 
         cs, sn, rho = sym_ortho(rhobar1, beta)  # eliminates the subdiagonal beta
         theta = sn * alfa
-        st["rhobar"] = -cs * alfa
-        phi = cs * st["phibar"]
-        st["phibar"] = sn * st["phibar"]
+        st.rhobar = -cs * alfa
+        phi = cs * st.phibar
+        st.phibar = sn * st.phibar
         tau = sn * phi
 
         t1, t2 = phi / rho, -theta / rho
         dk = (1 / rho) * w
         x = x + t1 * w
         w = v + t2 * w
-        st["ddnorm"] += float(np.linalg.norm(dk)) ** 2
-        if "var" in st:
-            st["var"] = st["var"] + dk**2
+        st.ddnorm += float(np.linalg.norm(dk)) ** 2
+        if st.var is not None:
+            st.var = st.var + dk**2
 
-        delta = st["sn2"] * rho  # a rotation on the right estimates ||x||
-        gambar = -st["cs2"] * rho
-        rhs = phi - delta * st["z"]
+        delta = st.sn2 * rho  # a rotation on the right estimates ||x||
+        gambar = -st.cs2 * rho
+        rhs = phi - delta * st.z
         zbar = rhs / gambar
-        st["xnorm"] = sqrt(st["xxnorm"] + zbar**2)
+        st.xnorm = sqrt(st.xxnorm + zbar**2)
         gamma = sqrt(gambar**2 + theta**2)
-        st["cs2"], st["sn2"] = gambar / gamma, theta / gamma
-        st["z"] = rhs / gamma
-        st["xxnorm"] += st["z"] ** 2
+        st.cs2, st.sn2 = gambar / gamma, theta / gamma
+        st.z = rhs / gamma
+        st.xxnorm += st.z**2
 
-        st["acond"] = st["anorm"] * sqrt(st["ddnorm"])
-        st["res2"] += psi**2
-        st["rnorm"] = sqrt(st["phibar"] ** 2 + st["res2"])
+        st.acond = st.anorm * sqrt(st.ddnorm)
+        st.res2 += psi**2
+        st.rnorm = sqrt(st.phibar**2 + st.res2)
         if damp > 0:  # ||b - A x|| from the damped residual (cancellation is possible)
-            r1sq = st["rnorm"] ** 2 - dampsq * st["xxnorm"]
-            st["r1norm"] = sqrt(abs(r1sq)) * (1 if r1sq >= 0 else -1)
+            r1sq = st.rnorm**2 - dampsq * st.xxnorm
+            st.r1norm = sqrt(abs(r1sq)) * (1 if r1sq >= 0 else -1)
         else:
-            st["r1norm"] = st["rnorm"]
-        st["arnorm"] = alfa * abs(tau)
-        st["istop"] = _stop(st, atol, btol, ctol, maxiter)
-        st.update(x=x, v=v, w=w)
+            st.r1norm = st.rnorm
+        st.arnorm = alfa * abs(tau)
+        st.istop = _stop(st, atol, btol, ctol, maxiter)
+        st.x, st.v, st.w = x, v, w
         run.iteration(
-            st["itn"], x, lambda: {**st, **gk.state()}, normr=st["rnorm"], normar=st["arnorm"]
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.rnorm, normar=st.arnorm
         )
-        if st["istop"]:
+        if st.istop:
             break
 
 
-def _stop(st: dict, atol: float, btol: float, ctol: float, maxiter: int) -> int:
-    anorm, rnorm, bnorm, xnorm = st["anorm"], st["rnorm"], st["bnorm"], st["xnorm"]
+def _stop(st: LsqrState, atol: float, btol: float, ctol: float, maxiter: int) -> int:
+    anorm, rnorm, bnorm, xnorm = st.anorm, st.rnorm, st.bnorm, st.xnorm
     test1 = rnorm / bnorm
-    test2 = st["arnorm"] / (anorm * rnorm + EPS)
-    test3 = 1 / (st["acond"] + EPS)
+    test2 = st.arnorm / (anorm * rnorm + EPS)
+    test3 = 1 / (st.acond + EPS)
     rtol = btol + atol * anorm * xnorm / bnorm
     return stop_reason(
-        st["itn"] >= maxiter, test1, test2, test3, xnorm * anorm / bnorm, rtol, atol, ctol
+        st.itn >= maxiter, test1, test2, test3, xnorm * anorm / bnorm, rtol, atol, ctol
     )
 
 
