@@ -17,10 +17,10 @@ from dlinalg.cluster import connect, local_cluster
 from dlinalg.construct import eye, from_array, ones, random, zeros
 from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
-from dlinalg.io.xarray import from_xarray
-from dlinalg.io.zarr import read_zarr, verify_zarr
+from dlinalg.io.zarr import verify_zarr
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plans import Explanation, explain
+from dlinalg.readers import from_xarray, read_zarr
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, svds
 
 __version__ = "0.1.0"

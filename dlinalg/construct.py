@@ -11,18 +11,14 @@ import scipy.sparse as sp
 from dask.base import tokenize
 
 from dlinalg._tokens import array_token
-from dlinalg.errors import (
-    ChunkError,
-    DTypeError,
-    OperandTypeError,
-    ParameterError,
-    ShapeError,
+from dlinalg._validation import (
     check_dtype,
     check_flag,
     check_labels,
     check_row_chunks,
     check_shape_2d,
 )
+from dlinalg.errors import ChunkError, DTypeError, OperandTypeError, ParameterError, ShapeError
 from dlinalg.matrix import DRM
 from dlinalg.physical.kernels import aligned, is_sparse_block, to_csr
 from dlinalg.physical.reduce import empty_meta

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dlinalg._operands import as_node
-from dlinalg.errors import check_same_labels, check_same_shape
+from dlinalg._validation import check_same_labels, check_same_shape
 from dlinalg.plan import nodes as N
 
 if TYPE_CHECKING:

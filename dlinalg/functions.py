@@ -9,23 +9,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from dlinalg import _trace
-from dlinalg.errors import (
-    DTypeError,
-    OperandTypeError,
-    ParameterError,
-    ShapeError,
-    check_same_labels,
-    check_same_nrow,
-)
+from dlinalg._validation import check_same_labels, check_same_nrow
+from dlinalg.cluster import compute_collections
+from dlinalg.construct import from_array
+from dlinalg.errors import DTypeError, OperandTypeError, ParameterError, ShapeError
 from dlinalg.lazy import _Lazy
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plan import nodes as N
+from dlinalg.plan.lower import Lowering
+from dlinalg.plan.rewrite import fuse, optimize
 
 __all__ = ["crossprod", "tcrossprod", "cbind", "rbind", "compute"]
 
 
 def _as_drm(x: Any, what: str) -> DRM:
-    from dlinalg.construct import from_array
 
     if isinstance(x, DRM):
         return x
@@ -387,9 +384,6 @@ def compute_plan(nodes: list[N.Node], progress: bool | None = None, **kwargs: An
     decompositions for the nodes of their passes. The pass is noted for
     :func:`dlinalg.explain`.
     """
-    from dlinalg.cluster import compute_collections
-    from dlinalg.plan.lower import Lowering
-    from dlinalg.plan.rewrite import fuse, optimize
 
     nodes = fuse([optimize(n) for n in nodes])
     _trace.record("plan", nodes)

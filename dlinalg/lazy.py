@@ -12,8 +12,11 @@ from typing import Any
 import numpy as np
 
 from dlinalg.plan import nodes as N
+from dlinalg.plan import operators as O
 from dlinalg.plan.blockreduce import BlockReduce
 from dlinalg.plan.chain import ChainPass
+from dlinalg.plan.lower import Lowering
+from dlinalg.plan.rewrite import fuse, optimize
 
 __all__ = ["LazyResult"]
 
@@ -86,7 +89,6 @@ class _Lazy:
         >>> (A.T @ A).optimized().describe()
         'Gram (slim)'
         """
-        from dlinalg.plan.rewrite import optimize
 
         return optimize(self._node)
 
@@ -120,7 +122,6 @@ class _Lazy:
         └─ ColStats (fsum, m2) in one pass
            └─ Leaf numpy (dense, 2 row blocks)  [6 x 2 float64]
         """
-        from dlinalg.plan.rewrite import fuse
 
         return _tree(fuse([self.optimized()])[0])
 
@@ -153,7 +154,6 @@ class _Lazy:
         >>> A.row_sums().to_dask().chunks
         ((2, 1),)
         """
-        from dlinalg.plan.lower import Lowering
 
         node = self.optimized()
         low = Lowering()
@@ -290,7 +290,7 @@ def _tree(
     where = "local" if node.local else ""
     kind = f"{' x '.join(map(str, node.shape))} {node.dtype}" if node.shape else f"{node.dtype}"
     meta = f"  [{kind}{', ' + where if where else ''}]"
-    if isinstance(node, N.ColStats | N.Scalar | ChainPass | BlockReduce):
+    if isinstance(node, O.ColStats | N.Scalar | ChainPass | BlockReduce):
         meta = ""
     head = "" if top else prefix + ("└─ " if last else "├─ ")
     kids = node.children

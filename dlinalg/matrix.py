@@ -18,16 +18,19 @@ import numpy as np
 
 from dlinalg import _trace
 from dlinalg._operands import as_node, resolve_index
-from dlinalg.elementwise import ElementwiseMixin
-from dlinalg.errors import (
-    OperandTypeError,
-    OutOfBoundsError,
-    ParameterError,
-    ShapeError,
+from dlinalg._validation import (
+    check_dtype,
     check_matmul_shapes,
+    check_row_chunks,
     check_same_labels,
 )
+from dlinalg.cluster import persist_collections
+from dlinalg.elementwise import ElementwiseMixin
+from dlinalg.errors import OperandTypeError, OutOfBoundsError, ParameterError, ShapeError
+from dlinalg.io.xarray import to_xarray
+from dlinalg.io.zarr import write_zarr
 from dlinalg.lazy import LazyResult, _Lazy
+from dlinalg.physical.kernels import is_sparse_block
 from dlinalg.plan import nodes as N
 from dlinalg.statistics import StatisticsMixin
 
@@ -80,7 +83,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         source: str = "dask",
     ) -> DRM:
         """Wrap a 2-D Dask array of row blocks (one column chunk). Trusts its input."""
-        from dlinalg.physical.kernels import is_sparse_block
 
         leaf = N.Leaf(arr, is_sparse_block(arr._meta), source)
         return cls(leaf, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
@@ -379,7 +381,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         array([[-1.5, -1.5, -1.5],
                [ 1.5,  1.5,  1.5]])
         """
-        from dlinalg.errors import check_dtype
 
         if not callable(func):
             raise OperandTypeError(f"func must be callable, got {type(func).__name__}")
@@ -432,7 +433,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         >>> np.allclose(A.rechunk(3).compute(), X)
         True
         """
-        from dlinalg.errors import check_row_chunks
 
         return self._like(N.Rechunk(self._node, check_row_chunks(rows, self.nrow)))
 
@@ -476,7 +476,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         >>> np.allclose((B.T @ B).compute(), (X - X.mean(0)).T @ (X - X.mean(0)))
         True
         """
-        from dlinalg.cluster import persist_collections
 
         _trace.record("persist", [self.optimized()])
         with _trace.planned():
@@ -529,8 +528,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         >>> np.allclose(S.to_xarray(dense=True).values, X)
         True
         """
-        from dlinalg.io.xarray import to_xarray
-
         return to_xarray(self, name=name, dense=dense)
 
     def to_zarr(
@@ -588,8 +585,6 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         ...     print(B.chunks, B.col_labels, np.allclose(B.compute(), X))
         (2, 1) ('x', 'y') True
         """
-        from dlinalg.io.zarr import write_zarr
-
         write_zarr(self, path, component=component, overwrite=overwrite)
 
 

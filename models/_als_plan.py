@@ -24,7 +24,7 @@ references to older iterations, so what the cluster holds does not grow with
 the iterations. The keys are deterministic (``pure=True``) and the lineage
 stays on the scheduler, so tasks lost with a worker are recomputed bit for
 bit; every ``dlinalg.als-rebase-every`` iterations (:data:`REBASE_EVERY`) the
-factors are rebased (``dlinalg._executor.ClusterExecutor.rebase``), so that
+factors are rebased (``dlinalg.cluster.ClusterExecutor.rebase``), so that
 chain, and the work to replay it, never spans more than that many iterations.
 
 Without a distributed client the same functions run in this process.

@@ -23,7 +23,7 @@ from dask.base import tokenize
 
 import dlinalg as dl
 from dlinalg import DRM
-from dlinalg.errors import check_same_labels
+from dlinalg._validation import check_same_labels
 
 from ._counts import check_counts
 from ._topk import top_k_order

@@ -11,8 +11,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from dlinalg._executor import executor_for
-from dlinalg.cluster import compute_collections
+from dlinalg.cluster import compute_collections, executor_for
 
 from ._als_input import interaction_input
 from ._als_kernels import top_n

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from dlinalg._executor import executor_for
+from dlinalg.cluster import executor_for
 from dlinalg.errors import (
     DTypeError,
     LabelError,

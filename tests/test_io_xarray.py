@@ -10,8 +10,9 @@ import scipy.sparse as sp
 import xarray as xr
 
 import dlinalg as dl
+from dlinalg import from_xarray, read_zarr
 from dlinalg.errors import DTypeError, LabelError, ShapeError
-from dlinalg.io import from_xarray, read_zarr, to_xarray, write_zarr
+from dlinalg.io import to_xarray, write_zarr
 from dlinalg.matrix import DRM
 
 # (shape, dask chunks of the DataArray or None for numpy-backed) — what each row exercises

@@ -25,6 +25,7 @@ import zarr
 from zarr.storage import LocalStore, WrapperStore
 
 import dlinalg as dl
+from dlinalg import read_zarr
 from dlinalg.errors import (
     DTypeError,
     IncompleteStoreError,
@@ -33,7 +34,7 @@ from dlinalg.errors import (
     StoreNotFoundError,
     UnsafeStoreError,
 )
-from dlinalg.io import read_zarr, write_zarr
+from dlinalg.io import write_zarr
 from dlinalg.io._atomic import find_leftovers
 from dlinalg.matrix import DRM
 

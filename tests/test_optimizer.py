@@ -25,6 +25,7 @@ from dask.utils import key_split
 
 import dlinalg as dl
 from dlinalg.plan import nodes as N
+from dlinalg.plan import operators as O
 from dlinalg.plan.lower import Lowering
 from dlinalg.plan.rewrite import RULES, fuse_statistics, optimize
 
@@ -89,20 +90,20 @@ REWRITES = [
     pytest.param(lambda o: o.A.T.T, (N.Leaf, ()), "Leaf", lambda o: o.X, id="T(T(A))->A"),
     # T(T(T(A))) @ A -> T(A) @ A -> Gram(A): rewrites compose
     pytest.param(
-        lambda o: o.A.T.T.T @ o.A, (N.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="TTT@A"
+        lambda o: o.A.T.T.T @ o.A, (O.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="TTT@A"
     ),
     # T(A) @ A -> Gram(A): per-block X_i^T X_i, tree-summed
     pytest.param(
-        lambda o: o.A.T @ o.A, (N.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="A'A->Gram"
+        lambda o: o.A.T @ o.A, (O.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="A'A->Gram"
     ),
     # T(A'A) -> A'A: a Gram matrix is symmetric
     pytest.param(
-        lambda o: (o.A.T @ o.A).T, (N.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="T(Gram)"
+        lambda o: (o.A.T @ o.A).T, (O.Gram, (N.Leaf,)), "Gram", lambda o: o.X.T @ o.X, id="T(Gram)"
     ),
     # T(A) @ B -> AtB(A, B): row-aligned blocks zipped in one pass
     pytest.param(
         lambda o: o.A.T @ o.B,
-        (N.AtB, (N.Leaf, N.Leaf)),
+        (O.AtB, (N.Leaf, N.Leaf)),
         "AtB",
         lambda o: o.X.T @ o.Y,
         id="A'B->AtB",
@@ -110,43 +111,43 @@ REWRITES = [
     # T(A) @ x -> AtB(A, x), shown as Atx because x is in memory
     pytest.param(
         lambda o: o.A.T @ o.v,
-        (N.AtB, (N.Leaf, N.InCore)),
+        (O.AtB, (N.Leaf, N.InCore)),
         "Atx",
         lambda o: o.X.T @ o.v,
         id="A'x->Atx",
     ),
     # x @ A -> AtB(A, x): a row vector times A is A' x
     pytest.param(
-        lambda o: o.v @ o.A, (N.AtB, (N.Leaf, N.InCore)), "Atx", lambda o: o.v @ o.X, id="xA->Atx"
+        lambda o: o.v @ o.A, (O.AtB, (N.Leaf, N.InCore)), "Atx", lambda o: o.v @ o.X, id="xA->Atx"
     ),
     # X @ A -> T(AtB(A, T(X))) for an in-core 2-D X: only the small result is transposed
     pytest.param(
-        lambda o: o.M @ o.A, (N.Transpose, (N.AtB,)), "Atx", lambda o: o.M @ o.X, id="XA->T(AtB)"
+        lambda o: o.M @ o.A, (N.Transpose, (O.AtB,)), "Atx", lambda o: o.M @ o.X, id="XA->T(AtB)"
     ),
     # A @ T(B) -> ABt(A, B): B is gathered as stored, never transposed
     pytest.param(
         lambda o: o.A @ o.C.T,
-        (N.ABt, (N.Leaf, N.Leaf)),
+        (O.ABt, (N.Leaf, N.Leaf)),
         "ABt",
         lambda o: o.X @ o.XC.T,
         id="AB'->ABt",
     ),
     # A @ x -> Ax(A, x): x broadcast to every row block
     pytest.param(
-        lambda o: o.A @ o.x, (N.Ax, (N.Leaf, N.InCore)), "Ax", lambda o: o.X @ o.x, id="Ax"
+        lambda o: o.A @ o.x, (O.Ax, (N.Leaf, N.InCore)), "Ax", lambda o: o.X @ o.x, id="Ax"
     ),
     # A @ W with an in-core matrix -> Ax as well
     pytest.param(
-        lambda o: o.A @ o.W, (N.Ax, (N.Leaf, N.InCore)), "Ax", lambda o: o.X @ o.W, id="AW->Ax"
+        lambda o: o.A @ o.W, (O.Ax, (N.Leaf, N.InCore)), "Ax", lambda o: o.X @ o.W, id="AW->Ax"
     ),
     # A @ D with D distributed -> AB(A, D): D gathered once
     pytest.param(
-        lambda o: o.A @ o.D, (N.AB, (N.Leaf, N.Leaf)), "AB", lambda o: o.X @ o.XD, id="AB"
+        lambda o: o.A @ o.D, (O.AB, (N.Leaf, N.Leaf)), "AB", lambda o: o.X @ o.XD, id="AB"
     ),
     # an elementwise chain over one matrix -> one Fused block function with one input
     pytest.param(
         lambda o: (o.A * 2 + 1).exp() - o.A,
-        (N.Fused, (N.Leaf,)),
+        (O.Fused, (N.Leaf,)),
         "Fused",
         lambda o: np.exp(o.X * 2 + 1) - o.X,
         id="chain->Fused",
@@ -154,7 +155,7 @@ REWRITES = [
     # two matrices in one chain -> one Fused with two inputs
     pytest.param(
         lambda o: o.A + o.E * 3,
-        (N.Fused, (N.Leaf, N.Leaf)),
+        (O.Fused, (N.Leaf, N.Leaf)),
         "Fused",
         lambda o: o.X + o.XE * 3,
         id="A+B*3->Fused",
@@ -162,7 +163,7 @@ REWRITES = [
     # a matrix used three times in a chain is one input of the Fused node
     pytest.param(
         lambda o: o.A * o.A + abs(-o.A) / 2,
-        (N.Fused, (N.Leaf,)),
+        (O.Fused, (N.Leaf,)),
         "Fused",
         lambda o: o.X * o.X + abs(-o.X) / 2,
         id="shared-input->Fused",
@@ -170,7 +171,7 @@ REWRITES = [
     # crossprod(A) = A' A -> Gram
     pytest.param(
         lambda o: dl.crossprod(o.A),
-        (N.Gram, (N.Leaf,)),
+        (O.Gram, (N.Leaf,)),
         "Gram",
         lambda o: o.X.T @ o.X,
         id="crossprod(A)",
@@ -178,7 +179,7 @@ REWRITES = [
     # crossprod(A, B) = A' B -> AtB
     pytest.param(
         lambda o: dl.crossprod(o.A, o.B),
-        (N.AtB, (N.Leaf, N.Leaf)),
+        (O.AtB, (N.Leaf, N.Leaf)),
         "AtB",
         lambda o: o.X.T @ o.Y,
         id="crossprod(A,B)",
@@ -186,7 +187,7 @@ REWRITES = [
     # tcrossprod(A) = A A' -> ABt(A, A)
     pytest.param(
         lambda o: dl.tcrossprod(o.A),
-        (N.ABt, (N.Leaf, N.Leaf)),
+        (O.ABt, (N.Leaf, N.Leaf)),
         "ABt",
         lambda o: o.X @ o.X.T,
         id="tcrossprod(A)",
@@ -194,7 +195,7 @@ REWRITES = [
     # tcrossprod(A, C) = A C' -> ABt
     pytest.param(
         lambda o: dl.tcrossprod(o.A, o.C),
-        (N.ABt, (N.Leaf, N.Leaf)),
+        (O.ABt, (N.Leaf, N.Leaf)),
         "ABt",
         lambda o: o.X @ o.XC.T,
         id="tcrossprod(A,C)",
@@ -313,7 +314,7 @@ def test_rules_fire_in_table_order_and_do_not_mutate():
     o = make_ops()
     expected = [
         (o.A.T.T._node, "double_transpose"),
-        (N.Transpose(N.Gram(o.A._node)), "transpose_of_gram"),  # children come optimized
+        (N.Transpose(O.Gram(o.A._node)), "transpose_of_gram"),  # children come optimized
         ((o.A.T @ o.A)._node, "at_b"),
         ((o.A.T @ o.B)._node, "at_b"),
         ((o.v @ o.A)._node, "x_a"),
@@ -334,8 +335,8 @@ def test_optimize_shares_common_subexpressions():
     o = make_ops()
     node = N.MatMul(N.Transpose((o.A + 1)._node), (o.A + 1)._node)
     opt = optimize(node)
-    assert isinstance(opt, N.Gram)
-    assert isinstance(opt.a, N.Fused)
+    assert isinstance(opt, O.Gram)
+    assert isinstance(opt.a, O.Fused)
 
 
 # ------------------------------------------------------- statistics fusion
@@ -349,10 +350,10 @@ def _fused(*exprs):
 def test_col_means_and_gram_share_one_colstats_pass(sparse):
     o = make_ops(sparse=sparse)
     means, gram = _fused(o.A.col_means(), o.A.T @ o.A)
-    assert isinstance(means, N.Pick)
-    assert isinstance(gram, N.Pick)
+    assert isinstance(means, O.Pick)
+    assert isinstance(gram, O.Pick)
     assert means.source is gram.source or means.source == gram.source
-    assert isinstance(means.source, N.ColStats)
+    assert isinstance(means.source, O.ColStats)
     assert {"gram", "fsum"} <= set(means.source.stats)  # a mean needs the float64 sum
     assert means.source.a == o.A._node
     with dask.config.set(scheduler="sync"):
@@ -382,7 +383,7 @@ def test_crossprod_with_a_vector_is_atx():
     """``crossprod(X, y)`` is R's normal-equations idiom: it should be Atx."""
     o = make_ops()
     expr = dl.crossprod(o.A, o.v)
-    assert_plan(expr, (N.AtB, (N.Leaf, N.InCore)))
+    assert_plan(expr, (O.AtB, (N.Leaf, N.InCore)))
     assert "Atx" in operators(expr.explain())
     assert_close(expr.compute(scheduler="sync"), o.X.T @ o.v, np.float64)
 
@@ -390,7 +391,7 @@ def test_crossprod_with_a_vector_is_atx():
 def test_gram_alone_is_not_turned_into_colstats():
     o = make_ops()
     (gram,) = _fused(o.A.T @ o.A)
-    assert isinstance(gram, N.Gram)
+    assert isinstance(gram, O.Gram)
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
@@ -399,8 +400,8 @@ def test_fat_gram_is_not_fused_but_right(sparse):
     with dask.config.set({"dlinalg.gram-panel-bytes": 64, "scheduler": "sync"}):
         assert (o.A.T @ o.A).explain().startswith("Gram (fat, ")
         means, gram = _fused(o.A.col_means(), o.A.T @ o.A)
-        assert isinstance(gram, N.Gram)
-        assert isinstance(means, N.Pick)
+        assert isinstance(gram, O.Gram)
+        assert isinstance(means, O.Pick)
         assert "gram" not in means.source.stats
         got_means, got_gram = dl.compute(o.A.col_means(), o.A.T @ o.A)
     assert_close(got_means, o.X.mean(axis=0), np.float64)

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.linalg as sla
 
-from dlinalg.decomp._input import raise_if_nonfinite
+from dlinalg._validation import raise_if_nonfinite
 from dlinalg.decomp.passes import run_pass
 from dlinalg.errors import RankDeficientError
 from dlinalg.physical.rowwise import RowChain

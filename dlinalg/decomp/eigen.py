@@ -7,17 +7,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from dlinalg.decomp._input import (
-    as_matrix,
-    check_count,
-    check_k,
-    out_dtype,
-    raise_if_nonfinite,
-    shape_of,
-)
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg._validation import check_count, check_flag, check_k, out_dtype, raise_if_nonfinite
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
-from dlinalg.errors import ParameterError, check_flag
+from dlinalg.errors import ParameterError
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["eigh_gram", "top_eigh"]

@@ -24,10 +24,12 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-from dlinalg.decomp._input import as_matrix, shape_of
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg.construct import from_array
 from dlinalg.decomp.tsqr import stacked_qr
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
 from dlinalg.functions import compute_plan
+from dlinalg.matrix import DRM
 from dlinalg.physical.kernels import aligned
 from dlinalg.plan import nodes as N
 from dlinalg.plan.blockreduce import BlockReduce
@@ -178,7 +180,6 @@ def _check_rcond(rcond: Any, m: int, n: int) -> float:
 
 def _check_rhs(b: Any, m: int) -> tuple[Any, bool]:
     """``b`` as a 2-D numpy or dask array (no graph yet) and whether it was 1-D."""
-    from dlinalg.matrix import DRM
 
     if isinstance(b, DRM):
         shape = b.shape
@@ -220,14 +221,12 @@ def _result_dtype(A: Any, b: Any) -> np.dtype:
 
 def _row_blocks(b: Any, chunks: tuple[int, ...], k: int) -> da.Array:
     """``b`` as a dense Dask array with A's row blocks and one column chunk."""
-    from dlinalg.matrix import DRM
 
     if isinstance(b, DRM):
         b = b.to_dask()
     if isinstance(b, da.Array):
         b = b.map_blocks(_dense, dtype=b.dtype, meta=np.empty((0, 0), b.dtype))
         return b.rechunk((chunks, (k,)))
-    from dlinalg.construct import from_array  # stride-aware key, realigned on the workers
 
     return from_array(np.asarray(b), chunks=chunks).to_dask()
 

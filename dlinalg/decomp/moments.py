@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from dlinalg.decomp._input import as_matrix, raise_if_nonfinite
+from dlinalg._operands import as_matrix
+from dlinalg._validation import raise_if_nonfinite
 from dlinalg.errors import ShapeError
 from dlinalg.functions import compute_plan
 from dlinalg.physical.moments import comoment_block, comoment_combine

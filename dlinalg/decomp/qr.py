@@ -6,18 +6,13 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg._validation import check_method, check_tall, out_dtype, raise_if_nonfinite
 from dlinalg.decomp._factors import tall_factor
-from dlinalg.decomp._input import (
-    as_matrix,
-    check_method,
-    check_tall,
-    out_dtype,
-    raise_if_nonfinite,
-    shape_of,
-)
 from dlinalg.decomp.cholqr import orthonormalize
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
+from dlinalg.matrix import DRM
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["qr"]
@@ -168,7 +163,6 @@ def _tsqr(
     A: Any, dtype: np.dtype, check_finite: bool, done: tuple | None = None
 ) -> tuple[Any, np.ndarray]:
     """TSQR's factors as dlinalg's; ``done`` is a ``tsqr(A, dtype)`` already run."""
-    from dlinalg.matrix import DRM
 
     q, r = tsqr(A, dtype) if done is None else done
     if check_finite:  # NaN spreads from the first bad column to every later one of R

@@ -47,20 +47,14 @@ import dask
 import numpy as np
 from dask.utils import parse_bytes
 
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg._validation import check_count, check_k, make_rng, out_dtype, raise_if_nonfinite
 from dlinalg.decomp._factors import flip_signs, tall_factor
-from dlinalg.decomp._input import (
-    as_matrix,
-    check_count,
-    check_k,
-    make_rng,
-    out_dtype,
-    raise_if_nonfinite,
-    shape_of,
-)
 from dlinalg.decomp.cholqr import Orthonormal, orthonormalize
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import run_pass
 from dlinalg.errors import NonFiniteError, RankDeficientError
+from dlinalg.functions import compute
 from dlinalg.physical.rowwise import RowChain
 
 __all__ = ["ssvd", "spca", "randomized_pca", "PCAResult", "gram_side"]
@@ -221,8 +215,6 @@ def _iterate_by_passes(
     Returns ``(Z, mean, col_var)``. With ``center`` a first pass computes the
     column statistics (and validates the data); otherwise the first power pass does.
     """
-    from dlinalg.functions import compute
-
     mean = col_var = None
     n = A.shape[1]
     if center:
@@ -281,7 +273,6 @@ def _project_stored(
     precision). Two products with A instead of four when Y is recomputed;
     the lazy U is a chain on Y, which stays in memory while U is alive.
     """
-    from dlinalg.functions import compute
 
     Y = tall_factor(A, chain, np.float64).persist()
     basis = orthonormalize(Y, RowChain(chain.ncol), truncate=True, check_finite=False)

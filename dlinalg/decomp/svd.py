@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg._validation import check_tall, out_dtype
 from dlinalg.decomp._factors import flip_signs, tall_factor
-from dlinalg.decomp._input import as_matrix, check_tall, out_dtype, shape_of
 from dlinalg.decomp.cholqr import orthonormalize
+from dlinalg.decomp.qr import _tsqr
 from dlinalg.errors import NonFiniteError, ParameterError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
 
@@ -95,8 +97,6 @@ def svd(
 def _svd_by_tsqr(
     A: Any, dtype: np.dtype, check_finite: bool
 ) -> tuple[Any, np.ndarray, np.ndarray]:
-    from dlinalg.decomp.qr import _tsqr
-
     Q, r = _tsqr(A, dtype, check_finite)
     if not np.isfinite(r).all():  # NaN data with check_finite=False
         nan = np.full(r.shape, np.nan, dtype=dtype)

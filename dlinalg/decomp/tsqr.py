@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from dask.delayed import delayed
 
 from dlinalg._tokens import array_token
+from dlinalg.cluster import compute_collections
 from dlinalg.physical import reduce as R
 from dlinalg.physical.kernels import aligned
 
@@ -68,7 +69,6 @@ class BlockQ:
 
 def tsqr(A: Any, dtype: np.dtype) -> tuple[da.Array, np.ndarray]:
     """``(Q as a lazy Dask array of row blocks, R)``: R is computed here, in one pass."""
-    from dlinalg.cluster import compute_collections
 
     arr = A.to_dask()
     n = arr.shape[1]

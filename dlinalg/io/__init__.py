@@ -1,6 +1,11 @@
-"""Input and output: Zarr stores (lazy, crash-safe) and xarray DataArrays."""
+"""The IO layer: Zarr stores (lazy, crash-safe) and xarray DataArrays.
 
-from dlinalg.io.xarray import from_xarray, to_xarray
-from dlinalg.io.zarr import read_zarr, verify_zarr, write_zarr
+It finds and writes arrays, labels, dims and attrs; it knows no DRM beyond
+the attributes it reads from one (:func:`dlinalg.read_zarr` and
+:func:`dlinalg.from_xarray`, in the matrix layer, wrap what it reads).
+"""
 
-__all__ = ["read_zarr", "verify_zarr", "write_zarr", "from_xarray", "to_xarray"]
+from dlinalg.io.xarray import to_xarray
+from dlinalg.io.zarr import StoredMatrix, open_zarr, verify_zarr, write_zarr
+
+__all__ = ["StoredMatrix", "open_zarr", "verify_zarr", "write_zarr", "to_xarray"]

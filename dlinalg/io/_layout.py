@@ -45,15 +45,13 @@ import zarr
 from zarr.abc.store import Store
 from zarr.storage import LocalStore
 
+from dlinalg._validation import check_dtype, check_labels, check_shape_2d
 from dlinalg.errors import (
     CorruptStoreError,
     DLinalgError,
     DTypeError,
     IncompleteStoreError,
     LabelError,
-    check_dtype,
-    check_labels,
-    check_shape_2d,
 )
 from dlinalg.io import _integrity, _sparse
 from dlinalg.io._integrity import ChunkCodec, chunk_error

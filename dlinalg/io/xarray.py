@@ -11,90 +11,15 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
-from dlinalg.construct import default_row_chunks
-from dlinalg.errors import DTypeError, LabelError, check_dtype, check_labels, check_shape_2d
+from dlinalg.errors import DTypeError, LabelError
 
 if TYPE_CHECKING:
     from dlinalg.matrix import DRM
 
-__all__ = ["from_xarray", "to_xarray"]
-
-
-def from_xarray(dataarray: xr.DataArray) -> DRM:
-    """Wrap a 2-D DataArray as a lazy distributed row matrix.
-
-    Parameters
-    ----------
-    dataarray : xarray.DataArray
-        2-D, real numeric, numpy- or dask-backed. A dask-backed array keeps
-        its row chunks (its columns are merged into one chunk); a
-        numpy-backed one is split into row blocks of Dask's automatic size.
-
-    Returns
-    -------
-    DRM
-        ``dims`` are the DataArray's dims; row and column labels are the
-        values of its dimension coordinates (None for a dimension without
-        one); ``attrs`` is a copy of its attrs. Non-dimension coordinates and
-        the name are not carried.
-
-    Raises
-    ------
-    TypeError
-        ``dataarray`` is not a DataArray (e.g. a Dataset).
-    ShapeError
-        It is not 2-D or has a zero-size dimension.
-    DTypeError
-        Its dtype is not real numeric.
-
-    See Also
-    --------
-    to_xarray, xarray.DataArray.chunk
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> import dlinalg as dl
-    >>> x = xr.DataArray(np.ones((3, 2)), dims=("user", "item"),
-    ...                  coords={"item": ["a", "b"]}, attrs={"units": "stars"})
-    >>> A = dl.from_xarray(x)
-    >>> A.dims, A.row_labels, A.col_labels, A.attrs
-    (('user', 'item'), None, ('a', 'b'), {'units': 'stars'})
-    """
-    if not isinstance(dataarray, xr.DataArray):
-        hint = (
-            "; select one variable, e.g. ds['name']" if isinstance(dataarray, xr.Dataset) else ""
-        )
-        raise TypeError(f"expected an xarray.DataArray, got {type(dataarray).__name__}{hint}")
-    check_shape_2d(dataarray.shape, "DataArray")
-    dtype = check_dtype(dataarray.dtype, "DataArray")
-    data = dataarray.data
-    if isinstance(data, da.Array):
-        arr = data if len(data.chunks[1]) == 1 else data.rechunk({1: -1})
-    else:
-        values = np.asarray(data)
-        rows = default_row_chunks(values.shape, dtype.itemsize)
-        arr = da.from_array(values, chunks=(rows, -1))
-    row_labels, col_labels = (
-        check_labels(dataarray.indexes[dim].tolist(), n, f"{dim!r} coordinate")
-        if dim in dataarray.indexes
-        else None
-        for dim, n in zip(dataarray.dims, dataarray.shape, strict=True)
-    )
-    from dlinalg.matrix import DRM
-
-    return DRM._from_dask(
-        arr,
-        row_labels=row_labels,
-        col_labels=col_labels,
-        dims=tuple(dataarray.dims),
-        attrs=dict(dataarray.attrs),
-        source="xarray",
-    )
+__all__ = ["to_xarray"]
 
 
 def _todense(block: Any) -> np.ndarray:

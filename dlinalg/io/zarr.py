@@ -19,7 +19,7 @@ import itertools
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import dask.array as da
 import zarr
@@ -28,14 +28,8 @@ from zarr.abc.store import Store
 from zarr.core.sync import sync
 from zarr.storage import LocalStore
 
-from dlinalg.errors import (
-    CorruptStoreError,
-    IncompleteStoreError,
-    StoreNotFoundError,
-    check_dtype,
-    check_flag,
-    check_shape_2d,
-)
+from dlinalg._validation import check_dtype, check_flag, check_shape_2d
+from dlinalg.errors import CorruptStoreError, IncompleteStoreError, StoreNotFoundError
 from dlinalg.io import _atomic, _integrity, _layout, _sparse
 from dlinalg.io._integrity import ChunkProblem
 from dlinalg.io._meta import (
@@ -51,7 +45,7 @@ from dlinalg.io._meta import (
 if TYPE_CHECKING:
     from dlinalg.matrix import DRM
 
-__all__ = ["VerifyReport", "read_zarr", "verify_zarr", "write_zarr"]
+__all__ = ["StoredMatrix", "VerifyReport", "open_zarr", "verify_zarr", "write_zarr"]
 
 _DEFAULT_DIMS = ("row", "col")
 # xarray's encoding attributes, not user attributes
@@ -100,98 +94,37 @@ def _open_store(path: Any) -> tuple[Store, str, Path | None]:
     return LocalStore(local, read_only=True), str(path), local
 
 
-def _to_drm(arr: da.Array, **meta: Any) -> DRM:
-    from dlinalg.matrix import DRM
+class StoredMatrix(NamedTuple):
+    """A stored matrix as :func:`open_zarr` finds it: the lazy array and its metadata."""
 
-    return DRM._from_dask(arr, source="zarr", **meta)
+    array: da.Array
+    row_labels: tuple | None
+    col_labels: tuple | None
+    dims: tuple[str, str]
+    attrs: dict[str, Any]
 
 
-def read_zarr(
+def open_zarr(
     path: str | os.PathLike | Store,
     component: str | None = None,
     *,
     allow_missing_chunks: bool = False,
-) -> DRM:
-    """Open a 2-D Zarr array as a lazy distributed row matrix.
+) -> StoredMatrix:
+    """Open a 2-D Zarr array: its lazy Dask array and what is stored with it.
 
-    Row blocks are the store's row chunks (no rechunk); when the store also
-    chunks columns, each task reads every column chunk of its row band, so
-    the matrix has a single column block. Nothing is read but metadata until
-    the matrix is computed, and then each chunk is read once, by one task:
-    stores larger than memory stream.
-
-    Parameters
-    ----------
-    path : str, os.PathLike or zarr.abc.store.Store
-        A directory holding a Zarr array or group, or a zarr Store (e.g.
-        ``zarr.storage.FsspecStore.from_url(...)`` for object storage).
-    component : str, optional
-        Path of the array inside the group at ``path``, as in
-        :func:`dask.array.from_zarr`.
-    allow_missing_chunks : bool, default False
-        For stores not written by dlinalg: read absent chunks as the array's
-        fill value, as plain Zarr does, instead of raising.
-
-    Returns
-    -------
-    DRM
-        Row labels, column labels, dims and attrs written by :func:`write_zarr`
-        come back. For xarray-written stores, dims come from the dimension
-        names, and 1-D coordinate arrays named like a dimension (numbers or
-        strings, unique) become labels.
-
-    Raises
-    ------
-    StoreNotFoundError
-        ``path`` or ``component`` does not exist, or names a group.
-    IncompleteStoreError
-        A dlinalg store without its completion marker (its writer died), or a
-        foreign store with chunks missing.
-    CorruptStoreError
-        A chunk is missing, truncated or corrupt, or disagrees with the
-        completion marker (checksum, size, shape); the message names the store
-        and the chunk key. Raised at open for metadata and missing chunks, by
-        the read task for a chunk's bytes.
-    UnsafeStoreError
-        Object dtype or a codec decoding to Python objects (pickle, JSON...).
-    ShapeError, DTypeError
-        The array is not 2-D, or not real numeric.
-
-    See Also
-    --------
-    dask.array.from_zarr, write_zarr, verify_zarr
-
-    Notes
-    -----
-    A store written by dlinalg is trusted only with its completion marker,
-    ``attributes["dlinalg"]["complete"] == true`` in the group's ``zarr.json``,
-    which the writer writes last. A foreign store has no marker; instead every
-    stored object its shape and chunking imply (chunks, or shards when the
-    array is sharded; a shard is written whole, so an empty chunk inside an
-    existing shard is not a loss) must be present. That costs one listing of
-    the store's keys and reads no chunk. Zarr itself skips writing chunks equal to the fill
-    value (``write_empty_chunks=False``), so a complete store may legitimately
-    miss chunks: ``allow_missing_chunks=True`` accepts them.
-
-    The marker of a dlinalg store (format 2) also lists every chunk key with
-    its CRC-32C and size: each read task verifies its chunk's bytes before
-    decoding them, so nothing is read up front. Each read task also checks
-    that the store has not been overwritten since it was opened
-    (:class:`~dlinalg.errors.StoreChangedError`). :func:`verify_zarr` checks a
-    whole store at once.
+    The reading half of :func:`dlinalg.read_zarr`, which wraps the result in a
+    distributed row matrix; its parameters, checks and errors are the same.
 
     Examples
     --------
     >>> import numpy as np, tempfile, os, zarr
-    >>> import dlinalg as dl
+    >>> from dlinalg.io import open_zarr
     >>> path = os.path.join(tempfile.mkdtemp(), "x.zarr")
     >>> z = zarr.create_array(path, shape=(6, 3), chunks=(4, 3), dtype="f8")
     >>> z[:] = np.arange(18.0).reshape(6, 3)
-    >>> A = dl.read_zarr(path)
-    >>> A.shape, A.chunks
-    ((6, 3), (4, 2))
-    >>> float(A.compute().sum())
-    153.0
+    >>> m = open_zarr(path)
+    >>> m.array.chunks, m.dims, m.row_labels
+    (((4, 2), (3,)), ('row', 'col'), None)
     """
     store, where, local = _open_store(path)
     comp = _component(component)
@@ -257,7 +190,7 @@ def _task_name(where: str, node: Node, extra: str) -> str:
     return "read-zarr-" + tokenize(where, node.path, node.token, extra)
 
 
-def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) -> DRM:
+def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) -> StoredMatrix:
     if info.get("complete") is not True:
         raise IncompleteStoreError(
             f"Zarr store {where} was written by dlinalg but has no completion marker "
@@ -300,7 +233,7 @@ def _read_dlinalg(store: Store, node: Node, info: dict[str, Any], where: str) ->
         else None
         for axis, n in zip(("row", "col"), shape, strict=True)
     )
-    return _to_drm(arr, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
+    return StoredMatrix(arr, row_labels, col_labels, dims, attrs)
 
 
 def _check_marker(
@@ -347,7 +280,7 @@ def _refuse_missing(store: Store, anode: Node, where: str) -> None:
 
 def _read_foreign(
     store: Store, node: Node, where: str, local: Path | None, allow_missing: bool
-) -> DRM:
+) -> StoredMatrix:
     arr = _layout.dense_array(store, node, where, _task_name(where, node, ""), None)
     if not allow_missing:
         z = zarr.open_array(store, path=node.path, mode="r", zarr_format=node.zarr_format)
@@ -377,7 +310,7 @@ def _read_foreign(
                 for dim, n in zip(dims, arr.shape, strict=True)
             )
     attrs = {k: v for k, v in node.attrs.items() if k not in _XARRAY_INTERNAL}
-    return _to_drm(arr, row_labels=row_labels, col_labels=col_labels, dims=dims, attrs=attrs)
+    return StoredMatrix(arr, row_labels, col_labels, dims, attrs)
 
 
 def write_zarr(

@@ -1,4 +1,4 @@
-"""Physical operators: block kernels wired into Dask graphs.
+"""Dask graphs of the block kernels: map over the row blocks, sum in a fixed tree.
 
 Each function takes Dask arrays of row blocks and returns a Dask collection.
 Reductions map a kernel over the blocks and sum the partial results in a

@@ -1,7 +1,7 @@
-"""Lowering: optimized plan nodes -> Dask collections.
+"""Lowering: plan operators -> Dask collections.
 
 :class:`Lowering` walks an optimized plan once and asks the physical layer
-for a Dask collection per node:
+(:mod:`dlinalg.physical`) for a Dask collection per node:
 
 * distributed nodes become a ``dask.array.Array`` of row blocks
   (:meth:`Lowering.rows`);
@@ -28,6 +28,7 @@ from dlinalg.physical import reduce as R
 from dlinalg.physical.rowwise import pass_part
 from dlinalg.plan import chain as C
 from dlinalg.plan import nodes as N
+from dlinalg.plan import operators as O
 from dlinalg.plan.blockreduce import BlockReduce
 
 __all__ = ["Lowering", "lower"]
@@ -123,7 +124,7 @@ class Lowering:
         meta = R.empty_meta(node.dtype, node.sparse)
         if isinstance(node, N.Leaf):
             return node.array
-        if isinstance(node, N.Fused):
+        if isinstance(node, O.Fused):
             first = next(i for i in node.inputs if not i.local)
             chunks = self.rows(first).chunks[0]
             args = [self._operand(i, chunks) for i in node.inputs]
@@ -131,7 +132,7 @@ class Lowering:
             return da.map_blocks(
                 func, *args, dtype=node.dtype, meta=meta, name=f"fused-{node.token}"
             )
-        if isinstance(node, N.Ax | N.AB):
+        if isinstance(node, O.Ax | O.AB):
             a = self.rows(node.a)
             b = self.aligned(node.b, (node.b.shape[0],))
             b = b.rechunk(-1) if isinstance(b, da.Array) else b
@@ -144,7 +145,7 @@ class Lowering:
                 K.Contracted(K.ax_block), "ij", a, "ik", b, "kj", dtype=node.dtype, meta=meta,
                 name=f"{node.name.lower()}-{node.token}",
             )  # fmt: skip
-        if isinstance(node, N.ABt):
+        if isinstance(node, O.ABt):
             a = self.rows(node.a)
             b = self.rows(node.b).rechunk(-1)
             return da.blockwise(
@@ -205,12 +206,12 @@ class Lowering:
             return node.value
         if isinstance(node, N.DaskValue):
             return node.array.rechunk(-1) if node.array.ndim else node.array
-        if isinstance(node, N.Gram):
+        if isinstance(node, O.Gram):
             return R.gram(self.rows(node.a), node.sparse)
-        if isinstance(node, N.AtB):
+        if isinstance(node, O.AtB):
             a = self.rows(node.a)
             return R.atb(a, self.aligned(node.b, a.chunks[0]))
-        if isinstance(node, N.ColStats):
+        if isinstance(node, O.ColStats):
             return R.col_stats(self.rows(node.a), node.stats)
         if isinstance(node, BlockReduce):
             first = self.rows(node.inputs[0])
@@ -222,7 +223,7 @@ class Lowering:
             return R.chain_pass(self.rows(node.a), node.chain, node.want)
         if isinstance(node, C.PassPart):
             return delayed(pass_part, pure=True)(self.local(node.a), node.part)
-        if isinstance(node, N.Pick):
+        if isinstance(node, O.Pick):
             merged = self.local(node.source)
             return delayed(K.finalize_stat, pure=True)(
                 merged, node.stat, node.source.a.dtype, node.ddof
@@ -231,7 +232,7 @@ class Lowering:
             return delayed(_transpose, pure=True)(self.local(node.a))
         if isinstance(node, N.MatMul):
             return delayed(_matmul, pure=True)(self.local(node.a), self.local(node.b))
-        if isinstance(node, N.Fused):
+        if isinstance(node, O.Fused):
             func = K.FusedBlock(node.program, node.dtype, node.sparse)
             return delayed(func, pure=True)(*[self.local(i) for i in node.inputs])
         # Every other operation (a slice, map_blocks, row statistics, rechunk)

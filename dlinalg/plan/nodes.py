@@ -22,6 +22,7 @@ import numpy as np
 from dask.base import tokenize
 
 from dlinalg._tokens import array_token
+from dlinalg.physical.kernels import col_stat_dtype, elemwise_result_dtype, keeps_sparse
 
 __all__ = [
     "Node",
@@ -39,14 +40,6 @@ __all__ = [
     "Rechunk",
     "ColStat",
     "RowStat",
-    "Gram",
-    "AtB",
-    "Ax",
-    "ABt",
-    "AB",
-    "Fused",
-    "ColStats",
-    "Pick",
 ]
 
 
@@ -327,13 +320,11 @@ class Elemwise(Node):
 
     @cached_property
     def dtype(self):
-        from dlinalg.physical.kernels import elemwise_result_dtype
 
         return elemwise_result_dtype(self.op, self.args)
 
     @property
     def sparse(self):
-        from dlinalg.physical.kernels import keeps_sparse
 
         return keeps_sparse(self.op, self.args)
 
@@ -489,7 +480,6 @@ class ColStat(_Unary):
 
     @property
     def dtype(self):
-        from dlinalg.physical.kernels import col_stat_dtype
 
         return col_stat_dtype(self.stat, self.a.dtype)
 
@@ -515,7 +505,6 @@ class RowStat(_Unary):
 
     @property
     def dtype(self):
-        from dlinalg.physical.kernels import col_stat_dtype
 
         return col_stat_dtype(self.stat, self.a.dtype)
 
@@ -525,8 +514,3 @@ class RowStat(_Unary):
 
     def describe(self):
         return f"RowStat {self.stat}"
-
-
-# The physical operators live in their own module; re-exported so that plan
-# code can say ``nodes.Gram`` for every node type.
-from dlinalg.plan.operators import AB, ABt, AtB, Ax, ColStats, Fused, Gram, Pick

@@ -1,8 +1,8 @@
-"""Physical operators: the nodes the optimizer produces and ``explain()`` shows.
+"""Plan operators: the nodes the optimizer produces and ``explain()`` shows.
 
-Each names one physical plan (a per-block kernel and how its partial results
-are combined) and is lowered by :mod:`dlinalg.plan.lower` to the matching
-function of :mod:`dlinalg.physical.reduce` or to a ``blockwise`` call.
+Each names one way to run a pass (a per-block kernel and how its partial
+results are combined) and is lowered by :mod:`dlinalg.plan.lower` to the
+matching function of :mod:`dlinalg.physical.reduce` or to a ``blockwise`` call.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dlinalg.physical.kernels import program_to_str
+from dlinalg.physical.reduce import gram_panels
 from dlinalg.plan.nodes import Node, _Binary, _Unary
 
 __all__ = ["Gram", "AtB", "Ax", "AB", "ABt", "Fused", "ColStats", "Pick"]
@@ -32,7 +34,6 @@ class Gram(_Unary):
         return True
 
     def describe(self):
-        from dlinalg.physical.reduce import gram_panels
 
         panels = gram_panels(self.a.shape[1], self.a.dtype.itemsize)
         return "Gram (slim)" if len(panels) == 1 else f"Gram (fat, {len(panels)} column panels)"
@@ -147,7 +148,6 @@ class Fused(Node):
         return all(i.local for i in self.inputs)
 
     def describe(self):
-        from dlinalg.physical.kernels import program_to_str
 
         return f"Fused {program_to_str(self.program)}"
 

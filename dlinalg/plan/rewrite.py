@@ -1,4 +1,4 @@
-"""The optimizer: a table of pure rewrites from logical to physical nodes.
+"""The optimizer: a table of pure rewrites from logical nodes to plan operators.
 
 Each rule is a function ``Node -> Node | None`` that looks at one node whose
 children are already optimized and returns a replacement, or ``None`` when
@@ -34,23 +34,8 @@ from collections.abc import Callable
 from dlinalg.physical.kernels import STAT_NEEDS
 from dlinalg.physical.reduce import gram_panels
 from dlinalg.plan.chain import CHAIN_RULES, fuse_passes
-from dlinalg.plan.nodes import (
-    AB,
-    ABt,
-    AtB,
-    Ax,
-    ColStat,
-    ColStats,
-    Elemwise,
-    Fused,
-    Gram,
-    MatMul,
-    Node,
-    Pick,
-    RowStat,
-    Scalar,
-    Transpose,
-)
+from dlinalg.plan.nodes import ColStat, Elemwise, MatMul, Node, RowStat, Scalar, Transpose
+from dlinalg.plan.operators import AB, ABt, AtB, Ax, ColStats, Fused, Gram, Pick
 
 __all__ = ["RULES", "optimize", "fuse", "fuse_statistics"]
 

@@ -3,7 +3,7 @@
 A solver's step is one read of A: LSQR's and LSMR's Golub-Kahan step computes
 ``u = A v + c w`` together with ``A^T u`` and ``||u||^2`` (see
 :mod:`dlinalg.solvers._golub_kahan`), CG's product ``A^T A x``. These steps run
-through the executor of :mod:`dlinalg._executor`, not through the plan's
+through the executor of :mod:`dlinalg.cluster`, not through the plan's
 lowering: ``u`` must stay on the workers from one iteration to the next, and
 a step's graph is built from A's persisted blocks each time so it never grows
 with the iteration count. The node is the step's statement for

@@ -17,17 +17,26 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 
+from dlinalg._operands import check_rhs, check_x0
+from dlinalg._validation import check_callback, check_maxiter, check_tolerance
 from dlinalg.errors import ParameterError
 from dlinalg.solvers._operator import operator_shape
 from dlinalg.solvers._progress import Progress
 from dlinalg.solvers.checkpoint import Checkpoint, user_identity
 from dlinalg.solvers.checkpoint import fingerprint as problem_fingerprint
 
-__all__ = ["Run", "SolverState", "check_checkpoint", "check_every"]
+__all__ = [
+    "Run",
+    "LeastSquaresInput",
+    "SolverState",
+    "check_checkpoint",
+    "check_every",
+    "check_least_squares",
+]
 
 
 def check_checkpoint(checkpoint: Any) -> None:
@@ -212,3 +221,45 @@ class Run:
             raise
         self.finish(lambda: saved(st) if saved is not None else st.to_dict(), messages[st.istop])
         return st
+
+
+class LeastSquaresInput(NamedTuple):
+    """The checked arguments of lsqr, lsmr and cgls."""
+
+    m: int
+    n: int
+    b: Any
+    x0: np.ndarray | None
+    damp: float
+    atol: float
+    btol: float
+    conlim: float
+    maxiter: int
+    callback: Any
+
+
+def check_least_squares(
+    A: Any,
+    b: Any,
+    *,
+    x0: Any,
+    damp: Any,
+    atol: Any,
+    btol: Any,
+    conlim: Any,
+    maxiter: Any,
+    default_maxiter: Callable[[int, int], int],
+    callback: Any,
+    checkpoint: Any,
+) -> LeastSquaresInput:
+    """Check every argument of a least-squares solver, in SciPy's order, before any graph."""
+    m, n = operator_shape(A)
+    b = check_rhs(b, m, squeeze=True)
+    x0 = check_x0(x0, n)
+    damp = check_tolerance(damp, "damp")
+    atol, btol = check_tolerance(atol, "atol"), check_tolerance(btol, "btol")
+    conlim = check_tolerance(conlim, "conlim")
+    maxiter = check_maxiter(maxiter, default_maxiter(m, n))
+    callback = check_callback(callback)
+    check_checkpoint(checkpoint)
+    return LeastSquaresInput(m, n, b, x0, damp, atol, btol, conlim, maxiter, callback)

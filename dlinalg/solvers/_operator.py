@@ -26,9 +26,10 @@ import scipy.sparse as sp
 from dask.base import tokenize
 
 from dlinalg import _trace
-from dlinalg._executor import executor_for
-from dlinalg._tokens import one_task_per_key
+from dlinalg._operands import as_matrix, shape_of
+from dlinalg.cluster import executor_for
 from dlinalg.errors import NonFiniteError, ShapeError
+from dlinalg.matrix import DRM
 from dlinalg.physical import reduce as R
 from dlinalg.physical.matvec import (
     MatvecParts,
@@ -40,6 +41,7 @@ from dlinalg.physical.matvec import (
 )
 from dlinalg.plan import nodes as N
 from dlinalg.plan.steps import MatvecStep
+from dlinalg.solvers.checkpoint import probe_identity
 
 __all__ = [
     "as_operator",
@@ -53,7 +55,6 @@ __all__ = [
 
 
 def is_linear_operator(A: Any) -> bool:
-    from dlinalg.matrix import DRM
 
     if isinstance(A, DRM | np.ndarray | da.Array) or sp.issparse(A):
         return False
@@ -62,7 +63,6 @@ def is_linear_operator(A: Any) -> bool:
 
 def operator_shape(A: Any, what: str = "A", square: bool = False) -> tuple[int, int]:
     """A's shape, checked without converting A (nothing is hashed or built)."""
-    from dlinalg.decomp._input import shape_of
 
     if is_linear_operator(A):
         shape = tuple(A.shape)
@@ -85,7 +85,6 @@ def as_operator(
     ``op.identity()`` are known and before A is persisted or multiplied by
     the solver (a checkpoint compares A's identity there).
     """
-    from dlinalg.decomp._input import as_matrix
 
     operator_shape(A, what, square)
     if is_linear_operator(A):
@@ -167,18 +166,8 @@ class RowOperator:
         self.token = tokenize(arr.name, self.shape, str(arr.dtype))
         if before_pass is not None:
             before_pass(self)
-        keys = [k for (k,) in arr.__dask_keys__()]
         _trace.record("persist", [A._node])
-        if self.run.client is not None:
-            from distributed import futures_of, wait
-
-            with one_task_per_key():
-                (arr,) = self.run.client.persist([arr])
-            by_key = {f.key: f for f in futures_of(arr)}
-            self.blocks = [by_key[k] for k in keys]
-            wait(self.blocks)  # their places decide the groups
-        else:
-            self.blocks = list(dask.compute(*R.blocks_of(arr)))
+        self.blocks = self.run.persist_blocks(arr)
         self.groups, self.where = self.run.groups(self.blocks)
         self.array = arr
         self._source = A
@@ -219,16 +208,7 @@ class RowOperator:
     def vector(self, b: Any) -> RowVector:
         """``b`` (numpy or dask, length m) as pieces on the workers, aligned with A's blocks."""
         if isinstance(b, da.Array):
-            b = b.astype(np.float64).rechunk((self.chunks,))
-            if self.run.client is not None:
-                from distributed import futures_of
-
-                with one_task_per_key():
-                    b = self.run.client.persist(b)
-                by_key = {f.key: f for f in futures_of(b)}
-                pieces = [by_key[k] for k in b.__dask_keys__()]
-            else:
-                pieces = list(dask.compute(*R.blocks_of(b)))
+            pieces = self.run.persist_blocks(b.astype(np.float64).rechunk((self.chunks,)))
         else:
             pieces = _pieces(np.asarray(b, dtype=np.float64), self.chunks)
             if self.run.client is not None:
@@ -322,8 +302,6 @@ class LocalOperator:
         Costs one ``matvec`` and one ``rmatvec`` (see
         :func:`dlinalg.solvers.checkpoint.probe_identity`).
         """
-        from dlinalg.solvers.checkpoint import probe_identity
-
         kind = f"{type(self.op).__module__}.{type(self.op).__qualname__}"
         return probe_identity(kind, self.shape, self.matvec, self.rmatvec)
 

@@ -27,11 +27,18 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator
 from scipy.sparse.linalg import eigsh as _scipy_eigsh
 
+from dlinalg._operands import as_matrix
+from dlinalg._validation import (
+    check_k,
+    check_maxiter,
+    check_method,
+    check_tolerance,
+    make_rng,
+    out_dtype,
+)
 from dlinalg.decomp._factors import flip_signs, tall_factor
-from dlinalg.decomp._input import as_matrix, check_k, check_method, make_rng, out_dtype
 from dlinalg.errors import NonFiniteError, ParameterError, RankDeficientError
 from dlinalg.physical.rowwise import RowChain
-from dlinalg.solvers._input import check_maxiter, check_tolerance
 from dlinalg.solvers._operator import (
     RowOperator,
     as_operator,

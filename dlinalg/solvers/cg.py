@@ -10,15 +10,11 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
+from dlinalg._operands import check_rhs, check_x0
+from dlinalg._validation import check_callback, check_maxiter, check_tolerance
 from dlinalg.errors import NonFiniteError, OperandTypeError, ParameterError, ShapeError
+from dlinalg.matrix import DRM
 from dlinalg.solvers._driver import Run, SolverState, check_checkpoint
-from dlinalg.solvers._input import (
-    check_callback,
-    check_maxiter,
-    check_rhs,
-    check_tolerance,
-    check_x0,
-)
 from dlinalg.solvers._operator import as_operator, check_finite_norm, operator_shape
 from dlinalg.solvers.checkpoint import probe_identity
 from dlinalg.solvers.result import SolveResult
@@ -198,7 +194,6 @@ _OPAQUE = "opaque operator"
 
 def _preconditioner(M: Any, n: int) -> tuple[Any, Any]:
     """``(r -> M r or None, what identifies M in a checkpoint)``, checked without a graph."""
-    from dlinalg.matrix import DRM
 
     if M is None:
         return None, None

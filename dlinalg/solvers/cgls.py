@@ -15,8 +15,7 @@ import dask.array as da
 import numpy as np
 from scipy.linalg import eigvalsh_tridiagonal
 
-from dlinalg.solvers._driver import Run, SolverState
-from dlinalg.solvers._input import check_least_squares
+from dlinalg.solvers._driver import Run, SolverState, check_least_squares
 from dlinalg.solvers._operator import as_operator, check_finite_norm
 from dlinalg.solvers.lsqr import LSQR_MESSAGES
 from dlinalg.solvers.result import SolveResult

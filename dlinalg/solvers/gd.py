@@ -9,15 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg._operands import check_rhs, check_x0
+from dlinalg._validation import check_callback, check_maxiter, check_tolerance
 from dlinalg.errors import ParameterError
 from dlinalg.solvers._driver import Run, SolverState, check_checkpoint
-from dlinalg.solvers._input import (
-    check_callback,
-    check_maxiter,
-    check_rhs,
-    check_tolerance,
-    check_x0,
-)
 from dlinalg.solvers._operator import (
     as_operator,
     check_finite_norm,

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from dlinalg.solvers._driver import Run, SolverState
+from dlinalg.solvers._driver import Run, SolverState, check_least_squares
 from dlinalg.solvers._golub_kahan import Bidiagonalization
-from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator
 from dlinalg.solvers.lsqr import LSQR_MESSAGES, stop_reason, sym_ortho
 from dlinalg.solvers.result import SolveResult

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from dlinalg.errors import ParameterError, check_flag
-from dlinalg.solvers._driver import Run, SolverState
+from dlinalg._validation import check_flag
+from dlinalg.errors import ParameterError
+from dlinalg.solvers._driver import Run, SolverState, check_least_squares
 from dlinalg.solvers._golub_kahan import Bidiagonalization
-from dlinalg.solvers._input import check_least_squares
 from dlinalg.solvers._operator import as_operator
 from dlinalg.solvers.result import SolveResult
 

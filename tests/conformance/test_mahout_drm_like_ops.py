@@ -25,6 +25,7 @@ from scipy.spatial.distance import cdist
 
 import dlinalg as dl
 from dlinalg.plan import nodes as N
+from dlinalg.plan import operators as O
 
 SOURCE = "core/src/test/scala/org/apache/mahout/math/drm/DrmLikeOpsSuiteBase.scala"
 
@@ -91,7 +92,7 @@ def test_all_reduce_block(chunking, scheduler):
     mx_a = IN_CORE_A
     drm_a = par(mx_a, chunking)
     expr = drm_a[:, 0:2].T @ drm_a[:, 2:3]
-    assert isinstance(expr.optimized(), N.AtB)
+    assert isinstance(expr.optimized(), O.AtB)
     mx_b = expr.compute()
     mx_control = mx_a[:, 0:2].T @ mx_a[:, 2:3]
     assert norm(mx_b - mx_control) < 1e-10
@@ -154,7 +155,7 @@ def test_dsq_dist_x_y(chunking, scheduler):
     mx_y = symmetric_uniform(n, d, 1234) + 10
     drm_x, drm_y = par(mx_x, chunking, 3), par(mx_y, chunking, 4)
     expr = dsq_dist(drm_x, drm_y)
-    assert isinstance(expr.optimized(), N.ABt)  # one product, Y read as stored
+    assert isinstance(expr.optimized(), O.ABt)  # one product, Y read as stored
     mx_dsq = expr.compute()
     mx_dsq_control = cdist(mx_x, mx_y, "sqeuclidean")
     assert norm(mx_dsq - mx_dsq_control) < 1e-7

@@ -6,7 +6,7 @@ comes from and keeps its inputs, expected values and tolerances (Mahout's
 ``(X - Y).norm`` is the Frobenius norm, so ``norm(X - Y) < eps`` is written as
 it is there; ``should equal`` is exact equality). Where the source asserts an
 optimizer rewrite (``mahoutCtx.optimizerRewrite(C) should equal(OpAtB(A, B))``)
-the case asserts dlinalg's plan node (``C.optimized() == N.AtB(...)``) and the
+the case asserts dlinalg's plan node (``C.optimized() == O.AtB(...)``) and the
 first line of ``C.explain()`` before the value, as the source does.
 
 Every case runs on three row chunkings (Mahout's ``numPartitions``): one row
@@ -34,6 +34,7 @@ from numpy.testing import assert_array_equal
 import dlinalg as dl
 from dlinalg.errors import LabelError
 from dlinalg.plan import nodes as N
+from dlinalg.plan import operators as O
 
 SOURCE = "core/src/test/scala/org/apache/mahout/math/drm/RLikeDrmOpsSuiteBase.scala"
 EPSILON = 1e-5  # the suite's ``val epsilon``
@@ -90,7 +91,7 @@ def test_c_eq_a_times_b(chunking, scheduler):
     control = in_core_a @ in_core_b
     C = A @ B
     # dlinalg's AB: B distributed, gathered once
-    assert C.optimized() == N.AB(A.optimized(), B.optimized())
+    assert C.optimized() == O.AB(A.optimized(), B.optimized())
     assert norm(collect(C) - control) < 1e-10
     # "We also should be able to collect via implicit checkpoint": a second collect
     assert norm(collect(C) - control) < 1e-10
@@ -153,7 +154,7 @@ def test_c_eq_at_times_b_join(chunking, scheduler):
     in_core_b = dense((3, 5), (4, 6), (0, 1))
     A, B = par(in_core_a, chunking), par(in_core_b, chunking)
     C = A.T @ B
-    assert C.optimized() == N.AtB(A.optimized(), B.optimized())  # OpAtB(A, B)
+    assert C.optimized() == O.AtB(A.optimized(), B.optimized())  # OpAtB(A, B)
     assert root(C) == "AtB"
     assert norm(collect(C) - in_core_a.T @ in_core_b) < 1e-10
 
@@ -170,7 +171,7 @@ def test_c_eq_at_times_b_join_string_keyed(chunking, scheduler):
     A = dl.from_array(in_core_a, chunks=chunking(3), row_labels=keys)
     B = dl.from_array(in_core_b, chunks=chunking(3), row_labels=keys)
     C = A.T @ B
-    assert C.optimized() == N.AtB(A.optimized(), B.optimized())
+    assert C.optimized() == O.AtB(A.optimized(), B.optimized())
     assert norm(collect(C) - in_core_a.T @ in_core_b) < 1e-10
 
 
@@ -206,7 +207,7 @@ def test_c_eq_at_times_b_zippable_string_keyed(chunking, scheduler):
     B = (A + 1.0).map_blocks(sp.csr_array, sparse=True)
     assert B.is_sparse
     C = A.T @ B
-    assert C.optimized() == N.AtB(A.optimized(), B.optimized())
+    assert C.optimized() == O.AtB(A.optimized(), B.optimized())
     assert norm(collect(C) - in_core_a.T @ (in_core_a + 1.0)) < 1e-10
 
 
@@ -217,7 +218,7 @@ def test_c_eq_a_times_b_t(chunking, scheduler):
     A = par(in_core_a, chunking)
     B = A + 1.0
     C = A @ B.T
-    assert C.optimized() == N.ABt(A.optimized(), B.optimized())  # OpABt(A, B)
+    assert C.optimized() == O.ABt(A.optimized(), B.optimized())  # OpABt(A, B)
     assert root(C) == "ABt"
     assert norm(collect(C) - in_core_a @ (in_core_a + 1.0).T) < 1e-10
 
@@ -242,7 +243,7 @@ def test_c_eq_in_core_a_times_b(chunking, scheduler):
     C = in_core_a @ B  # numpy defers to the DRM (``x %*%: A``)
     # x @ B -> T(AtB(B, T(x))): one pass over B's row blocks
     assert isinstance(C.optimized(), N.Transpose)
-    assert isinstance(C.optimized().a, N.AtB)
+    assert isinstance(C.optimized().a, O.AtB)
     assert norm(collect(C) - in_core_a @ in_core_b) < 1e-10
 
 
@@ -259,9 +260,9 @@ def test_c_eq_in_core_a_times_b_t(chunking, left, scheduler):
     x = in_core_a[0] if left == "vector" else in_core_a
     C = x @ B.T
     if left == "vector":
-        assert C.optimized() == N.Ax(B.optimized(), N.InCore(x))
+        assert C.optimized() == O.Ax(B.optimized(), N.InCore(x))
     else:
-        assert C.optimized() == N.Transpose(N.Ax(B.optimized(), N.Transpose(N.InCore(x))))
+        assert C.optimized() == N.Transpose(O.Ax(B.optimized(), N.Transpose(N.InCore(x))))
     assert norm(collect(C) - x @ in_core_b.T) < 1e-10
 
 
@@ -284,11 +285,11 @@ def test_c_eq_a_t_times_a(chunking, scheduler):
     in_core_a = dense((1, 2, 3), (3, 4, 5), (4, 5, 6), (5, 6, 7))
     A = par(in_core_a, chunking)
     AtA = A.T @ A
-    assert AtA.optimized() == N.Gram(A.optimized())  # "Assert optimizer detects square"
+    assert AtA.optimized() == O.Gram(A.optimized())  # "Assert optimizer detects square"
     assert root(AtA) == "Gram"
     assert norm(collect(AtA) - in_core_a.T @ in_core_a) < 1e-10
     # crossprod(A) is the R spelling of the same plan
-    assert dl.crossprod(A).optimized() == N.Gram(A.optimized())
+    assert dl.crossprod(A).optimized() == O.Gram(A.optimized())
 
 
 # RLikeDrmOpsSuiteBase.scala: test("C = A.t %*% A fat non-graph")
@@ -304,7 +305,7 @@ def test_c_eq_a_t_times_a_fat(chunking, scheduler):
     A = par(in_core_a, chunking)
     with dask.config.set({"dlinalg.gram-panel-bytes": 540 * 540 * 8}):
         AtA = A.T @ A
-        assert AtA.optimized() == N.Gram(A.optimized())
+        assert AtA.optimized() == O.Gram(A.optimized())
         assert AtA.explain().startswith("Gram (fat, 2 column panels)")
         in_core_ata = collect(AtA)
     assert norm(in_core_ata - in_core_a.T @ in_core_a) < 1e-10
@@ -316,7 +317,7 @@ def test_c_eq_a_t_times_a_non_int_key(chunking, scheduler):
     in_core_a = dense((1, 2, 3), (3, 4, 5), (4, 5, 6), (5, 6, 7))
     A = dl.from_array(in_core_a, chunks=chunking(4), row_labels=["0", "1", "2", "3"])
     AtA = A.T @ A
-    assert AtA.optimized() == N.Gram(A.optimized())
+    assert AtA.optimized() == O.Gram(A.optimized())
     assert norm(collect(AtA) - in_core_a.T @ in_core_a) < 1e-10
 
 
@@ -400,7 +401,7 @@ def test_at_x(chunking, scheduler):
     drm_a = par(in_core_a, chunking)
     atx = drm_a.T @ x
     # OpAtx(drmA, x): dlinalg's AtB with an in-memory right side, shown as Atx
-    assert atx.optimized() == N.AtB(drm_a.optimized(), N.InCore(x))
+    assert atx.optimized() == O.AtB(drm_a.optimized(), N.InCore(x))
     assert root(atx) == "Atx"
     assert_array_equal(atx.compute(), in_core_a.T @ x)
 
@@ -570,7 +571,7 @@ def test_a_times_a_sqr_rewrite(chunking, scheduler):
     # Mahout rewrites A * A into a unary function of A (OpAewUnaryFunc, sqr): read A
     # once. dlinalg's equivalent: one Fused block function whose only input is A.
     optimized = drm_aa.optimized()
-    assert isinstance(optimized, N.Fused)
+    assert isinstance(optimized, O.Fused)
     assert optimized.inputs == (drm_a.optimized(),)
     assert norm(mx_a * mx_a - collect(drm_aa)) < 1e-10
 
@@ -583,7 +584,7 @@ def test_ew_unary_function_fusion(chunking, scheduler):
     drm_a = par(mx_a, chunking)
     drm_b = 1 + 2 * (drm_a * drm_a)
     optimized = drm_b.optimized()  # OpAewUnaryFuncFusion: the whole chain in one function
-    assert isinstance(optimized, N.Fused)
+    assert isinstance(optimized, O.Fused)
     assert optimized.inputs == (drm_a.optimized(),)
     assert root(drm_b) == "Fused"
     assert norm(control_b - collect(drm_b)) < 1e-10
@@ -621,14 +622,14 @@ def test_distributed_vector_times_drm(chunking, scheduler):
     C = dl.from_array(in_core_c, chunks=chunking(2))
     y, in_core_y = A @ x, in_core_a @ x
     yA = y @ A
-    assert yA.optimized() == N.AtB(A.optimized(), y.optimized())  # OpAtB(A, y)
+    assert yA.optimized() == O.AtB(A.optimized(), y.optimized())  # OpAtB(A, y)
     assert_array_equal(yA.compute(), in_core_y @ in_core_a)
     assert_array_equal((A.T @ y).compute(), in_core_a.T @ in_core_y)
     Cy = C @ y  # y gathered as the in-memory x of Ax
-    assert Cy.optimized() == N.Ax(C.optimized(), y.optimized())
+    assert Cy.optimized() == O.Ax(C.optimized(), y.optimized())
     assert_array_equal(Cy.compute(), in_core_c @ in_core_y)
     yCt = y @ C.T  # = C @ y, C read as stored
-    assert yCt.optimized() == N.Ax(C.optimized(), y.optimized())
+    assert yCt.optimized() == O.Ax(C.optimized(), y.optimized())
     assert_array_equal(yCt.compute(), in_core_y @ in_core_c.T)
 
 
@@ -645,7 +646,7 @@ def test_statistics_of_a_transpose(chunking, scheduler):
     ]:
         expr = getattr(drm_a.T, stat)()
         source = expr.optimized().source  # Pick(ColStats(A)): one pass over A's blocks
-        assert isinstance(source, N.ColStats)
+        assert isinstance(source, O.ColStats)
         assert source.a == drm_a.optimized()
         np.testing.assert_allclose(expr.compute(), truth, rtol=1e-15)
 
