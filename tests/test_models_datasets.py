@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dlinalg.models.datasets import benchmark_matrix, demo_interactions, make_interactions
+from dlinalg.models.recommenders.datasets import (
+    benchmark_matrix,
+    demo_interactions,
+    make_interactions,
+)
 
 
 def _loglog_slope(counts: np.ndarray, lo: int, hi: int) -> float:

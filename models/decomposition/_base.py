@@ -9,7 +9,6 @@ input, the row Gram plus one Rayleigh-Ritz step for wide input.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 import dlinalg as dl
 from dlinalg import DRM
 
-from ._input import COMPONENT_DIM, Input, as_matrix, coords_along
+from .._validation import COMPONENT_DIM, Input, as_float64, as_matrix, coords_along
 
 __all__ = [
     "LinearProjection",
@@ -231,47 +230,6 @@ def raise_non_finite(values: np.ndarray, what: str, est: str) -> None:
             f"Input X contains NaN or infinity (first in {what} {j}); {est} needs finite "
             "values: drop or impute them before fitting"
         )
-
-
-def check_int(value: Any, name: str, est: str, low: int) -> int:
-    """Validate an integer parameter ``>= low`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_option(value: Any, name: str, est: str, options: tuple[str, ...]) -> str:
-    """Validate a string option."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be a str among {sorted(options)}. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
-def check_tol(value: Any, est: str) -> float:
-    """Validate ``tol``: a real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(
-            f"The 'tol' parameter of {est} must be a float in the range [0.0, inf). "
-            f"Got {value!r} instead."
-        )
-    return float(value)
-
-
-def as_float64(A: DRM) -> DRM:
-    """``A`` with float64 blocks (dense or sparse), so products accumulate in float64."""
-    if A.dtype == np.float64:
-        return A
-    return A.map_blocks(_block_float64, dtype=np.float64)
-
-
-def _block_float64(block: Any) -> Any:
-    return block.astype(np.float64)
 
 
 def exact_svd(A: DRM, choose_k: Callable[[np.ndarray], int]) -> tuple[np.ndarray, np.ndarray]:

@@ -159,7 +159,7 @@ def precision_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
 
     Examples
     --------
-    >>> from dlinalg.models.metrics import precision_at_k
+    >>> from dlinalg.models.recommenders.metrics import precision_at_k
     >>> precision_at_k([[1, 2, 3], [4, 5, 6]], [{1, 3}, {7}], k=2)
     0.25
     """
@@ -178,7 +178,7 @@ def recall_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
 
     Examples
     --------
-    >>> from dlinalg.models.metrics import recall_at_k
+    >>> from dlinalg.models.recommenders.metrics import recall_at_k
     >>> recall_at_k([[1, 2, 3], [4, 5, 6]], [{1, 3}, {7}], k=2)
     0.25
     """
@@ -201,7 +201,7 @@ def ndcg_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
 
     Examples
     --------
-    >>> from dlinalg.models.metrics import ndcg_at_k
+    >>> from dlinalg.models.recommenders.metrics import ndcg_at_k
     >>> round(ndcg_at_k([[1, 2, 3]], [{2}], k=3), 6)  # hit at rank 2: 1 / log2(3)
     0.63093
     """
@@ -225,7 +225,7 @@ def map_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
 
     Examples
     --------
-    >>> from dlinalg.models.metrics import map_at_k
+    >>> from dlinalg.models.recommenders.metrics import map_at_k
     >>> map_at_k([[1, 2, 3]], [{1, 3}], k=3)  # (1/1 + 2/3) / 2
     0.8333333333333333
     """
@@ -306,7 +306,7 @@ def train_test_split(
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
-    >>> from dlinalg.models.metrics import train_test_split
+    >>> from dlinalg.models.recommenders.metrics import train_test_split
     >>> R = sp.csr_array(np.array([[1, 1, 1, 1, 1], [0, 1, 0, 0, 0]]))
     >>> T = sp.csr_array(np.array([[5, 1, 4, 2, 3], [0, 7, 0, 0, 0]]))
     >>> train, test = train_test_split(R, 0.4, by="time", time=T)

@@ -1,7 +1,7 @@
 """What the LLR estimators share: input checks, label lookups and history scoring.
 
 :func:`interaction_inputs` validates what ``fit`` receives (an
-:class:`~dlinalg.models.interactions.Interactions`, or user x item matrices of any
+:class:`~dlinalg.models.Interactions`, or user x item matrices of any
 kind) before any Dask graph exists, and returns DRMs with aligned row blocks.
 :class:`Scorer` turns a user's history into scores with the fitted
 indicators; it is small and picklable so a Dask bag can ship it once.
@@ -26,8 +26,8 @@ from dlinalg import DRM
 from dlinalg.errors import check_same_labels
 
 from ._counts import check_counts
+from ._interactions import Interactions, encode_labels
 from ._topk import top_k_order
-from .interactions import Interactions, encode_labels
 
 __all__ = [
     "Inputs",

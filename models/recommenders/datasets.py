@@ -298,7 +298,7 @@ def make_interactions(
 
     Examples
     --------
-    >>> from dlinalg.models.datasets import make_interactions
+    >>> from dlinalg.models.recommenders.datasets import make_interactions
     >>> df = make_interactions(n_users=50, n_items=20, n_interactions=300, seed=1)
     >>> df.shape
     (300, 4)
@@ -402,7 +402,7 @@ def demo_interactions(n_users: int = 2000, *, seed: int = 0) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from dlinalg.models.datasets import demo_interactions
+    >>> from dlinalg.models.recommenders.datasets import demo_interactions
     >>> df = demo_interactions()
     >>> df.shape
     (40000, 4)
@@ -483,7 +483,7 @@ def benchmark_matrix(
 
     Examples
     --------
-    >>> from dlinalg.models.datasets import benchmark_matrix
+    >>> from dlinalg.models.recommenders.datasets import benchmark_matrix
     >>> A = benchmark_matrix(1000, 200, 10_000, n_clusters=5)
     >>> A.shape, A.nnz, float(A.max())
     ((1000, 200), 10000, 1.0)

@@ -218,7 +218,7 @@ class Interactions:
     Examples
     --------
     >>> import pandas as pd
-    >>> from dlinalg.models.interactions import Interactions
+    >>> from dlinalg.models import Interactions
     >>> df = pd.DataFrame({"user": ["u1", "u1", "u2", "u2", "u1"],
     ...                    "action": ["buy", "view", "buy", "view", "view"],
     ...                    "item": ["ipad", "ipad", "nexus", "ipad", "nexus"]})
@@ -325,7 +325,7 @@ class Interactions:
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> df = pd.DataFrame({"u": [1, 1, 2], "i": ["a", "b", "a"], "n": [2, 1, 5]})
         >>> data = Interactions.from_dataframe(df, user="u", item="i", weight="n")
         >>> data.actions, data.n_users
@@ -422,7 +422,7 @@ class Interactions:
         Examples
         --------
         >>> import os, tempfile
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     path = os.path.join(tmp, "log.csv")
         ...     with open(path, "w") as f:
@@ -474,7 +474,7 @@ class Interactions:
         Examples
         --------
         >>> import os, tempfile, pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> df = pd.DataFrame({"user": ["a", "b", "b"], "item": ["x", "x", "y"]})
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     df.to_parquet(os.path.join(tmp, "part.0.parquet"))
@@ -500,7 +500,7 @@ class Interactions:
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> df = pd.DataFrame({"user": ["a", "b", "b"], "item": ["x", "x", "y"]})
         >>> Interactions.from_dataframe(df).n_users
         2
@@ -529,7 +529,7 @@ class Interactions:
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> df = pd.DataFrame({"user": [1, 1, 2], "item": ["y", "x", "x"],
         ...                    "act": ["buy", "view", "view"]})
         >>> data = Interactions.from_dataframe(df, action="act")
@@ -551,7 +551,7 @@ class Interactions:
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> df = pd.DataFrame({"user": [1, 1, 2], "item": ["y", "y", "x"]})
         >>> data = Interactions.from_dataframe(df)
         >>> data.matrix().toarray(), (data["interaction"] != data.matrix()).nnz
@@ -585,7 +585,7 @@ class Interactions:
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
+        >>> from dlinalg.models import Interactions
         >>> data = Interactions.from_dataframe(pd.DataFrame({"user": [1, 2], "item": ["a", "b"]}))
         >>> data.encode_history(["b", "zz", "a", "b"])
         (array([0, 1]), 1)

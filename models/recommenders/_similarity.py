@@ -25,6 +25,7 @@ from dlinalg.cluster import compute_collections
 from dlinalg.errors import OperandTypeError
 
 from ._cooccurrence import downsample, llr_panels, stack_panels
+from ._cosine import CosineSimilarity
 from ._recommend import (
     Scorer,
     as_bag,
@@ -37,7 +38,6 @@ from ._recommend import (
     recommend_partition,
     which_index,
 )
-from .cosine import CosineSimilarity
 
 __all__ = ["ItemSimilarity", "RowSimilarity", "CosineSimilarity"]
 
@@ -178,7 +178,7 @@ class ItemSimilarity(BaseEstimator):
     Mahout's example: four users' purchases (A) and views (B).
 
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import ItemSimilarity
+    >>> from dlinalg.models import ItemSimilarity
     >>> items = ["galaxy", "ipad", "iphone", "nexus", "surface"]
     >>> A = np.array([[0, 1, 1, 0, 0], [1, 0, 0, 1, 0], [0, 0, 0, 0, 1], [1, 0, 1, 0, 0]])
     >>> B = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [0, 0, 0, 1, 1], [1, 1, 1, 0, 0]])
@@ -233,7 +233,7 @@ class ItemSimilarity(BaseEstimator):
         A : Interactions, scipy.sparse, DRM, dask array or array-like of shape \
 (n_users, n_items)
             The primary action's counts (users x items), or an
-            :class:`~dlinalg.models.interactions.Interactions` holding every action.
+            :class:`~dlinalg.models.Interactions` holding every action.
         *others : same kinds as A, of shape (n_users, n_items_j)
             Secondary actions on the same users (not with an Interactions).
 
@@ -258,8 +258,8 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import Interactions
+        >>> from dlinalg.models import ItemSimilarity
         >>> df = pd.DataFrame({"user": ["u1", "u1", "u2", "u2", "u3", "u3"],
         ...                    "action": ["buy", "view", "buy", "view", "buy", "view"],
         ...                    "item": ["ipad", "case", "ipad", "case", "nexus", "cable"]})
@@ -325,7 +325,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> ItemSimilarity().fit(A).similar_items(0)
         (array([1]), array([1.72609243]))
@@ -375,7 +375,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> model = ItemSimilarity().fit(A)
         >>> model.recommend([0, 42])  # 42 is no item: ignored, and counted
@@ -410,7 +410,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> bag = ItemSimilarity().fit(A).recommend_all([[0], [2], []])
         >>> [labels.tolist() for labels, scores in bag.compute(scheduler="threads")]
@@ -483,7 +483,7 @@ class RowSimilarity(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import RowSimilarity
+    >>> from dlinalg.models import RowSimilarity
     >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
     >>> model = RowSimilarity().fit(docs)
     >>> model.similar_rows(0)
@@ -523,7 +523,7 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import RowSimilarity
+        >>> from dlinalg.models import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity(max_similar_rows=1).fit(docs).indicators_.nnz
         4
@@ -560,7 +560,7 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import RowSimilarity
+        >>> from dlinalg.models import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity().fit(docs).similar_rows(3, n=2)  # a tie: lower rows first
         (array([0, 1]), array([1.72609243, 1.72609243]))

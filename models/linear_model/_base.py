@@ -13,10 +13,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlinalg as dl
 
-from ._decomposition import check_int, check_option, check_tol
-from ._input import Input, as_matrix
-from ._linear_solvers import Problem, Solution, solve
-from ._linear_targets import (
+from .._validation import Input, as_matrix, check_int, check_option, check_tol
+from ._solvers import Problem, Solution, solve
+from ._targets import (
     Target,
     check_target,
     is_lazy_input,
@@ -27,7 +26,7 @@ from ._linear_targets import (
 __all__ = ["LinearRegression", "Ridge"]
 
 SOLVERS = ("auto", "cholesky", "qr", "lsqr", "gd")
-#: What scikit-learn's validate_data gets for in-memory X (as dlinalg.models._input uses).
+#: What scikit-learn's validate_data gets for in-memory X (as dlinalg.models._validation uses).
 X_CHECKS: dict[str, Any] = {"dtype": [np.float64, np.float32], "accept_sparse": ("csr", "csc")}
 
 

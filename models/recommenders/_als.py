@@ -14,10 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 from dlinalg._executor import executor_for
 from dlinalg.cluster import compute_collections
 
+from .._validation import check_int, check_option
 from ._als_input import interaction_input
 from ._als_kernels import top_n
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
-from ._decomposition import check_int, check_option
 
 __all__ = ["ALS"]
 
@@ -141,7 +141,7 @@ class ALS(BaseEstimator):
     Two groups of users with two groups of items:
 
     >>> import numpy as np, scipy.sparse as sp
-    >>> from dlinalg.models.als import ALS
+    >>> from dlinalg.models import ALS
     >>> R = sp.csr_array(np.array([[1, 1, 1, 0, 0, 0],
     ...                            [1, 1, 0, 0, 0, 0],
     ...                            [0, 0, 0, 1, 1, 1],
@@ -243,7 +243,7 @@ shape (n_users, n_items)
         A DRM keeps its row blocks; the factors do not depend on them:
 
         >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = sp.random_array((50, 20), density=0.2, rng=np.random.default_rng(0), format="csr")
         >>> a = ALS(4, iterations=3).fit(R)
         >>> b = ALS(4, iterations=3).fit(dl.from_array(R, chunks=7))
@@ -308,7 +308,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> als = ALS(2, iterations=5).fit(R)
         >>> ids, scores = als.recommend(0, n=5)
@@ -362,7 +362,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> ids, scores = ALS(2, iterations=5).fit(R).recommend_all(n=2)
         >>> ids
@@ -420,7 +420,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> ids, scores = ALS(2, iterations=5).fit(R).similar_items(0, n=2)
         >>> int(ids[0]), round(float(scores[0]), 6)

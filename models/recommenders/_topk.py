@@ -18,7 +18,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .llr import llr_from_entropies
+from ._llr import llr_from_entropies
 
 __all__ = ["llr_topk_panel", "cosine_panel", "top_k_order"]
 
@@ -27,7 +27,7 @@ __all__ = ["llr_topk_panel", "cosine_panel", "top_k_order"]
 def _xlogx_tables(n, m):  # pragma: no cover - compiled
     """``x log x`` for ``x = 0..m`` and for ``x = n - t``, ``t = 0..min(2m, n)``.
 
-    The same operations as :func:`dlinalg.models.llr.xlogx`, so looking a value up
+    The same operations as :func:`dlinalg.models.recommenders._llr.xlogx`, so looking a value up
     gives the same bits as computing it.
     """
     low = np.empty(m + 1)

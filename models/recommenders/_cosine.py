@@ -15,8 +15,8 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.cluster import compute_collections
 
+from .._validation import as_float64
 from ._cooccurrence import cosine_panels, stack_panels
-from ._decomposition import as_float64
 
 __all__ = ["CosineSimilarity"]
 
@@ -60,7 +60,7 @@ class CosineSimilarity(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import CosineSimilarity
+    >>> from dlinalg.models import CosineSimilarity
     >>> X = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
     >>> CosineSimilarity().fit(X).similarities_.toarray()
     array([[0.        , 0.5       , 0.        ],
@@ -91,7 +91,7 @@ class CosineSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np, dlinalg as dl
-        >>> from dlinalg.models.similarity import CosineSimilarity
+        >>> from dlinalg.models import CosineSimilarity
         >>> X = dl.from_array(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 1.0]]), chunks=2)
         >>> CosineSimilarity(threshold=0.5).fit(X).similarities_.toarray()
         array([[0.        , 0.97590007],

@@ -10,16 +10,13 @@ import dlinalg as dl
 from dlinalg.cluster import compute_collections
 from dlinalg.decomp.moments import comoments_graph
 
-from ._decomposition import (
+from .._validation import Input, check_int, check_option, check_tol
+from ._base import (
     LinearProjection,
-    check_int,
-    check_option,
-    check_tol,
     exact_svd,
     ritz_rotation,
     seed_from,
 )
-from ._input import Input
 
 __all__ = ["TruncatedSVD"]
 

@@ -34,7 +34,7 @@ from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
 
-from ._linear_targets import to_dense
+from ._targets import to_dense
 
 __all__ = [
     "COND_CHOLESKY",

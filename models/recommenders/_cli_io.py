@@ -6,7 +6,7 @@ character class such as ``[,\\t]``, no header) and extends it with named columns
 Mahout's text format, ``item<TAB>other:score other:score``, with scores as
 Python's shortest round-trip ``repr``, or one Parquet row per item.
 
-Everything here is private to :mod:`dlinalg.models.cli`; errors are
+Everything here is private to :mod:`dlinalg.models.recommenders.cli`; errors are
 :class:`InputError` (a ``ValueError``) or ``FileNotFoundError`` with a
 message naming the option, the file and the remedy.
 """

@@ -69,7 +69,7 @@ def initial_factors(
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import initial_factors
+    >>> from dlinalg.models.recommenders._als_kernels import initial_factors
     >>> a = initial_factors(0, 1, 0, 10, 4, np.dtype("float64"))
     >>> b = initial_factors(0, 1, 3, 7, 4, np.dtype("float64"))
     >>> np.array_equal(a[3:7], b), a.shape, bool(a.max() < 0.01)
@@ -97,7 +97,7 @@ def gram(F: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import gram
+    >>> from dlinalg.models.recommenders._als_kernels import gram
     >>> F = np.arange(6.0).reshape(3, 2)
     >>> np.array_equal(gram(F), F.T @ F)
     True
@@ -397,7 +397,7 @@ def top_n(
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import top_n
+    >>> from dlinalg.models.recommenders._als_kernels import top_n
     >>> s = np.array([[0.5, 0.9, 0.9, 0.1]])
     >>> ids, vals = top_n(s, np.array([0, 1]), np.array([3], dtype=np.int32), 3)
     >>> ids.tolist(), vals.tolist()

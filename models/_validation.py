@@ -1,4 +1,4 @@
-"""What the estimators accept, and how their results go back to the caller.
+"""What every estimator family shares: the input boundary and the parameter checks.
 
 :func:`as_matrix` is the one boundary of every ``fit``/``transform``: it turns
 an input into a :class:`dlinalg.DRM` with dlinalg's own converters
@@ -23,10 +23,14 @@ scikit-learn's own estimators do (dtype, finiteness, ``n_features_in_``,
 ``feature_names_in_``). Lazy input is never read here: its shape, dtype and
 labels are checked from metadata, and non-finite values are reported by the
 decomposition's first pass.
+
+:func:`as_float64` gives products of any input a float64 accumulator (the
+exact SVD and the cosines use it).
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
@@ -41,7 +45,16 @@ from sklearn.utils.validation import check_array, validate_data
 import dlinalg as dl
 from dlinalg import DRM, LazyResult
 
-__all__ = ["COMPONENT_DIM", "Input", "as_matrix", "coords_along"]
+__all__ = [
+    "COMPONENT_DIM",
+    "Input",
+    "as_float64",
+    "as_matrix",
+    "check_int",
+    "check_option",
+    "check_tol",
+    "coords_along",
+]
 
 #: Name of the component axis of labeled (xarray) results.
 COMPONENT_DIM = "component"
@@ -252,3 +265,44 @@ def _check_lazy(
             "The feature names should match those that were passed during fit; "
             f"fitted with {list(fitted)}, got {list(names)}"
         )
+
+
+def check_int(value: Any, name: str, est: str, low: int) -> int:
+    """Validate an integer parameter ``>= low`` (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(
+            f"The {name!r} parameter of {est} must be an int in the range [{low}, inf). "
+            f"Got {value!r} instead."
+        )
+    return int(value)
+
+
+def check_option(value: Any, name: str, est: str, options: tuple[str, ...]) -> str:
+    """Validate a string option."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"The {name!r} parameter of {est} must be a str among {sorted(options)}. "
+            f"Got {value!r} instead."
+        )
+    return value
+
+
+def check_tol(value: Any, est: str) -> float:
+    """Validate ``tol``: a real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(
+            f"The 'tol' parameter of {est} must be a float in the range [0.0, inf). "
+            f"Got {value!r} instead."
+        )
+    return float(value)
+
+
+def as_float64(A: DRM) -> DRM:
+    """``A`` with float64 blocks (dense or sparse), so products accumulate in float64."""
+    if A.dtype == np.float64:
+        return A
+    return A.map_blocks(_block_float64, dtype=np.float64)
+
+
+def _block_float64(block: Any) -> Any:
+    return block.astype(np.float64)

@@ -13,18 +13,15 @@ import dlinalg as dl
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.randomized import randomized_pca
 
-from ._decomposition import (
+from .._validation import Input, as_matrix, check_int, check_option, check_tol
+from ._base import (
     LinearProjection,
-    check_int,
-    check_option,
-    check_tol,
     complete_rows,
     exact_svd,
     flip_rows,
     raise_non_finite,
     seed_from,
 )
-from ._input import Input, as_matrix
 
 __all__ = ["PCA"]
 
