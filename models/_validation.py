@@ -24,22 +24,31 @@ scikit-learn's own estimators do (dtype, finiteness, ``n_features_in_``,
 labels are checked from metadata, and non-finite values are reported by the
 decomposition's first pass.
 
+Parameters are checked by scikit-learn's own validation
+(``_parameter_constraints``, :func:`check_params`); :class:`Range` is its
+``Interval`` refusing bools, as dlinalg always has.
+
 :func:`as_float64` gives products of any input a float64 accumulator (the
 exact SVD and the cosines use it).
 """
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import xarray as xr
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_array, validate_data
 
 import dlinalg as dl
@@ -50,10 +59,13 @@ __all__ = [
     "Input",
     "as_float64",
     "as_matrix",
-    "check_int",
-    "check_option",
-    "check_tol",
     "coords_along",
+    "Range",
+    "check_params",
+    "POSITIVE_INT",
+    "NON_NEGATIVE_INT",
+    "TOL",
+    "POWER_ITERATION_NORMALIZERS",
 ]
 
 #: Name of the component axis of labeled (xarray) results.
@@ -267,34 +279,55 @@ def _check_lazy(
         )
 
 
-def check_int(value: Any, name: str, est: str, low: int) -> int:
-    """Validate an integer parameter ``>= low`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-    return int(value)
+class Range(Interval):
+    """scikit-learn's :class:`~sklearn.utils._param_validation.Interval`, refusing bools.
+
+    scikit-learn lets ``True`` pass for the int 1 (``bool`` is an
+    ``Integral``); dlinalg's estimators never have (``factors=True`` is a
+    mistake, not one factor). Same wording and error as ``Interval``
+    otherwise: :class:`~sklearn.utils._param_validation.InvalidParameterError`,
+    a ``ValueError`` and a ``TypeError``, naming the parameter and its value.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> Range(Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    >>> str(Range(Integral, 1, None, closed="left"))
+    'an int in the range [1, inf)'
+    """
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
 
 
-def check_option(value: Any, name: str, est: str, options: tuple[str, ...]) -> str:
-    """Validate a string option."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be a str among {sorted(options)}. "
-            f"Got {value!r} instead."
-        )
-    return value
+def check_params(caller: str, constraints: dict[str, list], **params: Any) -> None:
+    """Check a method's or function's arguments against scikit-learn constraints.
+
+    ``validate_params`` as a decorator would bind the whole signature on every
+    call (``recommend`` is called once per user); this checks only what is
+    named, with the same errors.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> check_params("ALS.recommend", {"n": [Range(Integral, 1, None, closed="left")]}, n=0)
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'n' parameter of \
+ALS.recommend must be an int in the range [1, inf). Got 0 instead.
+    """
+    validate_parameter_constraints(constraints, params, caller_name=caller)
 
 
-def check_tol(value: Any, est: str) -> float:
-    """Validate ``tol``: a real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(
-            f"The 'tol' parameter of {est} must be a float in the range [0.0, inf). "
-            f"Got {value!r} instead."
-        )
-    return float(value)
+#: An int >= 1 (counts, sizes, ``n`` of the top-n methods).
+POSITIVE_INT = Range(Integral, 1, None, closed="left")
+#: An int >= 0 (seeds, numbers of iterations).
+NON_NEGATIVE_INT = Range(Integral, 0, None, closed="left")
+#: ``tol``: a real >= 0 (infinity included: scikit-learn's ARPACK tolerance, unused here).
+TOL = Range(Real, 0, None, closed="both")
+#: scikit-learn's randomized-SVD normalizers (accepted for compatibility).
+POWER_ITERATION_NORMALIZERS = StrOptions({"auto", "QR", "LU", "none"})
 
 
 def as_float64(A: DRM) -> DRM:

@@ -14,7 +14,12 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
@@ -38,7 +43,8 @@ __all__ = [
 class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base of the linear decompositions: ``transform(X) = (X - mean) @ W``.
 
-    Subclasses implement ``_fit(data: Input)``, which sets the fitted
+    Subclasses declare ``_parameter_constraints`` (checked by scikit-learn at
+    ``fit``) and implement ``_fit(data: Input)``, which sets the fitted
     attributes (numpy, or labeled for xarray input through ``data.label``)
     and returns None or the training scores ``fit_transform`` should return
     (a lazy DRM: a randomized solver's ``U * s``, as scikit-learn's), and ``_projection()``, which returns ``(W, c)`` with ``transform(X) =
@@ -51,12 +57,13 @@ class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _projection(self) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover
         raise NotImplementedError
 
-    def _check_params(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_params(self) -> None:
+        """Checks ``_parameter_constraints`` cannot express (run after them, in ``fit``)."""
 
     def _min_features(self) -> int:
         return 1
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: None = None) -> LinearProjection:
         """Fit the model with X.
 
@@ -91,6 +98,7 @@ str/os.PathLike of shape (n_samples, n_features)
         self._fit(as_matrix(self, X, reset=True, min_features=self._min_features()))
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X: Any, y: None = None) -> Any:
         """Fit the model with X and apply the dimensionality reduction on X.
 

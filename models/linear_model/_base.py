@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlinalg as dl
 
-from .._validation import Input, as_matrix, check_int, check_option, check_tol
+from .._validation import POSITIVE_INT, TOL, Input, Range, as_matrix
 from ._solvers import Problem, Solution, solve
 from ._targets import (
     Target,
@@ -42,18 +43,18 @@ class _LinearModel(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _rcond(self) -> float | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    _parameter_constraints: ClassVar[dict] = {
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "tol": [TOL],
+    }
+
     def _check_params(self) -> None:
-        name = type(self).__name__
-        for flag in ("fit_intercept", "copy_X"):
-            if not isinstance(getattr(self, flag), bool | np.bool_):
-                raise TypeError(
-                    f"The {flag!r} parameter of {name} must be an instance of 'bool'. "
-                    f"Got {getattr(self, flag)!r} instead."
-                )
-        check_option(self.solver, "solver", name, SOLVERS)
-        check_tol(self.tol, name)
+        """Checks ``_parameter_constraints`` cannot express (run after them, in ``fit``)."""
 
     # --- fit --------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> _LinearModel:
         """Fit the linear model.
 
@@ -456,21 +457,21 @@ class Ridge(_LinearModel):
         self.tol = tol
         self.solver = solver
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_LinearModel._parameter_constraints,
+        "alpha": [Range(Real, 0, None, closed="left"), np.ndarray],
+        "max_iter": [POSITIVE_INT, None],
+    }
+
     def _check_params(self) -> None:
-        super()._check_params()
-        if self.max_iter is not None:
-            check_int(self.max_iter, "max_iter", "Ridge", 1)
-        a = self.alpha
+        a = self.alpha  # an array's entries: what the constraints cannot say
         if isinstance(a, np.ndarray):
             ok = a.ndim <= 1 and a.size >= 1 and a.dtype.kind in "biuf"
-            ok = ok and bool(np.all(np.isfinite(a)) and np.all(a >= 0))
-        else:
-            ok = isinstance(a, numbers.Real) and not isinstance(a, bool) and 0 <= a < np.inf
-        if not ok:
-            raise ValueError(
-                "The 'alpha' parameter of Ridge must be a float in the range [0.0, inf) or "
-                f"an instance of 'numpy.ndarray' of such floats. Got {a!r} instead."
-            )
+            if not (ok and bool(np.all(np.isfinite(a)) and np.all(a >= 0))):
+                raise ValueError(
+                    "The 'alpha' parameter of Ridge must be a float in the range [0.0, inf) or "
+                    f"an instance of 'numpy.ndarray' of such floats. Got {a!r} instead."
+                )
 
     _ravel_one_target = True
 

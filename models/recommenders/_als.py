@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import numbers
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 import dask
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from dlinalg._executor import executor_for
 from dlinalg.cluster import compute_collections
 
-from .._validation import check_int, check_option
+from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range, check_params
 from ._als_input import interaction_input
 from ._als_kernels import top_n
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
@@ -178,25 +179,23 @@ class ALS(BaseEstimator):
         self.cg_steps = cg_steps
 
     # --- fit ------------------------------------------------------------------------------
+    _parameter_constraints: ClassVar[dict] = {
+        "factors": [POSITIVE_INT],
+        "regularization": [Range(numbers.Real, 0, None, closed="left")],
+        "iterations": [POSITIVE_INT],
+        "implicit": ["boolean"],
+        "alpha": [Range(numbers.Real, 0, None, closed="left")],
+        "seed": [NON_NEGATIVE_INT],
+        "solver": [StrOptions(set(SOLVERS))],
+        "cg_steps": [POSITIVE_INT],
+    }
+
     def _params(self) -> Params:
-        name = type(self).__name__
-        factors = check_int(self.factors, "factors", name, 1)
-        iterations = check_int(self.iterations, "iterations", name, 1)
-        cg_steps = check_int(self.cg_steps, "cg_steps", name, 1)
-        seed = check_int(self.seed, "seed", name, 0)
-        solver = check_option(self.solver, "solver", name, SOLVERS)
-        for key in ("regularization", "alpha"):
-            value = getattr(self, key)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if not ok or not (0 <= value < np.inf):
-                raise ValueError(
-                    f"The {key!r} parameter of {name} must be a finite float >= 0. "
-                    f"Got {value!r} instead."
-                )
-        if not isinstance(self.implicit, bool | np.bool_):
-            raise TypeError(
-                f"The 'implicit' parameter of {name} must be a bool. Got {self.implicit!r}."
-            )
+        """The validated parameters (``fit`` has checked them) as the plan's ``Params``."""
+        factors, iterations, cg_steps, seed = (
+            int(v) for v in (self.factors, self.iterations, self.cg_steps, self.seed)
+        )
+        solver = self.solver
         return Params(
             factors=factors,
             regularization=float(self.regularization),
@@ -208,6 +207,7 @@ class ALS(BaseEstimator):
             seed=seed,
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, R: Any, y: None = None) -> ALS:
         """Factorise the user x item matrix ``R``.
 
@@ -274,8 +274,9 @@ shape (n_users, n_items)
         return self
 
     # --- recommendations ------------------------------------------------------------------
-    def _check_n(self, n: Any) -> int:
-        return min(check_int(n, "n", type(self).__name__, 1), self.n_items_)
+    def _check_n(self, n: Any, method: str) -> int:
+        check_params(f"{type(self).__name__}.{method}", {"n": [POSITIVE_INT]}, n=n)
+        return min(int(n), self.n_items_)
 
     def _check_row(self, index: Any, count: int, what: str) -> int:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
@@ -319,7 +320,7 @@ shape (n_users, n_items)
         """
         check_is_fitted(self)
         u = self._check_row(userid, self.n_users_, "user")
-        n = self._check_n(n)
+        n = self._check_n(n, "recommend")
         scores = self.item_factors_ @ self.user_factors_[u]
         if exclude_seen:
             cols = self._seen.indices[self._seen.indptr[u] : self._seen.indptr[u + 1]]
@@ -371,8 +372,13 @@ shape (n_users, n_items)
                [ 2, -1]])
         """
         check_is_fitted(self)
-        n = self._check_n(n)
-        batch_size = check_int(batch_size, "batch_size", type(self).__name__, 1)
+        n = self._check_n(n, "recommend_all")
+        check_params(
+            f"{type(self).__name__}.recommend_all",
+            {"batch_size": [POSITIVE_INT]},
+            batch_size=batch_size,
+        )
+        batch_size = int(batch_size)
         if users is None:
             users = np.arange(self.n_users_)
         users = np.asarray(users)
@@ -428,7 +434,7 @@ shape (n_users, n_items)
         """
         check_is_fitted(self)
         i = self._check_row(item, self.n_items_, "item")
-        n = self._check_n(n)
+        n = self._check_n(n, "similar_items")
         Y = self.item_factors_
         norms = np.linalg.norm(Y, axis=1)
         norms[norms == 0] = 1e-10

@@ -23,12 +23,15 @@ References
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils._param_validation import validate_params
+
+from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range
 
 __all__ = ["make_interactions", "demo_interactions", "benchmark_matrix"]
 
@@ -44,37 +47,24 @@ _MAX_ROUNDS = 500
 _RANK_OFFSET = 10.0
 
 
-def _check_int(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+#: Every parameter a generated log and the benchmark matrix share, as scikit-learn constraints.
+_SHARED = {
+    "n_users": [POSITIVE_INT],
+    "n_items": [POSITIVE_INT],
+    "n_interactions": [POSITIVE_INT],
+    "n_clusters": [POSITIVE_INT],
+    "user_exponent": [Range(Real, 0, None, closed="left")],
+    "item_exponent": [Range(Real, 0, None, closed="left")],
+    "affinity": [Range(Real, 0, 1, closed="both")],
+    "max_per_user": [POSITIVE_INT, None],
+    "seed": [NON_NEGATIVE_INT],
+}
 
 
-def _check_sizes(
-    n_users: object, n_items: object, n_interactions: object, n_clusters: object
-) -> tuple[int, int, int, int]:
-    """The four sizes of a generated log, checked (at most one cluster per item)."""
-    sizes = (
-        _check_int(n_users, "n_users"),
-        _check_int(n_items, "n_items"),
-        _check_int(n_interactions, "n_interactions"),
-        _check_int(n_clusters, "n_clusters"),
-    )
-    if sizes[3] > sizes[1]:
-        raise ValueError(f"n_clusters={sizes[3]} must not exceed n_items={sizes[1]}")
-    return sizes
-
-
-def _check_real(value: object, name: str, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f"at least {low}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return value
+def _check_clusters(n_items: int, n_clusters: int) -> None:
+    """At most one cluster per item (the constraints checked each alone)."""
+    if n_clusters > n_items:
+        raise ValueError(f"n_clusters={n_clusters} must not exceed n_items={n_items}")
 
 
 def _zipf_weights(n: int, exponent: float, rng: np.random.Generator) -> np.ndarray:
@@ -211,6 +201,7 @@ def _sample(
     return users, items, acts, user_cluster, item_cluster, counts
 
 
+@validate_params({**_SHARED, "days": [POSITIVE_INT]}, prefer_skip_nested_validation=True)
 def make_interactions(
     n_users: int = 1000,
     n_items: int = 500,
@@ -307,23 +298,24 @@ def make_interactions(
     >>> bool(df.duplicated(["user", "item", "action"]).any())
     False
     """
-    n_users, n_items, n_interactions, n_clusters = _check_sizes(
-        n_users, n_items, n_interactions, n_clusters
+    n_users, n_items, n_interactions, n_clusters = (
+        int(v) for v in (n_users, n_items, n_interactions, n_clusters)
     )
+    _check_clusters(n_items, n_clusters)
     actions = [actions] if isinstance(actions, str) else list(actions)
     if not actions or len(set(actions)) != len(actions):
         raise ValueError(f"actions must be distinct names, at least one, got {actions!r}")
     weights = _action_weights(action_weights, len(actions))
-    user_exponent = _check_real(user_exponent, "user_exponent", 0.0)
-    item_exponent = _check_real(item_exponent, "item_exponent", 0.0)
-    affinity = _check_real(affinity, "affinity", 0.0, 1.0)
-    days = _check_int(days, "days")
-    seed = _check_int(seed, "seed", 0)
+    user_exponent = float(user_exponent)
+    item_exponent = float(item_exponent)
+    affinity = float(affinity)
+    days = int(days)
+    seed = int(seed)
     if max_per_user is None:
         max_per_user = min(
             n_items * len(actions) // 4 or 1, max(50, 50 * n_interactions // n_users)
         )
-    max_per_user = _check_int(max_per_user, "max_per_user")
+    max_per_user = int(max_per_user)
     if max_per_user > n_items * len(actions):
         raise ValueError(
             f"max_per_user={max_per_user} exceeds the {n_items * len(actions)} distinct "
@@ -372,6 +364,9 @@ def _action_weights(action_weights: Sequence[float] | None, n: int) -> np.ndarra
     return w
 
 
+@validate_params(
+    {"n_users": [POSITIVE_INT], "seed": [NON_NEGATIVE_INT]}, prefer_skip_nested_validation=True
+)
 def demo_interactions(n_users: int = 2000, *, seed: int = 0) -> pd.DataFrame:
     """A small, real-looking shop log: purchases and views of named products.
 
@@ -411,7 +406,7 @@ def demo_interactions(n_users: int = 2000, *, seed: int = 0) -> pd.DataFrame:
     >>> sorted({label.split("-")[0] for label in df["item"].unique()})[:4]
     ['book', 'camera', 'game', 'headphones']
     """
-    n_users = _check_int(n_users, "n_users")
+    n_users = int(n_users)
     frame, _, item_cluster = make_interactions(
         n_users=n_users,
         n_items=_DEMO_PER_CATEGORY * len(_DEMO_CATEGORIES),
@@ -439,6 +434,7 @@ def demo_interactions(n_users: int = 2000, *, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+@validate_params(_SHARED, prefer_skip_nested_validation=True)
 def benchmark_matrix(
     n_users: int = 100_000,
     n_items: int = 20_000,
@@ -488,12 +484,13 @@ def benchmark_matrix(
     >>> A.shape, A.nnz, float(A.max())
     ((1000, 200), 10000, 1.0)
     """
-    n_users, n_items, n_interactions, n_clusters = _check_sizes(
-        n_users, n_items, n_interactions, n_clusters
+    n_users, n_items, n_interactions, n_clusters = (
+        int(v) for v in (n_users, n_items, n_interactions, n_clusters)
     )
+    _check_clusters(n_items, n_clusters)
     if max_per_user is None:
         max_per_user = max(1, min(5_000, n_items // 4))
-    max_per_user = _check_int(max_per_user, "max_per_user")
+    max_per_user = int(max_per_user)
     if max_per_user > n_items:
         raise ValueError(f"max_per_user={max_per_user} must not exceed n_items={n_items}")
     users, items, _, _, _, _ = _sample(
@@ -503,11 +500,11 @@ def benchmark_matrix(
         1,
         n_clusters=n_clusters,
         action_weights=np.ones(1),
-        user_exponent=_check_real(user_exponent, "user_exponent", 0.0),
-        item_exponent=_check_real(item_exponent, "item_exponent", 0.0),
-        affinity=_check_real(affinity, "affinity", 0.0, 1.0),
+        user_exponent=float(user_exponent),
+        item_exponent=float(item_exponent),
+        affinity=float(affinity),
         max_per_user=max_per_user,
-        seed=_check_int(seed, "seed", 0),
+        seed=int(seed),
     )
     order = np.lexsort((items, users))
     indptr = np.zeros(n_users + 1, dtype=np.int64)

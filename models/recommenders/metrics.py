@@ -24,23 +24,24 @@ References
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
+from numbers import Real
 from typing import Any
 
 import numba
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils._param_validation import StrOptions, validate_params
+
+from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range
 
 __all__ = ["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "train_test_split"]
 
 
 # --- inputs ----------------------------------------------------------------------------
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    return int(k)
+#: ``k`` of the ranking metrics.
+_K = {"k": [POSITIVE_INT]}
 
 
 def _recommended(recommended: Any, k: int) -> np.ndarray:
@@ -91,7 +92,7 @@ def _held_out(held_out: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _hits_and_counts(recommended: Any, held_out: Any, k: Any) -> tuple[np.ndarray, np.ndarray]:
     """Hit matrix (users with held-out items x k) and their numbers of relevant items."""
-    k = _check_k(k)
+    k = int(k)  # checked by the public function's constraints
     indptr, indices = _held_out(held_out)
     rec = _recommended(recommended, k)
     if rec.shape[0] != len(indptr) - 1:
@@ -130,6 +131,7 @@ def _discounts(k: int) -> np.ndarray:
 
 
 # --- metrics ---------------------------------------------------------------------------
+@validate_params(_K, prefer_skip_nested_validation=True)
 def precision_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     """Mean over users of (relevant items among the first ``k``) / ``k``.
 
@@ -167,6 +169,7 @@ def precision_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     return float(np.mean(hits.sum(axis=1) / hits.shape[1]))
 
 
+@validate_params(_K, prefer_skip_nested_validation=True)
 def recall_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     """Mean over users of (relevant items among the first ``k``) / (relevant items).
 
@@ -186,6 +189,7 @@ def recall_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     return float(np.mean(hits.sum(axis=1) / n_rel))
 
 
+@validate_params(_K, prefer_skip_nested_validation=True)
 def ndcg_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     """Mean normalised discounted cumulative gain at ``k`` (binary relevance).
 
@@ -212,6 +216,7 @@ def ndcg_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     return float(np.mean(dcg / ideal))
 
 
+@validate_params(_K, prefer_skip_nested_validation=True)
 def map_at_k(recommended: Any, held_out: Any, k: int = 10) -> float:
     """Mean average precision at ``k``.
 
@@ -252,6 +257,14 @@ def _mask(owner: np.ndarray, n_owners: int, order_keys: tuple, test_size: float)
     return rank < _n_test(counts, test_size)[owner]
 
 
+@validate_params(
+    {
+        "test_size": [Range(Real, 0, 1, closed="neither")],
+        "by": [StrOptions({"random", "time"})],
+        "seed": [NON_NEGATIVE_INT],
+    },
+    prefer_skip_nested_validation=True,
+)
 def train_test_split(
     interactions: Any,
     test_size: float = 0.2,
@@ -316,13 +329,6 @@ def train_test_split(
     >>> (train + test != R).nnz
     0
     """
-    ok = isinstance(test_size, numbers.Real) and not isinstance(test_size, bool)
-    if not ok or not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a float in (0, 1), got {test_size!r}")
-    if by not in ("random", "time"):
-        raise ValueError(f"by must be 'random' or 'time', got {by!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if by == "time" and time is None:
         raise ValueError("by='time' needs time= (a matrix of times, or a log's time column)")
     if isinstance(interactions, pd.DataFrame):
