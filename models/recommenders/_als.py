@@ -17,8 +17,8 @@ from dlinalg.cluster import compute_collections
 
 from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range, check_params
 from ._als_input import interaction_input
-from ._als_kernels import top_n
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
+from ._topk import top_k_rows
 
 __all__ = ["ALS"]
 
@@ -327,7 +327,7 @@ shape (n_users, n_items)
             indptr = np.array([0, len(cols)])
         else:
             cols, indptr = np.zeros(0, np.int32), np.zeros(2, np.int64)
-        ids, vals = top_n(scores[None, :], indptr, cols, n)
+        ids, vals = top_k_rows(scores[None, :], n, indptr, cols)
         keep = ids[0] >= 0
         return ids[0][keep], vals[0][keep]
 
@@ -439,11 +439,11 @@ shape (n_users, n_items)
         norms = np.linalg.norm(Y, axis=1)
         norms[norms == 0] = 1e-10
         scores = (Y @ Y[i]) / (norms * norms[i])
-        ids, vals = top_n(scores[None, :], np.zeros(2, np.int64), np.zeros(0, np.int32), n)
+        ids, vals = top_k_rows(scores[None, :], n)
         return ids[0], vals[0]
 
 
 def _recommend_batch(
     X: np.ndarray, Y: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    return top_n(X @ Y.T, indptr, indices, n)
+    return top_k_rows(X @ Y.T, n, indptr, indices)

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._topk import top_k_order
+
 __all__ = [
     "InputError",
     "ReadSpec",
@@ -345,7 +347,7 @@ def indicator_rows(
         idx, val = m.indices[lo:hi], m.data[lo:hi]
         keep = val > 0
         idx, val = idx[keep], val[keep]
-        order = np.lexsort((idx, -val))
+        order = top_k_order(val, val.size)  # indices are sorted: ties to the lower column
         rows.append((labels[i], cols[idx[order]].tolist(), val[order].tolist()))
     return rows
 
