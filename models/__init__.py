@@ -12,7 +12,7 @@ Dask array or DRM in, lazy out; xarray in, labeled xarray out.
 The estimators are grouped by family as scikit-learn's are:
 :mod:`dlinalg.models.decomposition`, :mod:`dlinalg.models.linear_model` and
 :mod:`dlinalg.models.recommenders`; ``_validation`` holds what several
-families share (the input boundary ``as_matrix`` and the parameter checks).
+families share (the input boundary ``validate_input`` and the parameter checks).
 """
 
 from .decomposition import PCA, TruncatedSVD

@@ -1,10 +1,13 @@
 """What every estimator family shares: the input boundary and the parameter checks.
 
-:func:`as_matrix` is the one boundary of every ``fit``/``transform``: it turns
-an input into a :class:`dlinalg.DRM` with dlinalg's own converters
-(:func:`dlinalg.from_array`, :func:`dlinalg.from_xarray`,
-:func:`dlinalg.read_zarr`) and returns an :class:`Input` that remembers how to
-give a result back in the caller's type:
+:func:`validate_input` (scikit-learn's ``validate_data`` for in-memory input,
+metadata checks for lazy input) is the one boundary of every
+``fit``/``transform``: it turns an input into a :class:`dlinalg.DRM` with
+dlinalg's own converters (:func:`dlinalg.from_array`,
+:func:`dlinalg.from_xarray`, :func:`dlinalg.read_zarr`) and returns an
+:class:`Input` that remembers how to give a result back in the caller's type
+(dlinalg's ``as_matrix``, in ``dlinalg.decomp._input``, converts the algebra's
+own arguments; the estimators' boundary does more and has its own name):
 
 =========================================  ====================================
 input                                      row-aligned results (``transform``)
@@ -58,7 +61,7 @@ __all__ = [
     "COMPONENT_DIM",
     "Input",
     "as_float64",
-    "as_matrix",
+    "validate_input",
     "coords_along",
     "Range",
     "check_params",
@@ -175,7 +178,7 @@ def coords_along(x: xr.DataArray, dim: Hashable) -> dict:
     return {name: c.variable for name, c in x.coords.items() if c.dims == (dim,)}
 
 
-def as_matrix(
+def validate_input(
     estimator: Any,
     X: Any,
     *,

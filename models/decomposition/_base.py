@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 import dlinalg as dl
 from dlinalg import DRM
 
-from .._validation import COMPONENT_DIM, Input, as_float64, as_matrix, coords_along
+from .._validation import COMPONENT_DIM, Input, as_float64, coords_along, validate_input
 
 __all__ = [
     "LinearProjection",
@@ -95,7 +95,7 @@ str/os.PathLike of shape (n_samples, n_features)
             solver.
         """
         self._check_params()
-        self._fit(as_matrix(self, X, reset=True, min_features=self._min_features()))
+        self._fit(validate_input(self, X, reset=True, min_features=self._min_features()))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -125,7 +125,7 @@ str/os.PathLike of shape (n_samples, n_features)
             The projection, in the type of ``X`` (see :meth:`transform`).
         """
         self._check_params()
-        data = as_matrix(self, X, reset=True, min_features=self._min_features())
+        data = validate_input(self, X, reset=True, min_features=self._min_features())
         scores = self._fit(data)
         if scores is None:
             return self._transform(data)
@@ -154,7 +154,7 @@ str/os.PathLike of shape (n_samples, n_features)
             dimension (lazy when ``X`` is Dask-backed).
         """
         check_is_fitted(self)
-        return self._transform(as_matrix(self, X, reset=False))
+        return self._transform(validate_input(self, X, reset=False))
 
     def _transform(self, data: Input) -> Any:
         W, c = self._projection()
@@ -185,7 +185,7 @@ str/os.PathLike of shape (n_samples, n_features)
         """
         check_is_fitted(self)
         H = np.ascontiguousarray(self._inverse_weights())  # C order, as in _transform
-        data = as_matrix(self, X, reset=False, n_features=H.shape[0])
+        data = validate_input(self, X, reset=False, n_features=H.shape[0])
         out = data.matrix @ H
         mean = getattr(self, "mean_", None)
         if mean is not None:

@@ -21,7 +21,7 @@ from .._validation import (
     TOL,
     Input,
     Range,
-    as_matrix,
+    validate_input,
 )
 from ._base import (
     LinearProjection,
@@ -480,7 +480,7 @@ of shape (n_samples, n_features)
         True
         """
         check_is_fitted(self)
-        data = as_matrix(self, X, reset=False)
+        data = validate_input(self, X, reset=False)
         P = self.get_precision().astype(np.float64)
         n = P.shape[0]
         _, logdet = np.linalg.slogdet(P)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlinalg as dl
 
-from .._validation import POSITIVE_INT, TOL, Input, Range, as_matrix
+from .._validation import POSITIVE_INT, TOL, Input, Range, validate_input
 from ._solvers import Problem, Solution, solve
 from ._targets import (
     Target,
@@ -88,7 +88,7 @@ shape (n_samples,) or (n_samples, n_targets)
         self._check_params()
         require_target(y, type(self).__name__)
         if is_lazy_input(X):
-            data = as_matrix(self, X, reset=True)
+            data = validate_input(self, X, reset=True)
             target = check_target(y, data.shape[0], data.dataarray)
             alphas = self._alphas(target.n_targets)
         else:  # in memory: scikit-learn's checks of X (and y), then the matrix
@@ -158,7 +158,7 @@ shape (n_samples,) or (n_samples, n_targets)
             lazy when ``X`` is Dask-backed.
         """
         check_is_fitted(self)
-        data = as_matrix(self, X, reset=False)
+        data = validate_input(self, X, reset=False)
         W = np.asarray(self.coef_)
         out = data.matrix @ np.ascontiguousarray(W.reshape(-1, W.shape[-1]).T)
         if self.fit_intercept:

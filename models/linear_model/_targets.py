@@ -31,7 +31,7 @@ __all__ = ["Target", "check_target", "is_lazy_input", "require_target", "lazy_r2
 
 # --- the targets ------------------------------------------------------------------
 def is_lazy_input(v: Any) -> bool:
-    """Whether ``v`` takes dlinalg's path (as :func:`dlinalg.models._validation.as_matrix` decides for X)."""
+    """Whether ``v`` takes dlinalg's path (as :func:`dlinalg.models._validation.validate_input` decides for X)."""
     lazy = (DRM, LazyResult, da.Array, xr.DataArray, xr.Dataset, str, os.PathLike)
     return isinstance(v, lazy)
 
