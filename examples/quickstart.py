@@ -25,7 +25,7 @@ from dlinalg.models import (
     LinearRegression,
     log_likelihood_ratio,
 )
-from dlinalg.models.datasets import make_interactions
+from dlinalg.models.recommenders.datasets import make_interactions
 from sklearn.decomposition import PCA as SkPCA
 
 import dlinalg as dl

@@ -24,10 +24,9 @@ import time
 
 import numpy as np
 import pandas as pd
-from dlinalg.models.datasets import demo_interactions
-from dlinalg.models.interactions import Interactions
-from dlinalg.models.metrics import precision_at_k, train_test_split
-from dlinalg.models.similarity import ItemSimilarity
+from dlinalg.models import Interactions, ItemSimilarity
+from dlinalg.models.recommenders.datasets import demo_interactions
+from dlinalg.models.recommenders.metrics import precision_at_k, train_test_split
 
 import dlinalg as dl
 

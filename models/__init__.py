@@ -5,19 +5,27 @@ Decompositions: :class:`PCA` and :class:`TruncatedSVD`. Linear models:
 :class:`ItemSimilarity` (Mahout's correlated cross-occurrence with the
 log-likelihood ratio), :class:`RowSimilarity`, :class:`CosineSimilarity` and
 :class:`ALS`, with :class:`Interactions` to read user/item logs and
-:mod:`dlinalg.models.metrics` to evaluate them. numpy in, numpy out; Dask array or DRM
-in, lazy out; xarray in, labeled xarray out.
+:mod:`~dlinalg.models.recommenders.metrics` to evaluate them and
+:mod:`~dlinalg.models.recommenders.datasets` to make data. numpy in, numpy out;
+Dask array or DRM in, lazy out; xarray in, labeled xarray out.
+
+The estimators are grouped by family as scikit-learn's are:
+:mod:`dlinalg.models.decomposition`, :mod:`dlinalg.models.linear_model` and
+:mod:`dlinalg.models.recommenders`; ``_validation`` holds what several
+families share (the input boundary ``validate_input`` and the parameter checks).
 """
 
-from . import metrics
-from .als import ALS
-from .cosine import CosineSimilarity
-from .interactions import Interactions
+from . import datasets, metrics
+from .decomposition import PCA, TruncatedSVD
 from .linear_model import LinearRegression, Ridge
-from .llr import log_likelihood_ratio
-from .pca import PCA
-from .similarity import ItemSimilarity, RowSimilarity
-from .truncated_svd import TruncatedSVD
+from .recommenders import (
+    ALS,
+    CosineSimilarity,
+    Interactions,
+    ItemSimilarity,
+    RowSimilarity,
+    log_likelihood_ratio,
+)
 
 __all__ = [
     # decomposition
@@ -34,4 +42,5 @@ __all__ = [
     "CosineSimilarity",
     "ALS",
     "metrics",
+    "datasets",
 ]

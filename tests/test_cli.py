@@ -520,7 +520,7 @@ def test_existing_output_is_refused(tmp_path, capsys):
 
 
 def test_failure_leaves_no_partial_output(tmp_path, monkeypatch, capsys):
-    import dlinalg.models._cli_io as cli_io
+    import dlinalg.models.recommenders._cli_io as cli_io
 
     calls = []
 
@@ -623,9 +623,8 @@ def test_cli_writes_the_fitted_indicators(tmp_path):
     """On the demo shop log the files hold exactly ItemSimilarity's indicators, in order."""
     import dask
     import numpy as np
-    from dlinalg.models.datasets import demo_interactions
-    from dlinalg.models.interactions import Interactions
-    from dlinalg.models.similarity import ItemSimilarity
+    from dlinalg.models import Interactions, ItemSimilarity
+    from dlinalg.models.recommenders.datasets import demo_interactions
 
     log = demo_interactions(300, seed=4)
     src = tmp_path / "log.parquet"

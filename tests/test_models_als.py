@@ -3,7 +3,7 @@
 Truth: :func:`reference`, the textbook sweeps on the dense matrix (every
 user's ``k x k`` system formed explicitly and solved with LAPACK's
 ``numpy.linalg.solve``), from the same initial factors
-(:func:`dlinalg.models._als_kernels.initial_factors`). The exact solver must agree
+(:func:`dlinalg.models.recommenders._als_kernels.initial_factors`). The exact solver must agree
 within 1e-10 (float64; the systems are well conditioned thanks to the
 regularization). Both solvers must give bitwise identical factors whatever
 the chunking and the scheduler, since each row's solve reads only that row,
@@ -18,13 +18,13 @@ import threading
 
 import dask
 import dask.array as da
-import dlinalg.models.als as als_module
+import dlinalg.models.recommenders._als as als_module
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from dlinalg.models._als_kernels import initial_factors
-from dlinalg.models.als import ALS
+from dlinalg.models import ALS
+from dlinalg.models.recommenders._als_kernels import initial_factors
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import threadpool_limits
@@ -193,7 +193,7 @@ def test_dask_array_and_dense_input_give_the_same_bits():
 
 
 def test_interactions_input_uses_the_primary_action_and_its_labels():
-    inter = pytest.importorskip("dlinalg.models.interactions")
+    inter = pytest.importorskip("dlinalg.models.recommenders._interactions")
     rows, cols = R.nonzero()
     df = pd.DataFrame(
         {

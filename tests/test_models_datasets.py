@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dlinalg.models.datasets import benchmark_matrix, demo_interactions, make_interactions
+from dlinalg.models.recommenders.datasets import (
+    benchmark_matrix,
+    demo_interactions,
+    make_interactions,
+)
 
 
 def _loglog_slope(counts: np.ndarray, lo: int, hi: int) -> float:
@@ -107,16 +111,32 @@ def test_make_interactions_planted_clusters():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n_users": 0}, ValueError, "n_users must be at least 1, got 0"),
-        ({"n_items": 2.5}, TypeError, "n_items must be an int, got 2.5"),
+        (
+            {"n_users": 0},
+            ValueError,
+            r"'n_users' parameter of make_interactions must be an int in the range \[1, inf\)\. Got 0",
+        ),
+        (
+            {"n_items": 2.5},
+            TypeError,
+            r"'n_items' parameter of make_interactions must be an int .* Got 2.5",
+        ),
         ({"n_interactions": 5}, ValueError, "n_interactions=5 cannot be spread"),
         ({"n_clusters": 1000}, ValueError, "n_clusters=1000 must not exceed n_items=500"),
-        ({"affinity": 1.5}, ValueError, r"affinity must be in \[0.0, 1.0\], got 1.5"),
+        (
+            {"affinity": 1.5},
+            ValueError,
+            r"'affinity' parameter .* in the range \[0.0, 1.0\]\. Got 1.5",
+        ),
         ({"actions": ["a", "a"]}, ValueError, "actions must be distinct"),
         ({"action_weights": [1.0]}, ValueError, "action_weights must be 2 non-negative"),
         ({"max_per_user": 5000}, ValueError, "max_per_user=5000 exceeds the 1000"),
-        ({"seed": -1}, ValueError, "seed must be at least 0, got -1"),
-        ({"user_exponent": "1"}, TypeError, "user_exponent must be a number"),
+        ({"seed": -1}, ValueError, r"'seed' parameter .* an int in the range \[0, inf\)\. Got -1"),
+        (
+            {"user_exponent": "1"},
+            TypeError,
+            r"'user_exponent' parameter .* must be a float .* Got '1'",
+        ),
     ],
 )
 def test_make_interactions_bad_input(kwargs, error, match):

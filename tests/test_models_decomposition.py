@@ -23,7 +23,7 @@ import pytest
 import scipy.sparse as sp
 import xarray as xr
 from dlinalg.models import PCA, TruncatedSVD
-from dlinalg.models._input import Input
+from dlinalg.models._validation import Input
 from sklearn.decomposition import PCA as SkPCA
 from sklearn.decomposition import TruncatedSVD as SkTruncatedSVD
 from sklearn.utils.estimator_checks import parametrize_with_checks

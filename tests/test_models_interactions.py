@@ -9,7 +9,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
-from dlinalg.models.interactions import DEFAULT_ACTION, Interactions
+from dlinalg.models.recommenders._interactions import DEFAULT_ACTION, Interactions
 
 # Mahout's spark-itemsimilarity example (user,action,item)
 MAHOUT_LINES = [

@@ -20,14 +20,14 @@ from types import SimpleNamespace
 
 import dask
 import dask.array as da
-import dlinalg.models._linear_solvers as solvers
+import dlinalg.models.linear_model._solvers as solvers
 import numpy as np
 import pytest
 import scipy.linalg
 import scipy.sparse as sp
 import xarray as xr
 from dlinalg.models import LinearRegression, Ridge
-from dlinalg.models._linear_solvers import GRAM_MAX_COLUMNS, Problem, prefers_cholesky, solve
+from dlinalg.models.linear_model._solvers import GRAM_MAX_COLUMNS, Problem, prefers_cholesky, solve
 from sklearn.linear_model import LinearRegression as SkLinearRegression
 from sklearn.linear_model import Ridge as SkRidge
 from sklearn.metrics import r2_score

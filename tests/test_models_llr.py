@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from dlinalg.models._topk import _xlogx_tables, llr_topk_panel
-from dlinalg.models.llr import log_likelihood_ratio
+from dlinalg.models import log_likelihood_ratio
+from dlinalg.models.recommenders._topk import _xlogx_tables, llr_topk_panel
 from scipy.stats import chi2_contingency
 
 

@@ -1,4 +1,4 @@
-"""dlinalg.models.metrics against hand computations, scikit-learn's ndcg_score, and invariants.
+"""dlinalg.models.recommenders.metrics against hand computations, scikit-learn's ndcg_score, and invariants.
 
 The hand-computed case: three users, k = 3.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from dlinalg.models.metrics import (
+from dlinalg.models.recommenders.metrics import (
     map_at_k,
     ndcg_at_k,
     precision_at_k,

@@ -20,9 +20,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from dlinalg.models._cooccurrence import SALT_COLS, SALT_ROWS, count_panel, downsample, priority
-from dlinalg.models.interactions import Interactions
-from dlinalg.models.similarity import CosineSimilarity, ItemSimilarity, RowSimilarity
+from dlinalg.models import CosineSimilarity, Interactions, ItemSimilarity, RowSimilarity
+from dlinalg.models.recommenders._cooccurrence import (
+    SALT_COLS,
+    SALT_ROWS,
+    count_panel,
+    downsample,
+    priority,
+)
 from sklearn.metrics.pairwise import cosine_similarity
 
 import dlinalg as dl

@@ -1,6 +1,6 @@
 """ALS (issue 5): ``dlinalg.models.ALS`` on the LocalCluster against the implicit library in one process.
 
-The matrix is :func:`dlinalg.models.datasets.benchmark_matrix` (binary, power-law
+The matrix is :func:`dlinalg.models.recommenders.datasets.benchmark_matrix` (binary, power-law
 users and items, float32): ``DLINALG_BENCH_ALS_USERS`` x
 ``DLINALG_BENCH_ALS_ITEMS`` with ``DLINALG_BENCH_ALS_NNZ`` interactions
 (default 20,000 x 4,000 with 400,000, small enough for ``asv run --quick``
@@ -45,7 +45,7 @@ _cache: dict = {}
 def ratings(users: int) -> sp.csr_array:
     """The seeded benchmark matrix (cached per process)."""
     if users not in _cache:
-        from dlinalg.models.datasets import benchmark_matrix
+        from dlinalg.models.recommenders.datasets import benchmark_matrix
 
         _cache[users] = benchmark_matrix(users, ITEMS, NNZ * users // USERS)
     return _cache[users]
@@ -61,7 +61,7 @@ class ALSDlinalg(_ALS):
     """``dlinalg.models.ALS(64, iterations=15).fit(R)`` from the in-memory CSR matrix."""
 
     def setup(self, users):
-        from dlinalg.models.als import ALS
+        from dlinalg.models import ALS
 
         self.client = get_client()
         self.R = ratings(users)
@@ -70,7 +70,7 @@ class ALSDlinalg(_ALS):
         settle(self.client)
 
     def _fit(self):
-        from dlinalg.models.als import ALS
+        from dlinalg.models import ALS
 
         est = ALS(FACTORS, regularization=REGULARIZATION, iterations=ITERATIONS, alpha=ALPHA)
         with self.client.as_current():

@@ -3,7 +3,7 @@
 The issue's speed target: 100,000 users x 20,000 items with ~4.3M power-law
 interactions (heavy users and heavy items) fits in <= 60 s on a 2-worker
 LocalCluster, with peak worker memory <= 4 GB. The matrix is the project's
-:func:`dlinalg.models.datasets.benchmark_matrix` (heaviest user 5,000 items, about
+:func:`dlinalg.models.recommenders.datasets.benchmark_matrix` (heaviest user 5,000 items, about
 1,100 users and 1,300 items above 500). After the default downsampling (500
 per user, then 500 per item) 2.69M interactions remain and ``A'A`` is about
 44% dense (177M of 400M entries): the top 50 per item must be chosen panel
@@ -44,8 +44,8 @@ def scaled(users: int) -> tuple[int, int, int]:
 
 
 def interactions(users: int = USERS) -> sp.csr_array:
-    """The project's benchmark matrix (:func:`dlinalg.models.datasets.benchmark_matrix`) at this size."""
-    from dlinalg.models.datasets import benchmark_matrix
+    """The project's benchmark matrix (:func:`dlinalg.models.recommenders.datasets.benchmark_matrix`) at this size."""
+    from dlinalg.models.recommenders.datasets import benchmark_matrix
 
     key = scaled(users)
     if key not in _data:
@@ -61,7 +61,7 @@ class ItemSimilarityDlinalg:
     timeout: ClassVar[int] = 300
 
     def setup(self, users):
-        from dlinalg.models.similarity import ItemSimilarity
+        from dlinalg.models import ItemSimilarity
 
         self.client = get_client()
         self.A = interactions(users)
@@ -70,14 +70,14 @@ class ItemSimilarityDlinalg:
         settle(self.client)
 
     def time_fit(self, users):
-        from dlinalg.models.similarity import ItemSimilarity
+        from dlinalg.models import ItemSimilarity
 
         with self.client.as_current():
             ItemSimilarity().fit(self.A)
 
     def track_worker_peak_rss_mib(self, users):
         """Largest resident memory of a worker process during one fit (MiB)."""
-        from dlinalg.models.similarity import ItemSimilarity
+        from dlinalg.models import ItemSimilarity
 
         with self.client.as_current(), RssSampler(worker_pids(self.client)) as rss:
             ItemSimilarity().fit(self.A)
@@ -94,7 +94,7 @@ class CooccurrenceSciPy:
     timeout: ClassVar[int] = 300
 
     def setup(self, users):
-        from dlinalg.models._cooccurrence import downsample
+        from dlinalg.models.recommenders._cooccurrence import downsample
 
         import dlinalg as dl
 
@@ -108,8 +108,8 @@ class CooccurrenceSciPy:
 
 def measure(users: int) -> dict:
     """One full fit on a fresh 2-worker LocalCluster: seconds and peak worker RSS."""
-    from dlinalg.models._cooccurrence import downsample
-    from dlinalg.models.similarity import ItemSimilarity
+    from dlinalg.models import ItemSimilarity
+    from dlinalg.models.recommenders._cooccurrence import downsample
 
     from dlinalg import from_array
 

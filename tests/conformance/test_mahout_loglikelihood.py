@@ -1,12 +1,12 @@
-"""Mahout's LogLikelihoodTest, run against dlinalg.models.llr (issue 13: a drop-in for Mahout).
+"""Mahout's LogLikelihoodTest, run against dlinalg.models.log_likelihood_ratio (issue 13: a drop-in for Mahout).
 
 Ported from ``core/src/test/java/org/apache/mahout/math/stats/LogLikelihoodTest.java``
 (Apache Mahout, tag ``mahout-14.1``); each case names the ``@Test`` it comes
 from and keeps its tables, expected values and (absolute) epsilons of
 ``assertEquals(expected, actual, epsilon)``.
 
-dlinalg's public LLR surface is :func:`dlinalg.models.llr.log_likelihood_ratio` and
-the ``x log x`` it is built from (:func:`dlinalg.models.llr.xlogx`). Mahout's
+dlinalg's public LLR surface is :func:`dlinalg.models.log_likelihood_ratio` and
+the ``x log x`` it is built from (:func:`dlinalg.models.recommenders._llr.xlogx`). Mahout's
 ``entropy`` is written from ``xlogx`` exactly as ``LogLikelihood.entropy``
 is. Not expressible: ``rootLogLikelihoodRatio``'s sign and
 ``compareFrequencies`` (no dlinalg equivalent; the magnitudes of the root
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from dlinalg.models import ItemSimilarity
-from dlinalg.models.llr import log_likelihood_ratio, xlogx
+from dlinalg.models.recommenders._llr import log_likelihood_ratio, xlogx
 
 import dlinalg as dl
 

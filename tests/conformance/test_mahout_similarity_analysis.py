@@ -40,10 +40,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from dlinalg.models import ItemSimilarity, RowSimilarity
+from dlinalg.models import Interactions, ItemSimilarity, RowSimilarity, log_likelihood_ratio
 from dlinalg.models.cli import main
-from dlinalg.models.interactions import Interactions
-from dlinalg.models.llr import log_likelihood_ratio
 
 import dlinalg as dl
 

@@ -465,8 +465,9 @@ def test_pca_inverse(svd_solver, whiten, kind):
 @pytest.mark.parametrize(
     ("svd_solver", "n_components", "err_msg"),
     [
-        ("arpack", 0, r"must be None, an int >= 1"),  # n_components is checked first
-        ("randomized", 0, r"must be None, an int >= 1"),
+        # scikit-learn's own wording (its parameter validation); n_components is checked first
+        ("arpack", 0, r"'n_components' parameter of PCA must be an int in the range \[1, inf\)"),
+        ("randomized", 0, r"must be an int in the range \[1, inf\), a float in the range"),
         ("arpack", 2, r"svd_solver='arpack' is not available"),
         (
             "auto",

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import dask.array as da
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 
 import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.cluster import compute_collections
 
+from .._validation import as_float64
 from ._cooccurrence import cosine_panels, stack_panels
-from ._decomposition import as_float64
+from ._recommend import FINITE, threshold
 
 __all__ = ["CosineSimilarity"]
 
@@ -60,7 +60,7 @@ class CosineSimilarity(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import CosineSimilarity
+    >>> from dlinalg.models import CosineSimilarity
     >>> X = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
     >>> CosineSimilarity().fit(X).similarities_.toarray()
     array([[0.        , 0.5       , 0.        ],
@@ -71,6 +71,9 @@ class CosineSimilarity(BaseEstimator):
     def __init__(self, *, threshold: float | None = None):
         self.threshold = threshold
 
+    _parameter_constraints: ClassVar[dict] = {"threshold": [FINITE, None]}
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, A: Any) -> CosineSimilarity:
         """Compute the column cosines of ``A`` (any real values).
 
@@ -91,22 +94,14 @@ class CosineSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np, dlinalg as dl
-        >>> from dlinalg.models.similarity import CosineSimilarity
+        >>> from dlinalg.models import CosineSimilarity
         >>> X = dl.from_array(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 1.0]]), chunks=2)
         >>> CosineSimilarity(threshold=0.5).fit(X).similarities_.toarray()
         array([[0.        , 0.97590007],
                [0.        , 0.        ]])
         """
-        t = self.threshold
-        if t is not None and (
-            isinstance(t, bool) or not isinstance(t, numbers.Real) or not np.isfinite(t)
-        ):
-            raise ValueError(
-                f"The 'threshold' parameter of CosineSimilarity must be None or a finite "
-                f"float. Got {t!r} instead."
-            )
         M = _cosine_input(A)
-        panels = cosine_panels(as_float64(M), -np.inf if t is None else float(t))
+        panels = cosine_panels(as_float64(M), threshold(self.threshold))
         parts = compute_collections(*panels)
         n = M.shape[1]
         self.similarities_ = stack_panels(list(parts), (n, n))

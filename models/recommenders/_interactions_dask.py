@@ -31,6 +31,14 @@ from dask.delayed import delayed
 from dlinalg.errors import ParameterError
 from dlinalg.physical.reduce import tree_reduce
 
+from ._interaction_checks import (
+    DEFAULT_ACTION,
+    MAX_TOTAL_WEIGHT,
+    _check_label_types,
+    _check_weights,
+    _codes,
+)
+
 __all__ = ["dask_matrices"]
 
 _ROLES = ("user", "item", "action")
@@ -49,8 +57,6 @@ def _kept(
     part: pd.DataFrame, cols: dict[str, Hashable | None], selected: list | None
 ) -> tuple[pd.DataFrame, dict[Hashable, np.ndarray]]:
     """The rows of the selected actions, and a row mask per action (None: every value)."""
-    from .interactions import DEFAULT_ACTION
-
     if cols["action"] is None:
         return part, {DEFAULT_ACTION: np.ones(len(part), dtype=bool)}
     values = part[cols["action"]].to_numpy()
@@ -62,8 +68,6 @@ def _kept(
 
 def _counts(part: pd.DataFrame, weight: Hashable | None, check: bool) -> np.ndarray:
     """The rows' counts; ``check`` in the first pass only (the second reads checked rows)."""
-    from .interactions import _check_weights
-
     if weight is None:
         return np.ones(len(part), dtype=np.int64)
     if check:
@@ -102,8 +106,6 @@ def _dictionary(pieces: list[pd.Series], role: str, col: Hashable) -> pd.Index:
     Label types are checked over every partition's distinct labels: one
     partition of ints and one of strings is refused like a mixed column.
     """
-    from .interactions import _check_label_types, _codes
-
     distinct = _distinct(pieces)
     _check_label_types(distinct, role, col)
     return _codes(distinct)[1]
@@ -156,8 +158,6 @@ def dask_matrices(
     values present (first appearance order) and ``actions=`` into the list
     of selected actions, raising on a bad selection.
     """
-    from .interactions import DEFAULT_ACTION
-
     (frame,) = dask.persist(df[list(dict.fromkeys(c for c in cols.values() if c is not None))])
     parts = frame.to_delayed()  # read once, for both passes
     selected = None if actions is None else list(actions)
@@ -169,8 +169,6 @@ def dask_matrices(
             raise ValueError(
                 f"the {role} column {cols[role]!r} holds missing values; drop them first"
             )
-    from .interactions import MAX_TOTAL_WEIGHT, _check_label_types
-
     total = sum(s.weight_total for s in summaries)
     if total > MAX_TOTAL_WEIGHT:
         raise ParameterError(

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Hidden, StrOptions
 
 import dlinalg as dl
 from dlinalg.cluster import compute_collections
 from dlinalg.decomp.moments import comoments_graph
 
-from ._decomposition import (
+from .._validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    POWER_ITERATION_NORMALIZERS,
+    TOL,
+    Input,
+)
+from ._base import (
     LinearProjection,
-    check_int,
-    check_option,
-    check_tol,
     exact_svd,
     ritz_rotation,
     seed_from,
 )
-from ._input import Input
 
 __all__ = ["TruncatedSVD"]
 
@@ -144,24 +148,22 @@ class TruncatedSVD(LinearProjection):
         self.random_state = random_state
         self.tol = tol
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [POSITIVE_INT],
+        "algorithm": [StrOptions({"randomized", "exact"}), Hidden(StrOptions({"arpack"}))],
+        "n_iter": [NON_NEGATIVE_INT],
+        "n_oversamples": [POSITIVE_INT],
+        "power_iteration_normalizer": [POWER_ITERATION_NORMALIZERS],
+        "random_state": ["random_state"],
+        "tol": [TOL],
+    }
+
     def _check_params(self) -> None:
-        name = type(self).__name__
-        check_int(self.n_components, "n_components", name, 1)
         if self.algorithm == "arpack":
             raise ValueError(
                 "algorithm='arpack' is not available in dlinalg.models.TruncatedSVD; use "
                 "algorithm='exact' (exact SVD by dlinalg) or 'randomized'"
             )
-        check_option(self.algorithm, "algorithm", name, ("randomized", "exact"))
-        check_int(self.n_iter, "n_iter", name, 0)
-        check_int(self.n_oversamples, "n_oversamples", name, 1)
-        check_option(
-            self.power_iteration_normalizer,
-            "power_iteration_normalizer",
-            name,
-            ("auto", "QR", "LU", "none"),
-        )
-        check_tol(self.tol, name)
 
     def _min_features(self) -> int:
         return 2  # as scikit-learn's TruncatedSVD

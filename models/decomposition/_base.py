@@ -9,21 +9,26 @@ input, the row Gram plus one Rayleigh-Ritz step for wide input.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.linalg
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 from sklearn.utils.validation import check_is_fitted
 
 import dlinalg as dl
 from dlinalg import DRM
+from dlinalg.errors import NonFiniteError
 
-from ._input import COMPONENT_DIM, Input, as_matrix, coords_along
+from .._validation import COMPONENT_DIM, Input, as_float64, coords_along, validate_input
 
 __all__ = [
     "LinearProjection",
@@ -39,7 +44,8 @@ __all__ = [
 class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base of the linear decompositions: ``transform(X) = (X - mean) @ W``.
 
-    Subclasses implement ``_fit(data: Input)``, which sets the fitted
+    Subclasses declare ``_parameter_constraints`` (checked by scikit-learn at
+    ``fit``) and implement ``_fit(data: Input)``, which sets the fitted
     attributes (numpy, or labeled for xarray input through ``data.label``)
     and returns None or the training scores ``fit_transform`` should return
     (a lazy DRM: a randomized solver's ``U * s``, as scikit-learn's), and ``_projection()``, which returns ``(W, c)`` with ``transform(X) =
@@ -52,12 +58,13 @@ class LinearProjection(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _projection(self) -> tuple[np.ndarray, np.ndarray | None]:  # pragma: no cover
         raise NotImplementedError
 
-    def _check_params(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _check_params(self) -> None:
+        """Checks ``_parameter_constraints`` cannot express (run after them, in ``fit``)."""
 
     def _min_features(self) -> int:
         return 1
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: None = None) -> LinearProjection:
         """Fit the model with X.
 
@@ -89,9 +96,10 @@ str/os.PathLike of shape (n_samples, n_features)
             solver.
         """
         self._check_params()
-        self._fit(as_matrix(self, X, reset=True, min_features=self._min_features()))
+        self._fit(validate_input(self, X, reset=True, min_features=self._min_features()))
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X: Any, y: None = None) -> Any:
         """Fit the model with X and apply the dimensionality reduction on X.
 
@@ -118,7 +126,7 @@ str/os.PathLike of shape (n_samples, n_features)
             The projection, in the type of ``X`` (see :meth:`transform`).
         """
         self._check_params()
-        data = as_matrix(self, X, reset=True, min_features=self._min_features())
+        data = validate_input(self, X, reset=True, min_features=self._min_features())
         scores = self._fit(data)
         if scores is None:
             return self._transform(data)
@@ -147,7 +155,7 @@ str/os.PathLike of shape (n_samples, n_features)
             dimension (lazy when ``X`` is Dask-backed).
         """
         check_is_fitted(self)
-        return self._transform(as_matrix(self, X, reset=False))
+        return self._transform(validate_input(self, X, reset=False))
 
     def _transform(self, data: Input) -> Any:
         W, c = self._projection()
@@ -178,7 +186,7 @@ str/os.PathLike of shape (n_samples, n_features)
         """
         check_is_fitted(self)
         H = np.ascontiguousarray(self._inverse_weights())  # C order, as in _transform
-        data = as_matrix(self, X, reset=False, n_features=H.shape[0])
+        data = validate_input(self, X, reset=False, n_features=H.shape[0])
         out = data.matrix @ H
         mean = getattr(self, "mean_", None)
         if mean is not None:
@@ -224,54 +232,11 @@ def raise_non_finite(values: np.ndarray, what: str, est: str) -> None:
     """
     bad = ~np.isfinite(values)
     if bad.any():
-        from dlinalg.errors import NonFiniteError
-
         j = int(np.flatnonzero(bad)[0])
         raise NonFiniteError(
             f"Input X contains NaN or infinity (first in {what} {j}); {est} needs finite "
             "values: drop or impute them before fitting"
         )
-
-
-def check_int(value: Any, name: str, est: str, low: int) -> int:
-    """Validate an integer parameter ``>= low`` (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be an int in the range [{low}, inf). "
-            f"Got {value!r} instead."
-        )
-    return int(value)
-
-
-def check_option(value: Any, name: str, est: str, options: tuple[str, ...]) -> str:
-    """Validate a string option."""
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be a str among {sorted(options)}. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
-def check_tol(value: Any, est: str) -> float:
-    """Validate ``tol``: a real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(
-            f"The 'tol' parameter of {est} must be a float in the range [0.0, inf). "
-            f"Got {value!r} instead."
-        )
-    return float(value)
-
-
-def as_float64(A: DRM) -> DRM:
-    """``A`` with float64 blocks (dense or sparse), so products accumulate in float64."""
-    if A.dtype == np.float64:
-        return A
-    return A.map_blocks(_block_float64, dtype=np.float64)
-
-
-def _block_float64(block: Any) -> Any:
-    return block.astype(np.float64)
 
 
 def exact_svd(A: DRM, choose_k: Callable[[np.ndarray], int]) -> tuple[np.ndarray, np.ndarray]:

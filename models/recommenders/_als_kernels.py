@@ -47,7 +47,6 @@ __all__ = [
     "initial_factors",
     "gram",
     "solve_block",
-    "top_n",
 ]
 
 #: Rows of initial factors drawn from one seeded generator (chunking-independent values).
@@ -69,7 +68,7 @@ def initial_factors(
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import initial_factors
+    >>> from dlinalg.models.recommenders._als_kernels import initial_factors
     >>> a = initial_factors(0, 1, 0, 10, 4, np.dtype("float64"))
     >>> b = initial_factors(0, 1, 3, 7, 4, np.dtype("float64"))
     >>> np.array_equal(a[3:7], b), a.shape, bool(a.max() < 0.01)
@@ -97,7 +96,7 @@ def gram(F: np.ndarray) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import gram
+    >>> from dlinalg.models.recommenders._als_kernels import gram
     >>> F = np.arange(6.0).reshape(3, 2)
     >>> np.array_equal(gram(F), F.T @ F)
     True
@@ -382,58 +381,3 @@ def _cholesky_rows(indptr, indices, data, Y, G, implicit, alpha, out, f):
             out[u, a] = y[a]
         f[u] = -bx  # x^T A x - 2 b.x with A x = b
     return -1
-
-
-def top_n(
-    scores: np.ndarray, seen_indptr: np.ndarray, seen_indices: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` best columns of each row of ``scores``, skipping each row's seen columns.
-
-    Sorted by score, descending, ties to the lower column; rows with fewer
-    than ``n`` eligible columns are padded with id ``-1`` and score ``-inf``.
-    ``seen_indptr``/``seen_indices`` is a CSR pattern with one row per score
-    row (``seen_indptr`` of length 1 plus rows, or all zeros for no exclusion).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dlinalg.models._als_kernels import top_n
-    >>> s = np.array([[0.5, 0.9, 0.9, 0.1]])
-    >>> ids, vals = top_n(s, np.array([0, 1]), np.array([3], dtype=np.int32), 3)
-    >>> ids.tolist(), vals.tolist()
-    ([[1, 2, 0]], [[0.9, 0.9, 0.5]])
-    """
-    scores = _ready(scores)
-    m = scores.shape[0]
-    ids = np.full((m, n), -1, dtype=np.int64)
-    vals = np.full((m, n), -np.inf, dtype=scores.dtype)
-    _top_n(scores, _ready(seen_indptr, np.int64), _ready(seen_indices, np.int32), ids, vals)
-    return ids, vals
-
-
-@numba.njit(cache=True, nogil=True)
-def _top_n(scores, indptr, indices, ids, vals):  # pragma: no cover - compiled
-    m, n_items = scores.shape
-    n = ids.shape[1]
-    skip = np.zeros(n_items, dtype=np.bool_)
-    for u in range(m):
-        for idx in range(indptr[u], indptr[u + 1]):
-            skip[indices[idx]] = True
-        count = 0
-        for j in range(n_items):
-            v = scores[u, j]
-            if skip[j] or np.isnan(v):
-                continue
-            if count == n and not v > vals[u, n - 1]:
-                continue
-            pos = count if count < n else n - 1
-            while pos > 0 and vals[u, pos - 1] < v:
-                vals[u, pos] = vals[u, pos - 1]
-                ids[u, pos] = ids[u, pos - 1]
-                pos -= 1
-            vals[u, pos] = v
-            ids[u, pos] = j
-            if count < n:
-                count += 1
-        for idx in range(indptr[u], indptr[u + 1]):
-            skip[indices[idx]] = False

@@ -141,7 +141,7 @@ def log_likelihood_ratio(k11: Any, k12: Any, k21: Any, k22: Any) -> np.ndarray |
 
     Examples
     --------
-    >>> from dlinalg.models.llr import log_likelihood_ratio
+    >>> from dlinalg.models import log_likelihood_ratio
     >>> log_likelihood_ratio(1, 0, 0, 1)
     np.float64(2.772588722239781)
     >>> float(log_likelihood_ratio(5, 1995, 0, 100000))

@@ -24,14 +24,14 @@ import dlinalg as dl
 from dlinalg import DRM, LazyResult
 from dlinalg.cluster import compute_collections
 
-from ._input import coords_along
+from .._validation import coords_along
 
 __all__ = ["Target", "check_target", "is_lazy_input", "require_target", "lazy_r2", "to_dense"]
 
 
 # --- the targets ------------------------------------------------------------------
 def is_lazy_input(v: Any) -> bool:
-    """Whether ``v`` takes dlinalg's path (as :func:`dlinalg.models._input.as_matrix` decides for X)."""
+    """Whether ``v`` takes dlinalg's path (as :func:`dlinalg.models._validation.validate_input` decides for X)."""
     lazy = (DRM, LazyResult, da.Array, xr.DataArray, xr.Dataset, str, os.PathLike)
     return isinstance(v, lazy)
 

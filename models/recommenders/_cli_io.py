@@ -6,7 +6,7 @@ character class such as ``[,\\t]``, no header) and extends it with named columns
 Mahout's text format, ``item<TAB>other:score other:score``, with scores as
 Python's shortest round-trip ``repr``, or one Parquet row per item.
 
-Everything here is private to :mod:`dlinalg.models.cli`; errors are
+Everything here is private to :mod:`dlinalg.models.recommenders.cli`; errors are
 :class:`InputError` (a ``ValueError``) or ``FileNotFoundError`` with a
 message naming the option, the file and the remedy.
 """
@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+
+from ._topk import top_k_order
 
 __all__ = [
     "InputError",
@@ -345,7 +347,7 @@ def indicator_rows(
         idx, val = m.indices[lo:hi], m.data[lo:hi]
         keep = val > 0
         idx, val = idx[keep], val[keep]
-        order = np.lexsort((idx, -val))
+        order = top_k_order(val, val.size)  # indices are sorted: ties to the lower column
         rows.append((labels[i], cols[idx[order]].tolist(), val[order].tolist()))
     return rows
 

@@ -1,10 +1,13 @@
-"""What the estimators accept, and how their results go back to the caller.
+"""What every estimator family shares: the input boundary and the parameter checks.
 
-:func:`as_matrix` is the one boundary of every ``fit``/``transform``: it turns
-an input into a :class:`dlinalg.DRM` with dlinalg's own converters
-(:func:`dlinalg.from_array`, :func:`dlinalg.from_xarray`,
-:func:`dlinalg.read_zarr`) and returns an :class:`Input` that remembers how to
-give a result back in the caller's type:
+:func:`validate_input` (scikit-learn's ``validate_data`` for in-memory input,
+metadata checks for lazy input) is the one boundary of every
+``fit``/``transform``: it turns an input into a :class:`dlinalg.DRM` with
+dlinalg's own converters (:func:`dlinalg.from_array`,
+:func:`dlinalg.from_xarray`, :func:`dlinalg.read_zarr`) and returns an
+:class:`Input` that remembers how to give a result back in the caller's type
+(dlinalg's ``as_matrix``, in ``dlinalg._operands``, converts the algebra's
+own arguments; the estimators' boundary does more and has its own name):
 
 =========================================  ====================================
 input                                      row-aligned results (``transform``)
@@ -23,6 +26,13 @@ scikit-learn's own estimators do (dtype, finiteness, ``n_features_in_``,
 ``feature_names_in_``). Lazy input is never read here: its shape, dtype and
 labels are checked from metadata, and non-finite values are reported by the
 decomposition's first pass.
+
+Parameters are checked by scikit-learn's own validation
+(``_parameter_constraints``, :func:`check_params`); :class:`Range` is its
+``Interval`` refusing bools, as dlinalg always has.
+
+:func:`as_float64` gives products of any input a float64 accumulator (the
+exact SVD and the cosines use it).
 """
 
 from __future__ import annotations
@@ -31,17 +41,35 @@ import os
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any
 
 import dask.array as da
 import numpy as np
 import xarray as xr
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_array, validate_data
 
 import dlinalg as dl
 from dlinalg import DRM, LazyResult
 
-__all__ = ["COMPONENT_DIM", "Input", "as_matrix", "coords_along"]
+__all__ = [
+    "COMPONENT_DIM",
+    "Input",
+    "as_float64",
+    "validate_input",
+    "coords_along",
+    "Range",
+    "check_params",
+    "POSITIVE_INT",
+    "NON_NEGATIVE_INT",
+    "TOL",
+    "POWER_ITERATION_NORMALIZERS",
+]
 
 #: Name of the component axis of labeled (xarray) results.
 COMPONENT_DIM = "component"
@@ -150,7 +178,7 @@ def coords_along(x: xr.DataArray, dim: Hashable) -> dict:
     return {name: c.variable for name, c in x.coords.items() if c.dims == (dim,)}
 
 
-def as_matrix(
+def validate_input(
     estimator: Any,
     X: Any,
     *,
@@ -252,3 +280,65 @@ def _check_lazy(
             "The feature names should match those that were passed during fit; "
             f"fitted with {list(fitted)}, got {list(names)}"
         )
+
+
+class Range(Interval):
+    """scikit-learn's :class:`~sklearn.utils._param_validation.Interval`, refusing bools.
+
+    scikit-learn lets ``True`` pass for the int 1 (``bool`` is an
+    ``Integral``); dlinalg's estimators never have (``factors=True`` is a
+    mistake, not one factor). Same wording and error as ``Interval``
+    otherwise: :class:`~sklearn.utils._param_validation.InvalidParameterError`,
+    a ``ValueError`` and a ``TypeError``, naming the parameter and its value.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> Range(Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    >>> str(Range(Integral, 1, None, closed="left"))
+    'an int in the range [1, inf)'
+    """
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
+def check_params(caller: str, constraints: dict[str, list], **params: Any) -> None:
+    """Check a method's or function's arguments against scikit-learn constraints.
+
+    ``validate_params`` as a decorator would bind the whole signature on every
+    call (``recommend`` is called once per user); this checks only what is
+    named, with the same errors.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> check_params("ALS.recommend", {"n": [Range(Integral, 1, None, closed="left")]}, n=0)
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'n' parameter of \
+ALS.recommend must be an int in the range [1, inf). Got 0 instead.
+    """
+    validate_parameter_constraints(constraints, params, caller_name=caller)
+
+
+#: An int >= 1 (counts, sizes, ``n`` of the top-n methods).
+POSITIVE_INT = Range(Integral, 1, None, closed="left")
+#: An int >= 0 (seeds, numbers of iterations).
+NON_NEGATIVE_INT = Range(Integral, 0, None, closed="left")
+#: ``tol``: a real >= 0 (infinity included: scikit-learn's ARPACK tolerance, unused here).
+TOL = Range(Real, 0, None, closed="both")
+#: scikit-learn's randomized-SVD normalizers (accepted for compatibility).
+POWER_ITERATION_NORMALIZERS = StrOptions({"auto", "QR", "LU", "none"})
+
+
+def as_float64(A: DRM) -> DRM:
+    """``A`` with float64 blocks (dense or sparse), so products accumulate in float64."""
+    if A.dtype == np.float64:
+        return A
+    return A.map_blocks(_block_float64, dtype=np.float64)
+
+
+def _block_float64(block: Any) -> Any:
+    return block.astype(np.float64)

@@ -1,7 +1,7 @@
 """What the LLR estimators share: input checks, label lookups and history scoring.
 
 :func:`interaction_inputs` validates what ``fit`` receives (an
-:class:`~dlinalg.models.interactions.Interactions`, or user x item matrices of any
+:class:`~dlinalg.models.Interactions`, or user x item matrices of any
 kind) before any Dask graph exists, and returns DRMs with aligned row blocks.
 :class:`Scorer` turns a user's history into scores with the fitted
 indicators; it is small and picklable so a Dask bag can ship it once.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import dask.array as da
@@ -25,16 +26,19 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg._validation import check_same_labels
 
+from .._validation import Range
 from ._counts import check_counts
+from ._interactions import Interactions, encode_labels
 from ._topk import top_k_order
-from .interactions import Interactions, encode_labels
 
 __all__ = [
     "Inputs",
     "interaction_inputs",
-    "check_positive",
-    "check_min_llr",
-    "check_seed",
+    "COUNT",
+    "FINITE",
+    "SEED",
+    "count_or_none",
+    "threshold",
     "which_index",
     "label_position",
     "Scorer",
@@ -56,46 +60,22 @@ class Inputs:
     arg_names: list[str]
 
 
-def check_positive(value: Any, name: str, est: str, *, allow_none: bool = False) -> int | None:
-    """An int >= 1 (or None when allowed); ValueError naming the parameter otherwise."""
-    if value is None and allow_none:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or not 1 <= value <= np.iinfo(np.int64).max
-    ):
-        extra = " or None" if allow_none else ""
-        raise ValueError(
-            f"The {name!r} parameter of {est} must be an int in [1, 2**63 - 1]{extra}. "
-            f"Got {value!r} instead."
-        )
-    return int(value)
+#: The caps and top-n sizes: an int in [1, 2**63 - 1] (an int64 index).
+COUNT = Range(Integral, 1, np.iinfo(np.int64).max, closed="both")
+#: ``min_llr`` and ``threshold``: a finite real.
+FINITE = Range(Real, None, None, closed="neither")
+#: The downsampling seed: an int in [0, 2**64).
+SEED = Range(Integral, 0, 2**64, closed="left")
 
 
-def check_min_llr(value: Any, est: str) -> float:
-    """``min_llr``: None (no threshold) or a finite real."""
-    if value is None:
-        return -np.inf
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(
-            f"The 'min_llr' parameter of {est} must be None or a finite float. "
-            f"Got {value!r} instead."
-        )
-    return float(value)
+def count_or_none(value: Any) -> int | None:
+    """A validated ``COUNT`` or None as a Python int (or None)."""
+    return None if value is None else int(value)
 
 
-def check_seed(value: Any, est: str) -> int:
-    """``seed``: an int in [0, 2**64)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or not 0 <= value < 2**64
-    ):
-        raise ValueError(
-            f"The 'seed' parameter of {est} must be an int in [0, 2**64). Got {value!r} instead."
-        )
-    return int(value)
+def threshold(value: Any) -> float:
+    """A validated ``FINITE`` or None as a float, None meaning no threshold (-inf)."""
+    return -np.inf if value is None else float(value)
 
 
 def _in_memory(x: Any, name: str) -> sp.csr_array:

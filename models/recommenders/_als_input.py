@@ -4,7 +4,7 @@ In-memory input (scipy.sparse, numpy, array-likes, an ``Interactions``
 object) is converted to CSR and fully checked here: shape, dtype, finite
 values, non-negative counts for the implicit model, at least one non-zero.
 Lazy input (a DRM or a Dask array) is checked from its metadata only; its
-values are checked by the first pass (``dlinalg.models._als_plan.prepare_rows``).
+values are checked by the first pass (``dlinalg.models.recommenders._als_plan.prepare_rows``).
 """
 
 from __future__ import annotations

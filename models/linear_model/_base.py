@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
-from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 import dlinalg as dl
 
-from ._decomposition import check_int, check_option, check_tol
-from ._input import Input, as_matrix
-from ._linear_solvers import Problem, Solution, solve
-from ._linear_targets import (
+from .._validation import POSITIVE_INT, TOL, Input, Range, validate_input
+from ._solvers import Problem, Solution, solve
+from ._targets import (
     Target,
     check_target,
     is_lazy_input,
@@ -27,7 +27,7 @@ from ._linear_targets import (
 __all__ = ["LinearRegression", "Ridge"]
 
 SOLVERS = ("auto", "cholesky", "qr", "lsqr", "gd")
-#: What scikit-learn's validate_data gets for in-memory X (as dlinalg.models._input uses).
+#: What scikit-learn's validate_data gets for in-memory X (as dlinalg.models._validation uses).
 X_CHECKS: dict[str, Any] = {"dtype": [np.float64, np.float32], "accept_sparse": ("csr", "csc")}
 
 
@@ -43,18 +43,18 @@ class _LinearModel(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _rcond(self) -> float | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    _parameter_constraints: ClassVar[dict] = {
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "solver": [StrOptions(set(SOLVERS))],
+        "tol": [TOL],
+    }
+
     def _check_params(self) -> None:
-        name = type(self).__name__
-        for flag in ("fit_intercept", "copy_X"):
-            if not isinstance(getattr(self, flag), bool | np.bool_):
-                raise TypeError(
-                    f"The {flag!r} parameter of {name} must be an instance of 'bool'. "
-                    f"Got {getattr(self, flag)!r} instead."
-                )
-        check_option(self.solver, "solver", name, SOLVERS)
-        check_tol(self.tol, name)
+        """Checks ``_parameter_constraints`` cannot express (run after them, in ``fit``)."""
 
     # --- fit --------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any) -> _LinearModel:
         """Fit the linear model.
 
@@ -88,7 +88,7 @@ shape (n_samples,) or (n_samples, n_targets)
         self._check_params()
         require_target(y, type(self).__name__)
         if is_lazy_input(X):
-            data = as_matrix(self, X, reset=True)
+            data = validate_input(self, X, reset=True)
             target = check_target(y, data.shape[0], data.dataarray)
             alphas = self._alphas(target.n_targets)
         else:  # in memory: scikit-learn's checks of X (and y), then the matrix
@@ -158,7 +158,7 @@ shape (n_samples,) or (n_samples, n_targets)
             lazy when ``X`` is Dask-backed.
         """
         check_is_fitted(self)
-        data = as_matrix(self, X, reset=False)
+        data = validate_input(self, X, reset=False)
         W = np.asarray(self.coef_)
         out = data.matrix @ np.ascontiguousarray(W.reshape(-1, W.shape[-1]).T)
         if self.fit_intercept:
@@ -457,21 +457,21 @@ class Ridge(_LinearModel):
         self.tol = tol
         self.solver = solver
 
+    _parameter_constraints: ClassVar[dict] = {
+        **_LinearModel._parameter_constraints,
+        "alpha": [Range(Real, 0, None, closed="left"), np.ndarray],
+        "max_iter": [POSITIVE_INT, None],
+    }
+
     def _check_params(self) -> None:
-        super()._check_params()
-        if self.max_iter is not None:
-            check_int(self.max_iter, "max_iter", "Ridge", 1)
-        a = self.alpha
+        a = self.alpha  # an array's entries: what the constraints cannot say
         if isinstance(a, np.ndarray):
             ok = a.ndim <= 1 and a.size >= 1 and a.dtype.kind in "biuf"
-            ok = ok and bool(np.all(np.isfinite(a)) and np.all(a >= 0))
-        else:
-            ok = isinstance(a, numbers.Real) and not isinstance(a, bool) and 0 <= a < np.inf
-        if not ok:
-            raise ValueError(
-                "The 'alpha' parameter of Ridge must be a float in the range [0.0, inf) or "
-                f"an instance of 'numpy.ndarray' of such floats. Got {a!r} instead."
-            )
+            if not (ok and bool(np.all(np.isfinite(a)) and np.all(a >= 0))):
+                raise ValueError(
+                    "The 'alpha' parameter of Ridge must be a float in the range [0.0, inf) or "
+                    f"an instance of 'numpy.ndarray' of such floats. Got {a!r} instead."
+                )
 
     _ravel_one_target = True
 

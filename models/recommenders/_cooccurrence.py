@@ -17,7 +17,7 @@ turns them into thresholds that every block then applies.
 :func:`llr_panels` computes ``A'B`` with dlinalg's ``AtB`` plan one panel
 of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
 with the LLR and keeps its top ``k`` per row in the same task
-(:mod:`dlinalg.models._topk`), so no task ever holds more than one panel of counts.
+(:mod:`dlinalg.models.recommenders._topk`), so no task ever holds more than one panel of counts.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def balanced_bounds(weights: np.ndarray, n_blocks: int) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._als_plan import balanced_bounds
+    >>> from dlinalg.models.recommenders._als_plan import balanced_bounds
     >>> balanced_bounds(np.array([5, 1, 1, 1, 1, 1]), 2).tolist()
     [0, 1, 6]
     """

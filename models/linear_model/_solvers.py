@@ -29,12 +29,12 @@ import numpy as np
 import scipy.linalg as sla
 
 import dlinalg as dl
-from dlinalg import DRM
+from dlinalg import DRM, solvers
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
 
-from ._linear_targets import to_dense
+from ._targets import to_dense
 
 __all__ = [
     "COND_CHOLESKY",
@@ -333,19 +333,8 @@ def _groups(alphas: np.ndarray) -> list[tuple[float, np.ndarray]]:
 
 # --- iterative solvers ------------------------------------------------------------
 def _solver_function(name: str):
-    func = getattr(dl, name, None)
-    if func is None:  # not exported at top level yet: the solvers package itself
-        try:
-            from dlinalg import solvers
-        except ImportError:
-            solvers = None
-        func = getattr(solvers, name, None)
-    if func is None:
-        raise NotImplementedError(
-            f"solver={name!r} needs dlinalg.{name}, which this version of dlinalg does not "
-            "have; use solver='auto', 'cholesky' or 'qr'"
-        )
-    return func
+    """The dlinalg solver named by ``solver=`` ("lsqr", "gd"...)."""
+    return getattr(solvers, name)
 
 
 def _iterative(p: Problem, solver: str) -> Solution:

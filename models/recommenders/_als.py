@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import numbers
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 import dask
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from dlinalg.cluster import compute_collections, executor_for
 
+from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range, check_params
 from ._als_input import interaction_input
-from ._als_kernels import top_n
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
-from ._decomposition import check_int, check_option
+from ._topk import top_k_rows
 
 __all__ = ["ALS"]
 
@@ -140,7 +141,7 @@ class ALS(BaseEstimator):
     Two groups of users with two groups of items:
 
     >>> import numpy as np, scipy.sparse as sp
-    >>> from dlinalg.models.als import ALS
+    >>> from dlinalg.models import ALS
     >>> R = sp.csr_array(np.array([[1, 1, 1, 0, 0, 0],
     ...                            [1, 1, 0, 0, 0, 0],
     ...                            [0, 0, 0, 1, 1, 1],
@@ -177,25 +178,23 @@ class ALS(BaseEstimator):
         self.cg_steps = cg_steps
 
     # --- fit ------------------------------------------------------------------------------
+    _parameter_constraints: ClassVar[dict] = {
+        "factors": [POSITIVE_INT],
+        "regularization": [Range(numbers.Real, 0, None, closed="left")],
+        "iterations": [POSITIVE_INT],
+        "implicit": ["boolean"],
+        "alpha": [Range(numbers.Real, 0, None, closed="left")],
+        "seed": [NON_NEGATIVE_INT],
+        "solver": [StrOptions(set(SOLVERS))],
+        "cg_steps": [POSITIVE_INT],
+    }
+
     def _params(self) -> Params:
-        name = type(self).__name__
-        factors = check_int(self.factors, "factors", name, 1)
-        iterations = check_int(self.iterations, "iterations", name, 1)
-        cg_steps = check_int(self.cg_steps, "cg_steps", name, 1)
-        seed = check_int(self.seed, "seed", name, 0)
-        solver = check_option(self.solver, "solver", name, SOLVERS)
-        for key in ("regularization", "alpha"):
-            value = getattr(self, key)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if not ok or not (0 <= value < np.inf):
-                raise ValueError(
-                    f"The {key!r} parameter of {name} must be a finite float >= 0. "
-                    f"Got {value!r} instead."
-                )
-        if not isinstance(self.implicit, bool | np.bool_):
-            raise TypeError(
-                f"The 'implicit' parameter of {name} must be a bool. Got {self.implicit!r}."
-            )
+        """The validated parameters (``fit`` has checked them) as the plan's ``Params``."""
+        factors, iterations, cg_steps, seed = (
+            int(v) for v in (self.factors, self.iterations, self.cg_steps, self.seed)
+        )
+        solver = self.solver
         return Params(
             factors=factors,
             regularization=float(self.regularization),
@@ -207,6 +206,7 @@ class ALS(BaseEstimator):
             seed=seed,
         )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, R: Any, y: None = None) -> ALS:
         """Factorise the user x item matrix ``R``.
 
@@ -242,7 +242,7 @@ shape (n_users, n_items)
         A DRM keeps its row blocks; the factors do not depend on them:
 
         >>> import numpy as np, scipy.sparse as sp, dlinalg as dl
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = sp.random_array((50, 20), density=0.2, rng=np.random.default_rng(0), format="csr")
         >>> a = ALS(4, iterations=3).fit(R)
         >>> b = ALS(4, iterations=3).fit(dl.from_array(R, chunks=7))
@@ -273,8 +273,9 @@ shape (n_users, n_items)
         return self
 
     # --- recommendations ------------------------------------------------------------------
-    def _check_n(self, n: Any) -> int:
-        return min(check_int(n, "n", type(self).__name__, 1), self.n_items_)
+    def _check_n(self, n: Any, method: str) -> int:
+        check_params(f"{type(self).__name__}.{method}", {"n": [POSITIVE_INT]}, n=n)
+        return min(int(n), self.n_items_)
 
     def _check_row(self, index: Any, count: int, what: str) -> int:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
@@ -307,7 +308,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> als = ALS(2, iterations=5).fit(R)
         >>> ids, scores = als.recommend(0, n=5)
@@ -318,14 +319,14 @@ shape (n_users, n_items)
         """
         check_is_fitted(self)
         u = self._check_row(userid, self.n_users_, "user")
-        n = self._check_n(n)
+        n = self._check_n(n, "recommend")
         scores = self.item_factors_ @ self.user_factors_[u]
         if exclude_seen:
             cols = self._seen.indices[self._seen.indptr[u] : self._seen.indptr[u + 1]]
             indptr = np.array([0, len(cols)])
         else:
             cols, indptr = np.zeros(0, np.int32), np.zeros(2, np.int64)
-        ids, vals = top_n(scores[None, :], indptr, cols, n)
+        ids, vals = top_k_rows(scores[None, :], n, indptr, cols)
         keep = ids[0] >= 0
         return ids[0][keep], vals[0][keep]
 
@@ -361,7 +362,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> ids, scores = ALS(2, iterations=5).fit(R).recommend_all(n=2)
         >>> ids
@@ -370,8 +371,13 @@ shape (n_users, n_items)
                [ 2, -1]])
         """
         check_is_fitted(self)
-        n = self._check_n(n)
-        batch_size = check_int(batch_size, "batch_size", type(self).__name__, 1)
+        n = self._check_n(n, "recommend_all")
+        check_params(
+            f"{type(self).__name__}.recommend_all",
+            {"batch_size": [POSITIVE_INT]},
+            batch_size=batch_size,
+        )
+        batch_size = int(batch_size)
         if users is None:
             users = np.arange(self.n_users_)
         users = np.asarray(users)
@@ -419,7 +425,7 @@ shape (n_users, n_items)
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.als import ALS
+        >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
         >>> ids, scores = ALS(2, iterations=5).fit(R).similar_items(0, n=2)
         >>> int(ids[0]), round(float(scores[0]), 6)
@@ -427,16 +433,16 @@ shape (n_users, n_items)
         """
         check_is_fitted(self)
         i = self._check_row(item, self.n_items_, "item")
-        n = self._check_n(n)
+        n = self._check_n(n, "similar_items")
         Y = self.item_factors_
         norms = np.linalg.norm(Y, axis=1)
         norms[norms == 0] = 1e-10
         scores = (Y @ Y[i]) / (norms * norms[i])
-        ids, vals = top_n(scores[None, :], np.zeros(2, np.int64), np.zeros(0, np.int32), n)
+        ids, vals = top_k_rows(scores[None, :], n)
         return ids[0], vals[0]
 
 
 def _recommend_batch(
     X: np.ndarray, Y: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    return top_n(X @ Y.T, indptr, indices, n)
+    return top_k_rows(X @ Y.T, n, indptr, indices)

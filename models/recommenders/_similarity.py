@@ -13,31 +13,34 @@ never exists anywhere.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import dask
 import dask.bag as db
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from dlinalg.cluster import compute_collections
 from dlinalg.errors import OperandTypeError
 
+from .._validation import check_params
 from ._cooccurrence import downsample, llr_panels, stack_panels
+from ._cosine import CosineSimilarity
 from ._recommend import (
+    COUNT,
+    FINITE,
+    SEED,
     Scorer,
     as_bag,
     best_of_row,
-    check_min_llr,
-    check_positive,
-    check_seed,
+    count_or_none,
     interaction_inputs,
     label_position,
     recommend_partition,
+    threshold,
     which_index,
 )
-from .cosine import CosineSimilarity
 
 __all__ = ["ItemSimilarity", "RowSimilarity", "CosineSimilarity"]
 
@@ -178,7 +181,7 @@ class ItemSimilarity(BaseEstimator):
     Mahout's example: four users' purchases (A) and views (B).
 
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import ItemSimilarity
+    >>> from dlinalg.models import ItemSimilarity
     >>> items = ["galaxy", "ipad", "iphone", "nexus", "surface"]
     >>> A = np.array([[0, 1, 1, 0, 0], [1, 0, 0, 1, 0], [0, 0, 0, 0, 1], [1, 0, 1, 0, 0]])
     >>> B = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [0, 0, 0, 1, 1], [1, 1, 1, 0, 0]])
@@ -211,20 +214,25 @@ class ItemSimilarity(BaseEstimator):
         self.min_llr = min_llr
         self.seed = seed
 
+    _parameter_constraints: ClassVar[dict] = {
+        "max_similar_items": [COUNT],
+        "max_interactions_per_user": [COUNT, None],
+        "max_interactions_per_item": [COUNT, None],
+        "min_llr": [FINITE, None],
+        "seed": [SEED],
+    }
+
     def _params(self) -> dict[str, Any]:
-        est = type(self).__name__
+        """The validated parameters (``fit`` has checked them) as the passes take them."""
         return {
-            "k": check_positive(self.max_similar_items, "max_similar_items", est),
-            "cap_rows": check_positive(
-                self.max_interactions_per_user, "max_interactions_per_user", est, allow_none=True
-            ),
-            "cap_cols": check_positive(
-                self.max_interactions_per_item, "max_interactions_per_item", est, allow_none=True
-            ),
-            "min_llr": check_min_llr(self.min_llr, est),
-            "seed": check_seed(self.seed, est),
+            "k": int(self.max_similar_items),
+            "cap_rows": count_or_none(self.max_interactions_per_user),
+            "cap_cols": count_or_none(self.max_interactions_per_item),
+            "min_llr": threshold(self.min_llr),
+            "seed": int(self.seed),
         }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, A: Any, *others: Any) -> ItemSimilarity:
         """Compute the indicator matrices of the primary action against every action.
 
@@ -233,7 +241,7 @@ class ItemSimilarity(BaseEstimator):
         A : Interactions, scipy.sparse, DRM, dask array or array-like of shape \
 (n_users, n_items)
             The primary action's counts (users x items), or an
-            :class:`~dlinalg.models.interactions.Interactions` holding every action.
+            :class:`~dlinalg.models.Interactions` holding every action.
         *others : same kinds as A, of shape (n_users, n_items_j)
             Secondary actions on the same users (not with an Interactions).
 
@@ -258,8 +266,8 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import pandas as pd
-        >>> from dlinalg.models.interactions import Interactions
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import Interactions
+        >>> from dlinalg.models import ItemSimilarity
         >>> df = pd.DataFrame({"user": ["u1", "u1", "u2", "u2", "u3", "u3"],
         ...                    "action": ["buy", "view", "buy", "view", "buy", "view"],
         ...                    "item": ["ipad", "case", "ipad", "case", "nexus", "cable"]})
@@ -325,13 +333,14 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> ItemSimilarity().fit(A).similar_items(0)
         (array([1]), array([1.72609243]))
         """
         check_is_fitted(self, "indicators_")
-        n = check_positive(n, "n", "similar_items")
+        check_params("ItemSimilarity.similar_items", {"n": [COUNT]}, n=n)
+        n = int(n)
         j = which_index(which, self.actions_)
         i = label_position(self.item_labels_[0], item, "item")
         return best_of_row(self.indicators_[j], i, self.item_labels_[j], n)
@@ -375,7 +384,7 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> model = ItemSimilarity().fit(A)
         >>> model.recommend([0, 42])  # 42 is no item: ignored, and counted
@@ -384,7 +393,8 @@ class ItemSimilarity(BaseEstimator):
         1
         """
         check_is_fitted(self, "indicators_")
-        n = check_positive(n, "n", "recommend")
+        check_params("ItemSimilarity.recommend", {"n": [COUNT]}, n=n)
+        n = int(n)
         check_history(user_history)
         labels, scores, self.last_unknown_ = self._scorer.recommend(
             user_history, n, bool(exclude_seen)
@@ -410,14 +420,15 @@ class ItemSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import ItemSimilarity
+        >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> bag = ItemSimilarity().fit(A).recommend_all([[0], [2], []])
         >>> [labels.tolist() for labels, scores in bag.compute(scheduler="threads")]
         [[1], [1], []]
         """
         check_is_fitted(self, "indicators_")
-        n = check_positive(n, "n", "recommend_all")
+        check_params("ItemSimilarity.recommend_all", {"n": [COUNT]}, n=n)
+        n = int(n)
         if not isinstance(users, db.Bag):
             if isinstance(users, Iterable) and not isinstance(users, str | bytes | dict):
                 users = list(users)
@@ -483,7 +494,7 @@ class RowSimilarity(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models.similarity import RowSimilarity
+    >>> from dlinalg.models import RowSimilarity
     >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
     >>> model = RowSimilarity().fit(docs)
     >>> model.similar_rows(0)
@@ -503,6 +514,14 @@ class RowSimilarity(BaseEstimator):
         self.seed = seed
         self.min_llr = min_llr
 
+    _parameter_constraints: ClassVar[dict] = {
+        "max_similar_rows": [COUNT],
+        "max_interactions_per_row": [COUNT, None],
+        "seed": [SEED],
+        "min_llr": [FINITE, None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, A: Any) -> RowSimilarity:
         """Compute the row indicators of ``A`` (rows x columns counts).
 
@@ -523,18 +542,14 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import RowSimilarity
+        >>> from dlinalg.models import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity(max_similar_rows=1).fit(docs).indicators_.nnz
         4
         """
         est = type(self).__name__
-        k = check_positive(self.max_similar_rows, "max_similar_rows", est)
-        cap = check_positive(
-            self.max_interactions_per_row, "max_interactions_per_row", est, allow_none=True
-        )
-        min_llr = check_min_llr(self.min_llr, est)
-        seed = check_seed(self.seed, est)
+        k, cap = int(self.max_similar_rows), count_or_none(self.max_interactions_per_row)
+        min_llr, seed = threshold(self.min_llr), int(self.seed)
         data = interaction_inputs(A, (), est)
         sampled = downsample(data.matrices[0], cap_rows=cap, cap_cols=cap, seed=seed, name="A")
         ncol = data.matrices[0].shape[1]
@@ -560,12 +575,13 @@ class RowSimilarity(BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from dlinalg.models.similarity import RowSimilarity
+        >>> from dlinalg.models import RowSimilarity
         >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
         >>> RowSimilarity().fit(docs).similar_rows(3, n=2)  # a tie: lower rows first
         (array([0, 1]), array([1.72609243, 1.72609243]))
         """
         check_is_fitted(self, "indicators_")
-        n = check_positive(n, "n", "similar_rows")
+        check_params("RowSimilarity.similar_rows", {"n": [COUNT]}, n=n)
+        n = int(n)
         i = label_position(self.row_labels_, row, "row")
         return best_of_row(self.indicators_, i, self.row_labels_, n)

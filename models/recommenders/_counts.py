@@ -17,7 +17,7 @@ def check_counts(values: np.ndarray, name: str, *, hint: str = "") -> None:
     Examples
     --------
     >>> import numpy as np
-    >>> from dlinalg.models._counts import check_counts
+    >>> from dlinalg.models.recommenders._counts import check_counts
     >>> check_counts(np.array([0.0, 3.0]), "k11")
     >>> check_counts(np.array([1.0, 2.5]), "k11")
     Traceback (most recent call last):

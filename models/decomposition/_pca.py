@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
+from sklearn.utils._param_validation import Hidden, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 import dlinalg as dl
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.randomized import randomized_pca
 
-from ._decomposition import (
+from .._validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    POWER_ITERATION_NORMALIZERS,
+    TOL,
+    Input,
+    Range,
+    validate_input,
+)
+from ._base import (
     LinearProjection,
-    check_int,
-    check_option,
-    check_tol,
     complete_rows,
     exact_svd,
     flip_rows,
     raise_non_finite,
     seed_from,
 )
-from ._input import Input, as_matrix
 
 __all__ = ["PCA"]
 
@@ -220,47 +226,34 @@ class PCA(LinearProjection):
         self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
 
-    # --- validation -------------------------------------------------------------
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [
+            POSITIVE_INT,
+            Range(RealNotInt, 0, 1, closed="neither"),
+            None,
+            Hidden(StrOptions({"mle"})),  # refused in _check_params, with a remedy
+        ],
+        "copy": ["boolean"],
+        "whiten": ["boolean"],
+        "svd_solver": [StrOptions(set(SOLVERS)), Hidden(StrOptions({"arpack"}))],
+        "tol": [TOL],
+        "iterated_power": [NON_NEGATIVE_INT, StrOptions({"auto"})],
+        "n_oversamples": [POSITIVE_INT],
+        "power_iteration_normalizer": [POWER_ITERATION_NORMALIZERS],
+        "random_state": ["random_state"],
+    }
+
     def _check_params(self) -> None:
-        name = type(self).__name__
-        k = self.n_components
-        if isinstance(k, str) and k == "mle":
+        if self.n_components == "mle":  # the only string the constraints let in
             raise ValueError(
                 "n_components='mle' is not supported by dlinalg.models.PCA; pass an int, a variance "
                 "fraction in (0, 1), or use sklearn.decomposition.PCA for Minka's MLE"
-            )
-        if k is not None and (
-            isinstance(k, bool)
-            or not isinstance(k, numbers.Real)
-            or (isinstance(k, numbers.Integral) and k < 1)
-            or (not isinstance(k, numbers.Integral) and not 0 < k < 1)
-        ):
-            raise ValueError(
-                f"The 'n_components' parameter of {name} must be None, an int >= 1 or a "
-                f"float in (0, 1). Got {k!r} instead."
             )
         if self.svd_solver == "arpack":
             raise ValueError(
                 "svd_solver='arpack' is not available in dlinalg.models.PCA; use 'randomized' for a "
                 "few components, or 'gram'/'qr' for an exact decomposition"
             )
-        check_option(self.svd_solver, "svd_solver", name, SOLVERS)
-        for flag in ("copy", "whiten"):
-            if not isinstance(getattr(self, flag), bool | np.bool_):
-                raise TypeError(
-                    f"The {flag!r} parameter of {name} must be an instance of 'bool'. "
-                    f"Got {getattr(self, flag)!r} instead."
-                )
-        check_tol(self.tol, name)
-        if self.iterated_power != "auto":
-            check_int(self.iterated_power, "iterated_power", name, 0)
-        check_int(self.n_oversamples, "n_oversamples", name, 1)
-        check_option(
-            self.power_iteration_normalizer,
-            "power_iteration_normalizer",
-            name,
-            ("auto", "QR", "LU", "none"),
-        )
 
     def _choose_solver(self, data: Input) -> str:
         m, n = data.shape
@@ -487,7 +480,7 @@ of shape (n_samples, n_features)
         True
         """
         check_is_fitted(self)
-        data = as_matrix(self, X, reset=False)
+        data = validate_input(self, X, reset=False)
         P = self.get_precision().astype(np.float64)
         n = P.shape[0]
         _, logdet = np.linalg.slogdet(P)

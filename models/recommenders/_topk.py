@@ -8,6 +8,12 @@ best ``k`` of each row in a bounded heap. Nothing here knows about Dask.
 
 Ties are broken by the lower column index, whatever order the non-zeros come
 in, so the result does not depend on how the counts were summed.
+
+The bounded heap here (:func:`_push`, ordered by :func:`_better`) is the one
+top-k of the recommenders: the LLR kernel feeds it non-zeros as it scores
+them, :func:`top_k_rows` feeds it dense score rows (ALS), and
+:func:`top_k_order` one row (item-similarity recommendations, ``similar_items``,
+the command line's output order).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .llr import llr_from_entropies
+from ._llr import llr_from_entropies
 
 __all__ = ["llr_topk_panel", "cosine_panel", "top_k_order"]
 
@@ -27,7 +33,7 @@ __all__ = ["llr_topk_panel", "cosine_panel", "top_k_order"]
 def _xlogx_tables(n, m):  # pragma: no cover - compiled
     """``x log x`` for ``x = 0..m`` and for ``x = n - t``, ``t = 0..min(2m, n)``.
 
-    The same operations as :func:`dlinalg.models.llr.xlogx`, so looking a value up
+    The same operations as :func:`dlinalg.models.recommenders._llr.xlogx`, so looking a value up
     gives the same bits as computing it.
     """
     low = np.empty(m + 1)
@@ -222,10 +228,122 @@ def cosine_panel(
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _sort_heap(hv, hj, size):  # pragma: no cover - compiled
+    """Heapsort in place: the best entry first (higher score, then lower index)."""
+    for end in range(size - 1, 0, -1):
+        hv[0], hv[end] = hv[end], hv[0]  # the worst left goes to the back
+        hj[0], hj[end] = hj[end], hj[0]
+        _sift_down(hv, hj, end, 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _top_k_rows(scores, indptr, indices, ids, vals):  # pragma: no cover - compiled
+    m, ncol = scores.shape
+    k = ids.shape[1]
+    hv = np.empty(k, dtype=scores.dtype)
+    hj = np.empty(k, dtype=np.int64)
+    skip = np.zeros(ncol, dtype=np.bool_)
+    for u in range(m):
+        for p in range(indptr[u], indptr[u + 1]):
+            skip[indices[p]] = True
+        row = scores[u]
+        size = 0
+        for j in range(ncol):
+            v = row[j]
+            if size == k:
+                # columns come in increasing order, so a tie with the worst kept
+                # loses (it has the higher index): only a strictly higher score
+                # enters; NaN never does (every comparison with NaN is False)
+                if not v > hv[0] or skip[j]:
+                    continue
+                hv[0] = v
+                hj[0] = j
+                _sift_down(hv, hj, size, 0)
+            elif not (skip[j] or np.isnan(v)):
+                size = _push(hv, hj, size, k, v, j)
+        _sort_heap(hv, hj, size)
+        for t in range(size):
+            ids[u, t] = hj[t]
+            vals[u, t] = hv[t]
+        for p in range(indptr[u], indptr[u + 1]):
+            skip[indices[p]] = False
+
+
+def top_k_rows(
+    scores: np.ndarray,
+    k: int,
+    skip_indptr: np.ndarray | None = None,
+    skip_indices: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best columns of each row of ``scores``: higher score first, ties to the lower column.
+
+    The one top-k of the recommenders (LLR indicators, ALS and item-similarity
+    recommendations all rank with it): each row's entries are offered to a
+    bounded heap of ``k`` (``O(n log k)``, one pass, no copy of the row),
+    which is then sorted. NaN scores and the columns of row ``u`` listed in
+    ``skip_indices[skip_indptr[u]:skip_indptr[u + 1]]`` (a CSR pattern, e.g.
+    the items a user has seen) are never chosen.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (m, n)
+        float32 or float64 scores.
+    k : int
+        How many to keep per row (>= 1).
+    skip_indptr, skip_indices : ndarray, optional
+        Columns to leave out, per row; None leaves none out.
+
+    Returns
+    -------
+    ids : ndarray of int64 of shape (m, k)
+        Best columns first; rows with fewer than ``k`` eligible columns are
+        padded with ``-1``.
+    vals : ndarray of shape (m, k)
+        Their scores, padded with ``-inf``; the dtype of ``scores``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dlinalg.models.recommenders._topk import top_k_rows
+    >>> s = np.array([[0.5, 0.9, 0.9, 0.1]])
+    >>> ids, vals = top_k_rows(s, 3, np.array([0, 1]), np.array([3]))
+    >>> ids.tolist(), vals.tolist()
+    ([[1, 2, 0]], [[0.9, 0.9, 0.5]])
+    """
+    scores = np.ascontiguousarray(scores)
+    if scores.dtype not in (np.float32, np.float64):
+        scores = scores.astype(np.float64)
+    m = scores.shape[0]
+    if skip_indptr is None:
+        skip_indptr, skip_indices = np.zeros(m + 1, np.int64), np.zeros(0, np.int64)
+    ids = np.full((m, k), -1, dtype=np.int64)
+    vals = np.full((m, k), -np.inf, dtype=scores.dtype)
+    _top_k_rows(
+        scores,
+        np.ascontiguousarray(skip_indptr, dtype=np.int64),
+        np.ascontiguousarray(skip_indices, dtype=np.int64),
+        ids,
+        vals,
+    )
+    return ids, vals
+
+
 def top_k_order(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` highest scores, descending, ties by lower index."""
-    k = min(k, scores.shape[0])
-    if k == 0:
+    """Indices of the ``k`` highest of 1-D ``scores``, descending, ties by lower index.
+
+    :func:`top_k_rows` on one row; NaN is never chosen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dlinalg.models.recommenders._topk import top_k_order
+    >>> top_k_order(np.array([1.0, 3.0, 2.0, 3.0]), 3)
+    array([1, 3, 2])
+    """
+    k = min(int(k), scores.shape[0])
+    if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(-scores, kind="stable")
-    return order[:k]
+    ids, _ = top_k_rows(np.asarray(scores).reshape(1, -1), k)
+    row = ids[0]
+    return row[row >= 0]
