@@ -44,6 +44,7 @@ __all__ = [
     "STALE_AGE",
     "commit",
     "find_leftovers",
+    "fsync_dir",
     "is_leftover",
     "make_temp",
     "remove_stale_leftovers",
@@ -133,7 +134,7 @@ def commit(built: Path, target: Path, *, replace: bool) -> None:
     ``target`` stays complete until the new one is in place; it ends up at
     ``built`` (exchange) or in a trash leftover, and is deleted.
     """
-    _fsync_dir(built)
+    fsync_dir(built)
     if not os.path.lexists(target):
         if not _renameat2(built, target, _RENAME_NOREPLACE):
             if os.path.lexists(target):
@@ -148,10 +149,11 @@ def commit(built: Path, target: Path, *, replace: bool) -> None:
         os.rename(target, trash / STORE_DIR)
         os.rename(built, target)
         _remove(trash)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX); a no-op where directories cannot be opened."""
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try:

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dlinalg.errors import DLinalgError, ParameterError
+from dlinalg.io._atomic import fsync_dir
 
 __all__ = [
     "Checkpoint",
@@ -557,17 +558,5 @@ class Checkpoint:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._saved_at = (int(state.get("itn", 0)), time.monotonic())
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
