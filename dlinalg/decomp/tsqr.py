@@ -9,6 +9,11 @@ factored again, level after level, so no task holds more than
 when it is materialised, rather than holding every block's Q in memory
 meanwhile; ``Q_{2,i}`` is the product of block i's slices of the tree's Q's.
 
+Why its own graph rather than a plan node: Q needs the tree's intermediate
+factors again after R is known, so the R pass keeps them as named Dask values
+that Q's tasks read; a plan node stands for one value. ``dlinalg.explain``
+names this graph as built outside the plan.
+
 References
 ----------
 .. [1] A. R. Benson, D. F. Gleich and J. Demmel, "Direct QR factorizations

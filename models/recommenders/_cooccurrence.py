@@ -18,6 +18,13 @@ turns them into thresholds that every block then applies.
 of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
 with the LLR and keeps its top ``k`` per row in the same task
 (:mod:`dlinalg.models.recommenders._topk`), so no task ever holds more than one panel of counts.
+
+Why the downsampling is its own graph rather than plan nodes: the column
+caps are a merge tree whose root value (the thresholds) every block then
+reads, a two-stage pass over a matrix that is itself only an intermediate;
+the plan states one pass per node. The counts themselves go through the
+plan's ``AtB``. ``dlinalg.explain(ItemSimilarity().fit, ...)`` names the
+graph as built outside the plan.
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ partitions run there, and only dictionary-sized data reaches the client:
 
 The result is the one :meth:`Interactions.from_dataframe` builds from the
 same rows in pandas: the same dictionaries and the same counts.
+
+Why its own graph: the input is a table (DataFrame partitions), not a
+matrix, and the plan's nodes describe matrices; the passes run through the
+runtime's executor (:func:`dlinalg.cluster.executor_for`).
 """
 
 from __future__ import annotations
