@@ -95,7 +95,10 @@ def main() -> None:
 
         # 6. Decompositions: QR (two passes, Q lazy), and PCA of a matrix with
         #    5 strong directions plus noise, built lazily with the algebra.
-        Q, R = dl.qr(A)
+        plan = dl.explain(dl.qr, A)  # runs dl.qr(A) and notes every pass it makes
+        Q, R = plan.result
+        print("\nPasses of dl.qr(A):")
+        print(plan)
         rng = np.random.default_rng(1)
         B = dl.random((NROW, 5), chunks=CHUNK, seed=1) @ (10 * rng.standard_normal((5, NCOL)))
         B = B + 0.5 * A + 2.0
