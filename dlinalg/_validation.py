@@ -60,7 +60,7 @@ def check_flag(value: Any, name: str) -> bool:
 
     Examples
     --------
-    >>> from dlinalg.errors import check_flag
+    >>> from dlinalg._validation import check_flag
     >>> check_flag(True, "center")
     True
     >>> check_flag("no", "center")

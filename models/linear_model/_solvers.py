@@ -29,7 +29,7 @@ import numpy as np
 import scipy.linalg as sla
 
 import dlinalg as dl
-from dlinalg import DRM, solvers
+from dlinalg import DRM
 from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.tsqr import tsqr
 from dlinalg.errors import NonFiniteError, RankDeficientError
@@ -333,8 +333,8 @@ def _groups(alphas: np.ndarray) -> list[tuple[float, np.ndarray]]:
 
 # --- iterative solvers ------------------------------------------------------------
 def _solver_function(name: str):
-    """The dlinalg solver named by ``solver=`` ("lsqr", "gd"...)."""
-    return getattr(solvers, name)
+    """The dlinalg solver named by ``solver=`` ("lsqr", "gd"), looked up when called."""
+    return getattr(dl, name)
 
 
 def _iterative(p: Problem, solver: str) -> Solution:
