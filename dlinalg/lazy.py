@@ -336,10 +336,11 @@ class _Lazy:
         Examples
         --------
         >>> import numpy as np, dlinalg as dl
+        >>> from dask.utils import key_split
         >>> A = dl.from_array(np.ones((6, 2)), chunks=3)
         >>> G = A.T @ A
-        >>> len(G.__dask_graph__())  # 2 blocks, 2 block Grams, 1 sum: the graph drawn
-        5
+        >>> sorted(key_split(k) for k in dict(G.__dask_graph__()))  # the tasks drawn
+        ['array', 'array', 'gram_block', 'gram_block', 'shipped', 'shipped', 'sum_parts']
         >>> G.visualize(filename="gram.svg")  # doctest: +SKIP
         """
         return dask.visualize(
@@ -416,6 +417,11 @@ class LazyResult(_Lazy):
     row blocks of its matrix (``A @ x``, ``A.row_sums()``). Get the value with
     :meth:`compute`, or several at once with :func:`dlinalg.compute`.
 
+    Like a :class:`~dlinalg.DRM`, it is a Dask collection (:func:`dask.compute`,
+    :func:`dask.persist` and ``Client.compute/persist`` accept it; a persisted
+    result is a LazyResult backed by computed blocks), and ``np.asarray(r)``
+    computes it (a 0-d array for a scalar).
+
     Examples
     --------
     >>> import numpy as np, dlinalg as dl
@@ -426,6 +432,11 @@ class LazyResult(_Lazy):
     array([6., 9.])
     >>> A @ np.ones(2)
     <LazyResult shape=(3,) dtype=float64 (distributed)>
+    >>> import dask
+    >>> dask.compute(A.col_sums(), A.norm())
+    (array([6., 9.]), np.float64(7.416198487095663))
+    >>> np.asarray(A @ np.ones(2))
+    array([1., 5., 9.])
     """
 
     def __init__(self, node: N.Node, post: tuple = ()):

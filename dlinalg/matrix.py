@@ -47,9 +47,11 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
 
     A DRM is a Dask collection: :func:`dask.compute`, :func:`dask.persist`,
     ``Client.compute``/``Client.persist``, :func:`dask.visualize` and
-    :func:`dask.base.tokenize` accept it, and the plan's optimizer still runs
-    first (``dask.compute(A.T @ A, A.col_means())`` is one pass, as with
-    :func:`dlinalg.compute`). ``np.asarray(A)`` computes a dense matrix, as
+    :func:`dask.base.tokenize` accept it. Its graph is the lowering of its
+    optimized plan, the one :func:`dlinalg.compute` submits, under the same
+    keys; expressions computed together share their common tasks (the data is
+    read once) but only :func:`dlinalg.compute` fuses their passes into one
+    (the module docstring of ``dlinalg.lazy`` says why). ``np.asarray(A)`` computes a dense matrix, as
     for a Dask array; for a sparse matrix it raises a ``TypeError`` (call
     :meth:`compute` for a ``csr_array``, or ``.compute().toarray()``).
     ``xarray.DataArray(A)`` also computes, keeping :attr:`dims` and
@@ -65,7 +67,7 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
     <DRM 4 x 3 float64, dense, 2 row blocks>
     >>> np.allclose((A.T @ A).compute(), X.T @ X)
     True
-    >>> gram, means = dask.compute(A.T @ A, A.col_means())  # one pass, as dl.compute
+    >>> gram, means = dask.compute(A.T @ A, A.col_means())  # the values dl.compute gives
     >>> means
     array([4.5, 5.5, 6.5])
     >>> np.asarray(2 * A)[0]
