@@ -6,14 +6,13 @@ import numbers
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from dlinalg import _trace
 from dlinalg._validation import check_same_labels, check_same_nrow
 from dlinalg.cluster import compute_collections
 from dlinalg.construct import from_array
 from dlinalg.errors import DTypeError, OperandTypeError, ParameterError, ShapeError
-from dlinalg.lazy import _Lazy
+from dlinalg.lazy import _Lazy, finish_value
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plan import nodes as N
 from dlinalg.plan.lower import Lowering
@@ -394,11 +393,4 @@ def compute_plan(nodes: list[N.Node], progress: bool | None = None, **kwargs: An
 
 
 def _finish(expr: Any, value: Any) -> Any:
-    if sp.issparse(value):
-        value = sp.csr_array(value)
-    post = getattr(expr, "_post", ())
-    if post:
-        value = value.toarray() if sp.issparse(value) else value
-        value = np.squeeze(value, axis=post)
-        return value[()] if value.ndim == 0 else value
-    return value
+    return finish_value(value, getattr(expr, "_post", ()))

@@ -3,14 +3,51 @@
 :class:`LazyResult` is what the algebra returns when the value is not a
 matrix: ``A @ x`` (a distributed vector), ``A.col_means()`` (a small vector in
 memory once computed), ``A.norm()`` (a scalar).
+
+Both are Dask collections: they implement Dask's collection protocol, so
+:func:`dask.compute`, :func:`dask.persist`, ``Client.compute/persist``,
+:func:`dask.visualize` and :func:`dask.base.tokenize` accept them.
+``__dask_graph__`` and ``__dask_keys__`` are those of the lowering of the
+expression's *optimized* plan: exactly the graph :func:`dlinalg.compute`
+submits for it alone, under the same keys. ``__dask_optimize__`` only culls
+(dlinalg's :func:`~dlinalg._tokens.one_task_per_key` policy), so a key names
+one task in every graph, which is what makes a recomputation after a lost
+worker bit-identical.
+
+Why ``dask.compute(A.T @ A, A.col_means())`` does not fuse the two plans into
+one pass as ``dlinalg.compute`` does, although Dask hands ``__dask_optimize__``
+the merged graphs of all of them: Dask reads every collection's
+``__dask_keys__`` (and builds its finalize tasks on them) *before* it calls the
+optimizer, so the keys cannot follow the fusion. Fusing would change what an
+expression's own keys hold: the Gram picked out of the merged statistics pass
+is not bit-identical to the Gram computed alone (a different block kernel).
+The only way to deliver it under the expression's keys would be an ``Alias``,
+and then one key would name two different values depending on what else is
+computed with it, which breaks the one-key-one-task rule above (the scheduler
+reports it as a different ``run_spec``) and bit-identical recomputation.
+What Dask does merge are the keys the expressions share: the input blocks and
+any common subexpression are computed once, so ``dask.compute`` reads the
+data once, but each expression runs its own reduction over it. Use
+:func:`dlinalg.compute` for one fused pass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import dask
+import dask.array as da
 import numpy as np
+import scipy.sparse as sp
+from dask import threaded
+from dask._task_spec import DataNode
+from dask.base import is_dask_collection, tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 
+from dlinalg._tokens import cull_only
+from dlinalg.errors import DTypeError
+from dlinalg.physical.reduce import empty_meta
 from dlinalg.plan import nodes as N
 from dlinalg.plan import operators as O
 from dlinalg.plan.blockreduce import BlockReduce
@@ -21,10 +58,52 @@ from dlinalg.plan.rewrite import fuse, optimize
 __all__ = ["LazyResult"]
 
 
+def _as_collection(value: Any, root: N.Node) -> Any:
+    """A lowered value as a Dask collection (an in-memory operand becomes one task)."""
+    if is_dask_collection(value):
+        return value
+    key = f"value-{root.token}"
+    return Delayed(key, HighLevelGraph.from_collections(key, {key: DataNode(key, value)}, ()))
+
+
+def _hlg(coll: Any) -> HighLevelGraph:
+    graph = coll.__dask_graph__()
+    if isinstance(graph, HighLevelGraph):
+        return graph
+    return HighLevelGraph.from_collections(str(coll.__dask_layers__()[0]), graph, ())
+
+
+def _lower_alone(node: N.Node) -> Any:
+    """The collection :func:`dlinalg.compute` submits for ``node`` alone."""
+    (root,) = fuse([optimize(node)])
+    return _as_collection(Lowering().value(root), root)
+
+
+def finish_value(value: Any, post: tuple = ()) -> Any:
+    """A computed value as dlinalg returns it: sparse as ``csr_array``, dropped axes squeezed."""
+    if sp.issparse(value):
+        value = sp.csr_array(value)
+    if post:
+        value = value.toarray() if sp.issparse(value) else value
+        value = np.squeeze(value, axis=post)
+        return value[()] if value.ndim == 0 else value
+    return value
+
+
+def _finalize(results: Any, func: Any, args: tuple, post: tuple) -> Any:
+    """``__dask_postcompute__``: the lowered collection's own finalize, then :func:`finish_value`."""
+    return finish_value(func(results, *args), post)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " x ".join(map(str, shape)) if shape else "scalar"
+
+
 class _Lazy:
     """What DRM and LazyResult share: a plan node, compute, explain, to_dask."""
 
     __array_ufunc__ = None  # numpy defers ``ndarray @ A`` and ``x - A`` to us
+    _post: tuple = ()  # axes an integer index dropped (LazyResult)
 
     def __init__(self, node: N.Node):
         self._node = node
@@ -208,6 +287,127 @@ class _Lazy:
 
         return compute(self, progress=progress, **kwargs)[0]
 
+    def visualize(
+        self,
+        filename: str | None = "mydask",
+        format: str | None = None,
+        optimize_graph: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        """Draw the Dask task graph of the optimized plan (needs graphviz).
+
+        Parameters
+        ----------
+        filename : str or None, default "mydask"
+            File to write (the extension picks the format); None writes
+            nothing and only returns the image.
+        format : str, optional
+            Image format (``"png"``, ``"svg"``, ``"pdf"``...), when
+            ``filename`` has no extension.
+        optimize_graph : bool, default False
+            Cull the graph first, as a compute would. The graph is the
+            lowering of the optimized plan either way.
+        **kwargs
+            Passed to :func:`dask.visualize` (``color="order"``, ``rankdir``...).
+
+        Returns
+        -------
+        IPython.display.Image, IPython.display.SVG or None
+            The picture, as :func:`dask.visualize` returns it.
+
+        Raises
+        ------
+        ImportError
+            If the ``graphviz`` Python package (and its ``dot`` program) is
+            not installed.
+
+        See Also
+        --------
+        dask.visualize : Several collections in one picture.
+        explain : The plan as text, without graphviz.
+
+        Notes
+        -----
+        The picture shows Dask tasks, one per block and tree node; the plan
+        they come from is what :meth:`explain` prints. Several expressions
+        drawn together with ``dask.visualize(a, b, optimize_graph=True)``
+        show the fused graph :func:`dlinalg.compute` would run.
+
+        Examples
+        --------
+        >>> import numpy as np, dlinalg as dl
+        >>> from dask.utils import key_split
+        >>> A = dl.from_array(np.ones((6, 2)), chunks=3)
+        >>> G = A.T @ A
+        >>> sorted(key_split(k) for k in dict(G.__dask_graph__()))  # the tasks drawn
+        ['array', 'array', 'gram_block', 'gram_block', 'shipped', 'shipped', 'sum_parts']
+        >>> G.visualize(filename="gram.svg")  # doctest: +SKIP
+        """
+        return dask.visualize(
+            self, filename=filename, format=format, optimize_graph=optimize_graph, **kwargs
+        )
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # Documented in the class docstrings (numpy's protocol, not a public method).
+        if copy is False:
+            raise ValueError(
+                "np.asarray(..., copy=False) of a lazy dlinalg expression: computing it always "
+                "makes a new array; use copy=None or call .compute()"
+            )
+        if self._node.sparse and not self._post:
+            raise DTypeError(
+                f"np.asarray of a sparse {type(self).__name__} {_shape_text(self.shape)} would "
+                "densify it silently; call .compute() for a scipy.sparse.csr_array, or "
+                ".compute().toarray() for a dense numpy array"
+            )
+        return np.asarray(self.compute(), dtype=dtype)
+
+    # --- the Dask collection protocol (see the module docstring) ---------
+    def _lowered(self) -> Any:
+        """The Dask collection of this expression, cached per ``dlinalg.*`` config."""
+        config = tokenize(dask.config.get("dlinalg", default=None))
+        cached = getattr(self, "_dask_lowered", None)
+        if cached is None or cached[0] != config:
+            cached = (config, _lower_alone(self._node))
+            self._dask_lowered = cached
+        return cached[1]
+
+    def __dask_graph__(self) -> HighLevelGraph:
+        return _hlg(self._lowered())
+
+    def __dask_keys__(self) -> list:
+        return self._lowered().__dask_keys__()
+
+    def __dask_layers__(self) -> tuple:
+        return tuple(self._lowered().__dask_layers__())
+
+    def __dask_postcompute__(self) -> tuple:
+        func, args = self._lowered().__dask_postcompute__()
+        return _finalize, (func, tuple(args), self._post)
+
+    def __dask_postpersist__(self) -> tuple:
+        rebuild, args = self._lowered().__dask_postpersist__()
+        return self._rebuild, (rebuild, tuple(args))
+
+    def _rebuild(self, dsk: Any, rebuild: Any, args: tuple, *, rename: Any = None) -> Any:
+        coll = rebuild(dsk, *args, rename=rename) if rename else rebuild(dsk, *args)
+        node = self._node
+        if isinstance(coll, Delayed):
+            meta = empty_meta(node.dtype, node.sparse, len(node.shape))
+            coll = da.from_delayed(coll, shape=node.shape, dtype=node.dtype, meta=meta)
+        if coll.ndim == 2 and len(coll.chunks[1]) > 1:
+            coll = coll.rechunk({1: -1})  # the column panels of a fat Gram
+        return self._from_persisted(coll)
+
+    def _from_persisted(self, arr: da.Array) -> Any:
+        raise NotImplementedError
+
+    def __dask_tokenize__(self) -> Any:
+        return (type(self).__name__, self._node.token, self._post)
+
+    __dask_optimize__ = staticmethod(cull_only)
+    __dask_scheduler__ = staticmethod(threaded.get)
+
 
 class LazyResult(_Lazy):
     """A lazy vector or scalar produced by the algebra (``A @ x``, ``A.col_sums()``).
@@ -216,6 +416,11 @@ class LazyResult(_Lazy):
     ``A.T @ y``: marked ``in memory`` in the repr) or distributed over the
     row blocks of its matrix (``A @ x``, ``A.row_sums()``). Get the value with
     :meth:`compute`, or several at once with :func:`dlinalg.compute`.
+
+    Like a :class:`~dlinalg.DRM`, it is a Dask collection (:func:`dask.compute`,
+    :func:`dask.persist` and ``Client.compute/persist`` accept it; a persisted
+    result is a LazyResult backed by computed blocks), and ``np.asarray(r)``
+    computes it (a 0-d array for a scalar).
 
     Examples
     --------
@@ -227,6 +432,11 @@ class LazyResult(_Lazy):
     array([6., 9.])
     >>> A @ np.ones(2)
     <LazyResult shape=(3,) dtype=float64 (distributed)>
+    >>> import dask
+    >>> dask.compute(A.col_sums(), A.norm())
+    (array([6., 9.]), np.float64(7.416198487095663))
+    >>> np.asarray(A @ np.ones(2))
+    array([1., 5., 9.])
     """
 
     def __init__(self, node: N.Node, post: tuple = ()):
@@ -266,6 +476,12 @@ class LazyResult(_Lazy):
         if self._node.sparse:
             arr = arr.map_blocks(_densify, dtype=arr.dtype, meta=np.empty((0, 0), arr.dtype))
         return arr.squeeze(axis=self._post)
+
+    def _from_persisted(self, arr: da.Array) -> LazyResult:
+        node = self._node
+        if node.local and not node.sparse:
+            return LazyResult(N.DaskValue(arr), post=self._post)
+        return LazyResult(N.Leaf(arr, node.sparse, "persisted"), post=self._post)
 
     def __repr__(self) -> str:
         where = "in memory" if self._node.local else "distributed"

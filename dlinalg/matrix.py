@@ -45,15 +45,36 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
     ``@``, ``+ - * / **``, slicing, column statistics) return new lazy
     expressions; the optimizer turns them into one-pass physical plans.
 
+    A DRM is a Dask collection: :func:`dask.compute`, :func:`dask.persist`,
+    ``Client.compute``/``Client.persist``, :func:`dask.visualize` and
+    :func:`dask.base.tokenize` accept it. Its graph is the lowering of its
+    optimized plan, the one :func:`dlinalg.compute` submits, under the same
+    keys; expressions computed together share their common tasks (the data is
+    read once) but only :func:`dlinalg.compute` fuses their passes into one
+    (the module docstring of ``dlinalg.lazy`` says why). ``np.asarray(A)`` computes a dense matrix, as
+    for a Dask array; for a sparse matrix it raises a ``TypeError`` (call
+    :meth:`compute` for a ``csr_array``, or ``.compute().toarray()``).
+    ``xarray.DataArray(A)`` also computes, keeping :attr:`dims` and
+    :attr:`attrs` but not the labels; :meth:`to_xarray` is lazy and keeps
+    them.
+
     Examples
     --------
-    >>> import numpy as np, dlinalg as dl
+    >>> import dask, numpy as np, dlinalg as dl
     >>> X = np.arange(12.0).reshape(4, 3)
     >>> A = dl.from_array(X, chunks=2)
     >>> A
     <DRM 4 x 3 float64, dense, 2 row blocks>
     >>> np.allclose((A.T @ A).compute(), X.T @ X)
     True
+    >>> gram, means = dask.compute(A.T @ A, A.col_means())  # the values dl.compute gives
+    >>> means
+    array([4.5, 5.5, 6.5])
+    >>> np.asarray(2 * A)[0]
+    array([0., 2., 4.])
+    >>> (B,) = dask.persist(A - A.col_means())  # a DRM backed by computed blocks
+    >>> B
+    <DRM 4 x 3 float64, dense, 2 row blocks>
     """
 
     def __init__(
@@ -225,6 +246,15 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         ({'units': 'stars'}, {'units': 'stars'}, ('user', 'item'))
         """
         return self._attrs
+
+    def __dask_tokenize__(self) -> Any:
+        # labels, dims and attrs too: dask.persist(A, B) must not merge A and
+        # a relabelled B into one result
+        labels = (self._row_labels, self._col_labels, self._dims, self._attrs)
+        return ("DRM", self._node.token, labels)
+
+    def _from_persisted(self, arr: da.Array) -> DRM:
+        return self._like(N.Leaf(arr, self.is_sparse, "persisted"))
 
     def __repr__(self) -> str:
         kind = "sparse" if self.is_sparse else "dense"
