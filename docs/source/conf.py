@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 templates_path = ["_templates"]
@@ -43,6 +44,17 @@ autodoc_default_options = {"member-order": "groupwise"}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+
+# --- Figures -------------------------------------------------------------------
+# ``.. plot:: _figures.py <function>`` runs the function at build time (small data,
+# Dask's local schedulers) and writes the PNG into the build directory. Nothing
+# but the image and its caption is shown: no source link, one format.
+plot_formats = [("png", 110)]
+plot_html_show_formats = False
+plot_html_show_source_link = False
+plot_include_source = False
+plot_pre_code = ""
+plot_rcparams = {"savefig.bbox": "tight"}
 
 # --- Links to other projects ---------------------------------------------------
 # The CI machine reaches no site but PyPI, so the inventories below cannot be
