@@ -32,7 +32,8 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["dlinalg.css"]  # tables and code blocks wrap instead of being cut off
 
 # --- API pages ---------------------------------------------------------------
 autosummary_generate = True
