@@ -46,6 +46,18 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
+# The constructors of these classes take internal plan nodes: users build them with
+# dl.from_array, dl.read_zarr... (their docstrings say so), so the API pages show
+# no constructor signature for them, in the class entry and in the summary tables.
+_NO_SIGNATURE = {"dlinalg.DRM", "dlinalg.LazyResult", "dlinalg.Explanation"}
+
+
+def _hide_internal_signature(app, what, name, obj, options, signature, return_annotation):
+    if what == "class" and name in _NO_SIGNATURE:
+        return "", None
+    return None
+
+
 # --- Figures -------------------------------------------------------------------
 # ``.. plot:: _figures.py <function>`` runs the function at build time (small data,
 # Dask's local schedulers) and writes the PNG into the build directory. Nothing
@@ -87,3 +99,7 @@ except ImportError:  # the docs still build with Sphinx's default theme
     html_theme = "alabaster"
     html_theme_options = {}
 html_title = f"dlinalg {release}"
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _hide_internal_signature)
