@@ -52,7 +52,7 @@ def ssvd_spectrum() -> None:
     lapack = np.linalg.svd(X, compute_uv=False)
     found = {q: dl.ssvd(A, k=k, q=q, seed=0)[1] for q in (0, 1, 2)}
 
-    _fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    _fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4), layout="constrained")
     i = np.arange(1, n + 1)
     left.loglog(i, sigma, color=_GREY, lw=3, alpha=0.5, label="planted")
     left.loglog(i, lapack, color="k", lw=1, label="LAPACK (np.linalg.svd)")
@@ -110,7 +110,7 @@ def solver_convergence() -> None:
         ref = [theirs(X, b, **tol, **{limit: j})[0] for j in range(1, len(xs) + 1)]
         curves[name] = (norms(xs), norms(ref))
 
-    _fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    _fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4), layout="constrained")
     for name, color in (("LSQR", _BLUE), ("LSMR", _ORANGE)):
         (r, ar), (r_ref, ar_ref) = curves[name]
         it = np.arange(1, len(r) + 1)
@@ -170,7 +170,7 @@ def _parse_passes(text: str) -> list[tuple[str, list[str], list[tuple[int, int]]
 
 def _box_text(label: str) -> str:
     op, _, shape = label.partition("  [")
-    body = "\n".join(textwrap.wrap(op, 30))
+    body = "\n".join(textwrap.wrap(op, 22))
     return f"{body}\n[{shape}" if shape else body
 
 
@@ -208,7 +208,7 @@ def _colour(label: str) -> str:
     return "#fff2cc"
 
 
-def _draw_matplotlib(ax: plt.Axes, title: str, labels: list[str], edges) -> None:
+def _draw_matplotlib(ax: plt.Axes, title: str, labels: list[str], edges, depth: int) -> None:
     pos = _layout(len(labels), edges)
     boxes = {
         i: ax.text(
@@ -217,7 +217,7 @@ def _draw_matplotlib(ax: plt.Axes, title: str, labels: list[str], edges) -> None
             _box_text(labels[i]),
             ha="center",
             va="center",
-            fontsize=8,
+            fontsize=9,
             family="monospace",
             bbox={"boxstyle": "round,pad=0.5", "fc": _colour(labels[i]), "ec": "#555555"},
         )
@@ -238,9 +238,8 @@ def _draw_matplotlib(ax: plt.Axes, title: str, labels: list[str], edges) -> None
             },
         )
     xs = [x for x, _ in pos.values()]
-    ys = [y for _, y in pos.values()]
-    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
-    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    ax.set_xlim(min(xs) - 0.55, max(xs) + 0.55)
+    ax.set_ylim(-depth + 0.5, 0.5)  # the same for every panel: roots side by side
     ax.set_title(title, fontsize=10)
     ax.axis("off")
 
@@ -288,13 +287,13 @@ def _draw(panels, dot: str | None = None) -> None:
     _fig, axes = plt.subplots(
         1,
         len(panels),
-        figsize=(2.8 * sum(widths) + 0.4, 1.1 * depth + 0.5),
+        figsize=(2.5 * sum(widths) + 0.3, 1.2 * depth + 0.5),
         width_ratios=widths,
         layout="constrained",
         squeeze=False,
     )
     for ax, (title, labels, edges) in zip(axes[0], panels, strict=True):
-        _draw_matplotlib(ax, title, labels, edges)
+        _draw_matplotlib(ax, title, labels, edges, depth)
 
 
 def _small_matrix() -> dl.DRM:
@@ -342,7 +341,7 @@ def pca_scatter() -> None:
     pca = PCA(n_components=4, svd_solver="gram").fit(X)
     Z = pca.transform(X).compute()
 
-    _fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
+    _fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.8), layout="constrained")
     cmap = plt.get_cmap("tab10")
     for ax, (a, b) in zip(axes, ((0, 1), (2, 3)), strict=True):
         for c, name in enumerate(np.unique(categories)):
