@@ -181,7 +181,7 @@ def test_pca_exact_matches_sklearn(solver, kind, tmp_path):
     data = make_input(kind, X, tmp_path)
     ref = SkPCA(n_components=5, svd_solver="full").fit(dense(X))
     pca = PCA(n_components=5, svd_solver=solver).fit(data)
-    assert pca._fit_svd_solver == solver
+    assert pca.svd_solver_ == pca._fit_svd_solver == solver
     assert_fitted_like(pca, ref, PCA_ATTRS)
     out = pca.transform(data)
     assert isinstance(out, OUT_TYPE[kind])
@@ -273,7 +273,7 @@ def test_pca_randomized_within_hmt_bound(kind, tmp_path):
     ref = SkPCA(n_components=K, svd_solver="full").fit(X)
     pca = PCA(K, svd_solver="randomized", n_oversamples=P, iterated_power=Q, random_state=0)
     pca.fit(make_input(kind, sp.csr_array(X) if kind == "drm-sparse" else X, tmp_path))
-    assert pca._fit_svd_solver == "randomized"
+    assert pca.svd_solver_ == "randomized"
     assert_close(pca.singular_values_, ref.singular_values_, s_tol, "singular_values_")
     assert_close(pca.explained_variance_, ref.explained_variance_, ev_tol, "ev")
     assert_close(pca.explained_variance_ratio_, ref.explained_variance_ratio_, ev_tol, "ratio")
@@ -327,7 +327,8 @@ def test_pca_variance_fraction(fraction):
 def test_pca_sklearn_solver_names_are_aliases(alias, solver):
     a = PCA(3, svd_solver=alias).fit(TALL)
     b = PCA(3, svd_solver=solver).fit(TALL)
-    assert a._fit_svd_solver == solver
+    assert a.svd_solver_ == a._fit_svd_solver == solver
+    assert a.svd_solver == alias  # the parameter is kept as given
     assert_fitted_like(a, b, PCA_ATTRS, rtol=0)
 
 
@@ -351,6 +352,21 @@ def test_pca_sklearn_solver_names_are_aliases(alias, solver):
 def test_pca_auto_policy(shape, sparse, n_components, expected):
     A = dl.eye(*shape, sparse=True) if sparse else dl.zeros(shape)  # lazy, never computed
     assert PCA(n_components)._choose_solver(Input(A, "drm")) == expected
+
+
+@pytest.mark.parametrize(
+    ("X", "expected"), [(TALL, "gram"), (TALL[:40], "qr"), (sp.csr_array(TALL[:40]), "gram")]
+)
+def test_pca_svd_solver_is_public_after_fit(X, expected):
+    """What "auto" chose is the public fitted attribute ``svd_solver_``, set only by fit."""
+    pca = PCA(3)
+    assert not hasattr(pca, "svd_solver_")
+    pca.fit(X)
+    assert pca.svd_solver == "auto"
+    assert pca.svd_solver_ == expected
+    assert "svd_solver_" not in pca.get_params()
+    pca.set_params(svd_solver="randomized", random_state=0).fit(X)
+    assert pca.svd_solver_ == "randomized"
 
 
 def test_float32_in_float32_out():

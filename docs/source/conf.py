@@ -27,11 +27,13 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "numpydoc",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["dlinalg.css"]  # tables and code blocks wrap instead of being cut off
 
 # --- API pages ---------------------------------------------------------------
 autosummary_generate = True
@@ -43,6 +45,29 @@ autodoc_default_options = {"member-order": "groupwise"}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+
+# The constructors of these classes take internal plan nodes: users build them with
+# dl.from_array, dl.read_zarr... (their docstrings say so), so the API pages show
+# no constructor signature for them, in the class entry and in the summary tables.
+_NO_SIGNATURE = {"dlinalg.DRM", "dlinalg.LazyResult", "dlinalg.Explanation"}
+
+
+def _hide_internal_signature(app, what, name, obj, options, signature, return_annotation):
+    if what == "class" and name in _NO_SIGNATURE:
+        return "", None
+    return None
+
+
+# --- Figures -------------------------------------------------------------------
+# ``.. plot:: _figures.py <function>`` runs the function at build time (small data,
+# Dask's local schedulers) and writes the PNG into the build directory. Nothing
+# but the image and its caption is shown: no source link, one format.
+plot_formats = [("png", 110)]
+plot_html_show_formats = False
+plot_html_show_source_link = False
+plot_include_source = False
+plot_pre_code = ""
+plot_rcparams = {"savefig.bbox": "tight"}
 
 # --- Links to other projects ---------------------------------------------------
 # The CI machine reaches no site but PyPI, so the inventories below cannot be
@@ -74,3 +99,7 @@ except ImportError:  # the docs still build with Sphinx's default theme
     html_theme = "alabaster"
     html_theme_options = {}
 html_title = f"dlinalg {release}"
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _hide_internal_signature)

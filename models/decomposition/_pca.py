@@ -94,7 +94,7 @@ class PCA(LinearProjection):
            ``"randomized"``;
         4. else exact, as in 2.
 
-        The solver used is stored in ``_fit_svd_solver``.
+        The solver used is stored in ``svd_solver_``.
     tol : float, default=0.0
         Accepted for compatibility (scikit-learn's ARPACK tolerance); unused.
     iterated_power : int or "auto", default="auto"
@@ -126,6 +126,10 @@ class PCA(LinearProjection):
         Per-feature mean.
     n_components_ : int
         Number of components kept.
+    svd_solver_ : {"gram", "qr", "randomized"}
+        The solver ``fit`` used: what ``"auto"`` chose, or the solver asked
+        for (scikit-learn's names ``"full"`` and ``"covariance_eigh"`` as
+        ``"qr"`` and ``"gram"``). It tells how many passes the fit read.
     n_samples_ : int
         Number of samples in the training data.
     noise_variance_ : float
@@ -190,7 +194,7 @@ class PCA(LinearProjection):
     array([0.99244289, 0.00755711])
     >>> pca.singular_values_
     array([6.30061232, 0.54980396])
-    >>> pca._fit_svd_solver
+    >>> pca.svd_solver_
     'qr'
 
     A DRM in gives lazy scores out; they equal the in-memory ones:
@@ -298,7 +302,8 @@ class PCA(LinearProjection):
             )
         fit = {"gram": self._fit_gram, "qr": self._fit_qr, "randomized": self._fit_randomized}
         mean, s, Vt, total, tail, scores = fit[solver](data)
-        self._fit_svd_solver = solver
+        self.svd_solver_ = solver
+        self._fit_svd_solver = solver  # scikit-learn's private name, read by its own tests
         self._set_attributes(data, mean, s, Vt, total, tail)
         return scores
 
