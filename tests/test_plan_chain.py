@@ -197,6 +197,14 @@ def test_explain_qr_shows_the_two_cholesky_qr_passes():
     np.testing.assert_allclose(Q.compute() @ R, _matrix().compute(), atol=1e-12)
 
 
+def test_explain_svd_shows_its_qr_passes_and_the_factors():
+    got = dl.explain(dl.svd, _matrix())
+    assert [p.kind for p in got.passes] == ["plan", "plan"]
+    assert "ChainPass (gram) of (5 -> 5: triu)" in str(got)
+    U, s, Vt = got.result
+    np.testing.assert_allclose(s, np.linalg.svd(_matrix().compute(), compute_uv=False))
+
+
 def test_explain_ssvd_fuses_the_projection_pass():
     got = dl.explain(dl.ssvd, _matrix(), k=2, p=1, q=1, seed=0)
     assert "ChainPass (gram, atb)" in str(got)
