@@ -201,7 +201,7 @@ def test_explain_svd_shows_its_qr_passes_and_the_factors():
     got = dl.explain(dl.svd, _matrix())
     assert [p.kind for p in got.passes] == ["plan", "plan"]
     assert "ChainPass (gram) of (5 -> 5: triu)" in str(got)
-    U, s, Vt = got.result
+    _, s, _ = got.result
     np.testing.assert_allclose(s, np.linalg.svd(_matrix().compute(), compute_uv=False))
 
 
