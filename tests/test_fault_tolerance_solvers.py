@@ -130,7 +130,10 @@ def test_u_lineage_is_cut_and_the_iterates_do_not_change(client, name):
             cut = solve(A, b, count)
     assert uncut.itn >= 30
     assert grown >= uncut.itn - 10  # without the cut: a task or more per step
-    assert max(counts[8:]) - min(counts[8:]) <= 12  # with it: bounded
+    # with it: bounded. Medians of five samples: a busy scheduler may not have
+    # forgotten the last step's released tasks when it is asked (a spike of ~13)
+    early, late = np.median(counts[8:13]), np.median(counts[-5:])
+    assert late - early <= 6, counts
     assert cut.itn == uncut.itn
     np.testing.assert_array_equal(cut.x, uncut.x)
 
