@@ -50,6 +50,7 @@ from dlinalg.errors import DTypeError
 from dlinalg.physical.reduce import empty_meta
 from dlinalg.plan import nodes as N
 from dlinalg.plan import operators as O
+from dlinalg.plan.blockmap import Apply
 from dlinalg.plan.blockreduce import BlockReduce
 from dlinalg.plan.chain import ChainPass
 from dlinalg.plan.lower import Lowering
@@ -506,7 +507,7 @@ def _tree(
     where = "local" if node.local else ""
     kind = f"{' x '.join(map(str, node.shape))} {node.dtype}" if node.shape else f"{node.dtype}"
     meta = f"  [{kind}{', ' + where if where else ''}]"
-    if isinstance(node, O.ColStats | N.Scalar | ChainPass | BlockReduce):
+    if isinstance(node, O.ColStats | N.Scalar | ChainPass | BlockReduce | Apply):
         meta = ""
     head = "" if top else prefix + ("└─ " if last else "├─ ")
     kids = node.children

@@ -22,6 +22,20 @@ from dlinalg.decomp.moments import comoments
 from dlinalg.decomp.passes import row_map
 from dlinalg.decomp.randomized import gram_side
 from dlinalg.physical.rowwise import RowChain
+from dlinalg.plan.blockmap import BlockMap
+
+
+def _centred_by_row(x, row0, means):
+    """A caller's block function with the block's first row and a local value (BlockMap)."""
+    rows = np.arange(row0, row0 + x.shape[0], dtype=np.float64) + 1
+    return (x - means) * rows[:, None] / 1e4
+
+
+def _block_map(A):
+    node = BlockMap(
+        (A._node,), _centred_by_row, A.ncol, np.float64, False, (A.col_means()._node,), True
+    )
+    return A._like(node, col_labels=None)
 
 
 def _CHAIN(n):
@@ -110,6 +124,8 @@ EXPRESSIONS = {
     "cbind-gram": lambda A, B: dl.crossprod(dl.cbind(A, 1.0)),
     # a decomposition's pass: A^T Y for Y = A M - c, one ChainPass over A
     "chain-pass": lambda A, B: A.T @ row_map(A, _CHAIN(A.ncol)),
+    # the recommenders' pass shape: a BlockMap reading row offsets and a local value
+    "block-map": lambda A, B: A.T @ _block_map(A),
 }
 # The Gram is the one the issue names; the others run in CI's slow step.
 CASES = [

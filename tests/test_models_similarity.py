@@ -31,6 +31,7 @@ from dlinalg.models.recommenders._cooccurrence import (
 from sklearn.metrics.pairwise import cosine_similarity
 
 import dlinalg as dl
+from dlinalg.functions import compute_plan
 
 PANELS = "dlinalg.models.similarity.panel-entries"
 
@@ -188,7 +189,7 @@ def test_downsampling_caps_exactly_and_ignores_chunking(chunks):
     X = interactions(seed=3, density=0.5)
     A = dl.from_array(sp.csr_array(X), chunks=chunks)
     s = downsample(A, cap_rows=9, cap_cols=15, seed=4, name="A")
-    got, cols, rows = dask.compute(s.matrix.to_dask(), s.col_counts, s.row_counts)
+    got, cols, rows = compute_plan([s.matrix._node, s.col_counts, s.row_counts])
     got = got.toarray()
     np.testing.assert_array_equal(got, ref_downsample(X, 9, 15, 4))
     np.testing.assert_array_equal(cols, got.sum(axis=0))

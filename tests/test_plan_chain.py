@@ -248,10 +248,12 @@ def test_explain_item_similarity_fit():
     S = sp.random(100, 20, density=0.2, random_state=0, format="csr")
     S.data[:] = 1.0  # interactions are counts
     got = dl.explain(ItemSimilarity().fit, S)
-    # the co-occurrence graph is still built outside the plan, and explain says so
-    assert [p.kind for p in got.passes] == ["graph"]
-    assert "Dask graph built outside the plan" in str(got)
-    assert "llr_topk_panel" in str(got)
+    # downsampling, counts and scored panels: one pass of plan nodes
+    assert [p.kind for p in got.passes] == ["plan"]
+    text = str(got)
+    for part in ("Apply llr_topk_panel", "AtB", "BlockMap cap_rows_block, with row offsets",
+                 "BlockReduce col_counts_block"):  # fmt: skip
+        assert part in text
 
 
 def test_explain_records_only_inside_and_propagates_errors():

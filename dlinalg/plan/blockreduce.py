@@ -7,6 +7,9 @@ column means and centred scatter of :func:`dlinalg.decomp.moments.comoments`
 combine)`` with Dask's ``split_every``: ``block(*row blocks)`` per row block,
 ``combine(*partials)`` over groups of ``dlinalg.split-every`` consecutive
 partials until one is left, so the tree depends only on the number of blocks.
+``offsets=True`` also passes each block's first row, and ``local_inputs``
+pass the values of local nodes after that (a count computed by an earlier
+reduction), as :class:`~dlinalg.plan.blockmap.BlockMap` does.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 from dask.base import tokenize
 
+from dlinalg.plan.blockmap import function_name
 from dlinalg.plan.nodes import Node
 
 __all__ = ["BlockReduce"]
@@ -25,23 +29,30 @@ __all__ = ["BlockReduce"]
 
 @dataclass(frozen=True, eq=False)
 class BlockReduce(Node):
-    """``combine`` over ``block(A_i, B_i, ...)`` for the row blocks of row-aligned inputs."""
+    """``combine`` over ``block(A_i, B_i, ..., [row0_i,] *values)`` for the row blocks of row-aligned inputs."""
 
     inputs: tuple[Node, ...]
     block: Callable[..., Any]
     combine: Callable[..., Any]
+    local_inputs: tuple[Node, ...] = ()
+    offsets: bool = False
     name: ClassVar[str] = "BlockReduce"
 
     @property
     def children(self):
-        return self.inputs
+        return (*self.inputs, *self.local_inputs)
 
     def with_children(self, children):
-        return BlockReduce(tuple(children), self.block, self.combine)
+        n = len(self.inputs)
+        return BlockReduce(
+            tuple(children[:n]), self.block, self.combine, tuple(children[n:]), self.offsets
+        )
 
     @property
     def params(self):
-        return (tokenize(self.block), tokenize(self.combine))
+        if not self.local_inputs and not self.offsets:  # the tokens comoments/lstsq always had
+            return (tokenize(self.block), tokenize(self.combine))
+        return (tokenize(self.block), tokenize(self.combine), len(self.inputs), self.offsets)
 
     @property
     def shape(self):
@@ -56,8 +67,7 @@ class BlockReduce(Node):
         return True
 
     def describe(self):
-        return f"BlockReduce {_name(self.block)}, combined by {_name(self.combine)}, in one pass"
-
-
-def _name(fn: Any) -> str:
-    return getattr(fn, "__name__", type(fn).__name__)
+        return (
+            f"BlockReduce {function_name(self.block)}, combined by "
+            f"{function_name(self.combine)}, in one pass"
+        )

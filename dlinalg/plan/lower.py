@@ -29,6 +29,7 @@ from dlinalg.physical.rowwise import pass_part
 from dlinalg.plan import chain as C
 from dlinalg.plan import nodes as N
 from dlinalg.plan import operators as O
+from dlinalg.plan.blockmap import Apply, BlockMap
 from dlinalg.plan.blockreduce import BlockReduce
 
 __all__ = ["Lowering", "lower"]
@@ -170,6 +171,15 @@ class Lowering:
                 node.func, dtype=node.dtype, meta=meta,
                 chunks=(arr.chunks[0], (node.ncol,)), name=f"mapblocks-{node.token}",
             )  # fmt: skip
+        if isinstance(node, BlockMap):
+            calls, chunks = self._block_calls(
+                node.block, node.inputs, node.local_inputs, node.offsets
+            )
+            parts = [
+                da.from_delayed(c, shape=(rows, node.ncol), dtype=node.dtype, meta=meta)
+                for c, rows in zip(calls, chunks, strict=True)
+            ]
+            return da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
         if isinstance(node, C.RowMap):
             arr = self.rows(node.a)
             return arr.map_blocks(
@@ -189,6 +199,31 @@ class Lowering:
             arr = self.rows(node.a).T.rechunk({1: -1})
             return arr.map_blocks(K.to_csr, meta=meta, dtype=node.dtype) if node.sparse else arr
         raise TypeError(f"cannot lower {node.describe()} as a distributed matrix")
+
+    def _block_calls(
+        self, block: Any, inputs: tuple, local_inputs: tuple, offsets: bool
+    ) -> tuple[list[Delayed], tuple[int, ...]]:
+        """``block(*row blocks i, [row0_i,] *local values)`` per row block, and the row chunks."""
+        first = self.rows(inputs[0])
+        chunks = first.chunks[0]
+        columns = [R.blocks_of(first)]
+        columns += [R.blocks_of(self.aligned(i, chunks)) for i in inputs[1:]]
+        values = [self.local(i) for i in local_inputs]
+        starts = np.cumsum((0, *chunks[:-1])).tolist()
+        calls = [
+            delayed(block, pure=True)(*b, *([int(r0)] if offsets else []), *values)
+            for b, r0 in zip(zip(*columns, strict=True), starts, strict=True)
+        ]
+        return calls, chunks
+
+    def _value(self, node: N.Node) -> Any:
+        """A node's whole value in memory: a local value, or a matrix as its one row block."""
+        if node.local:
+            return self.local(node)
+        arr = self.rows(node)
+        if len(arr.chunks[0]) > 1:
+            arr = arr.rechunk({0: -1})
+        return R.blocks_of(arr)[0]
 
     def _cbind(self, node: N.CBind, args: list, chunks: tuple, meta: Any) -> da.Array:
         arrays = [a for a in args if isinstance(a, da.Array)]
@@ -214,11 +249,11 @@ class Lowering:
         if isinstance(node, O.ColStats):
             return R.col_stats(self.rows(node.a), node.stats)
         if isinstance(node, BlockReduce):
-            first = self.rows(node.inputs[0])
-            columns = [R.blocks_of(first)]
-            columns += [R.blocks_of(self.aligned(i, first.chunks[0])) for i in node.inputs[1:]]
-            parts = [delayed(node.block, pure=True)(*b) for b in zip(*columns, strict=True)]
+            parts, _ = self._block_calls(node.block, node.inputs, node.local_inputs, node.offsets)
             return R.tree_reduce(parts, node.combine)
+        if isinstance(node, Apply):
+            args = [self._value(a) if isinstance(a, N.Node) else a for a in node.args]
+            return delayed(node.func, pure=True)(*args)
         if isinstance(node, C.ChainPass):
             return R.chain_pass(self.rows(node.a), node.chain, node.want)
         if isinstance(node, C.PassPart):

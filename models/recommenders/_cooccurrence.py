@@ -1,4 +1,4 @@
-"""Downsampling and co-occurrence panels as Dask graphs (the engine of the LLR similarities).
+"""Downsampling and co-occurrence panels as plan nodes (the engine of the LLR similarities).
 
 :func:`downsample` binarizes a user x item matrix and caps every row (user)
 and then every column (item) at a number of interactions, keeping those of
@@ -19,31 +19,29 @@ of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
 with the LLR and keeps its top ``k`` per row in the same task
 (:mod:`dlinalg.models.recommenders._topk`), so no task ever holds more than one panel of counts.
 
-Why the downsampling is its own graph rather than plan nodes: the column
-caps are a merge tree whose root value (the thresholds) every block then
-reads, a two-stage pass over a matrix that is itself only an intermediate;
-the plan states one pass per node. The counts themselves go through the
-plan's ``AtB``. ``dlinalg.explain(ItemSimilarity().fit, ...)`` names the
-graph as built outside the plan.
+Everything here is stated in the plan, so one ``compute_plan`` runs a fit
+and :func:`dlinalg.explain` shows it: the row and column caps are
+:class:`~dlinalg.plan.blockmap.BlockMap` nodes (with each block's first row),
+the column counts and the caps' merge tree
+:class:`~dlinalg.plan.blockreduce.BlockReduce` nodes, the thresholds and each
+scored panel :class:`~dlinalg.plan.blockmap.Apply` nodes.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import dask
-import dask.array as da
 import numpy as np
 import scipy.sparse as sp
-from dask.delayed import Delayed, delayed
 
-import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.physical.kernels import sum_parts
-from dlinalg.physical.reduce import empty_meta, tree_reduce
+from dlinalg.plan.blockmap import Apply, BlockMap
+from dlinalg.plan.blockreduce import BlockReduce
+from dlinalg.plan.nodes import Node
 
 from ._counts import check_counts
 from ._topk import cosine_panel, llr_topk_panel
@@ -228,26 +226,15 @@ def _minimum(counts: np.ndarray, cap: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Sampled:
-    """A downsampled, binarized matrix and its per-row and per-column entry counts."""
+    """A downsampled, binarized matrix and its per-row and per-column entry counts (plan nodes)."""
 
     matrix: DRM
-    col_counts: Delayed
-    row_counts: Delayed
+    col_counts: Node
+    row_counts: Node
 
 
-def _blocks(A: DRM) -> tuple[list[Delayed], list[int]]:
-    arr = A.to_dask()
-    starts = np.concatenate([[0], np.cumsum(arr.chunks[0])])
-    return list(arr.to_delayed(optimize_graph=False).ravel()), [int(s) for s in starts]
-
-
-def _as_drm(blocks: list[Delayed], starts: list[int], ncol: int) -> DRM:
-    meta = empty_meta(np.int32, True)
-    parts = [
-        da.from_delayed(b, shape=(r1 - r0, ncol), dtype=np.int32, meta=meta)
-        for b, (r0, r1) in zip(blocks, itertools.pairwise(starts), strict=True)
-    ]
-    return dl.from_array(da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0])
+def _concatenate(*parts: np.ndarray) -> np.ndarray:
+    return np.concatenate(parts)
 
 
 def downsample(
@@ -255,33 +242,34 @@ def downsample(
 ) -> Sampled:
     """Binarize ``A`` and cap its rows, then its columns, at ``cap_rows`` / ``cap_cols`` entries.
 
-    Lazy: returns the downsampled matrix (int32 CSR row blocks, the row
-    chunks of ``A``) and Delayed entry counts. ``name`` labels errors about
-    the values (``"A"``, ``"others[0]"``), raised when a block is computed.
+    Lazy, in the plan: the downsampled matrix (int32 CSR row blocks, the row
+    chunks of ``A``; a :class:`~dlinalg.plan.blockmap.BlockMap`) and its
+    entry counts (local nodes). ``name`` labels errors about the values
+    (``"A"``, ``"others[0]"``), raised when a block is computed.
     """
-    blocks, starts = _blocks(A)
     ncol = A.shape[1]
-    stage = [
-        delayed(cap_rows_block, pure=True)(b, r0, cap_rows, seed, name)
-        for b, r0 in zip(blocks, starts, strict=False)
-    ]
-    counts = tree_reduce([delayed(col_counts_block, pure=True)(b) for b in stage], sum_parts)
-    if cap_cols is not None:
-        cands = [
-            delayed(candidates_block, pure=True)(b, r0, counts, cap_cols, seed)
-            for b, r0 in zip(stage, starts, strict=False)
-        ]
-        merged = tree_reduce(cands, functools.partial(merge_candidates, cap_cols))
-        thr = delayed(thresholds, pure=True)(merged, ncol)
-        stage = [
-            delayed(cap_cols_block, pure=True)(b, r0, thr, seed)
-            for b, r0 in zip(stage, starts, strict=False)
-        ]
-        counts = delayed(_minimum, pure=True)(counts, cap_cols)
-    rows = delayed(np.concatenate, pure=True)(
-        [delayed(row_counts_block, pure=True)(b) for b in stage]
+
+    def block_map(node: Node, block: Any, *local: Node) -> BlockMap:
+        return BlockMap((node,), block, ncol, np.int32, True, local, offsets=True)
+
+    stage = block_map(
+        A._node, functools.partial(cap_rows_block, cap=cap_rows, seed=seed, name=name)
     )
-    return Sampled(_as_drm(stage, starts, ncol), counts, rows)
+    counts = BlockReduce((stage,), col_counts_block, sum_parts)
+    if cap_cols is not None:
+        merged = BlockReduce(
+            (stage,),
+            functools.partial(candidates_block, cap=cap_cols, seed=seed),
+            functools.partial(merge_candidates, cap_cols),
+            (counts,),
+            offsets=True,
+        )
+        thr = Apply(thresholds, (merged, ncol))
+        stage = block_map(stage, functools.partial(cap_cols_block, seed=seed), thr)
+        counts = Apply(_minimum, (counts, cap_cols))
+    rows = BlockReduce((stage,), row_counts_block, _concatenate)
+    matrix = A._like(stage, row_labels=None, col_labels=None)
+    return Sampled(matrix, counts, rows)
 
 
 def panel_bounds(nrow: int, ncol: int) -> list[tuple[int, int]]:
@@ -289,16 +277,6 @@ def panel_bounds(nrow: int, ncol: int) -> list[tuple[int, int]]:
     entries = int(dask.config.get("dlinalg.models.similarity.panel-entries", PANEL_ENTRIES))
     width = max(1, entries // max(1, ncol))
     return [(s, min(s + width, nrow)) for s in range(0, nrow, width)]
-
-
-def _one_block(x: Any) -> Delayed:
-    """The single block of a lazy dlinalg result, as a Delayed."""
-    arr = x.to_dask()
-    blocks = arr.to_delayed(optimize_graph=False).ravel()
-    if len(blocks) != 1:  # pragma: no cover - the plans used here give one block
-        arr = arr.rechunk(-1)
-        blocks = arr.to_delayed(optimize_graph=False).ravel()
-    return blocks[0]
 
 
 def count_panel(A: DRM, B: DRM, start: int, stop: int, rows_of_a: bool = False) -> DRM:
@@ -324,14 +302,15 @@ def llr_panels(
     min_llr: float,
     exclude_self: bool,
     rows_of_a: bool = False,
-) -> list[Delayed]:
-    """Delayed top-``k`` LLR panels of ``A'B`` (or of ``A A'`` with ``rows_of_a``).
+) -> list[Apply]:
+    """Top-``k`` LLR panels of ``A'B`` (or of ``A A'`` with ``rows_of_a``), as plan nodes.
 
     The counts of output rows ``s:e`` come transposed from
     :func:`count_panel`: ``B.T @ A[:, s:e]``, dlinalg's ``AtB`` plan (one
     zipped pass over the row blocks, partial products tree-summed); for row
     similarity (``rows_of_a``, B is A) ``A @ A[s:e, :].T``, the ``ABt`` plan
-    with the panel's rows gathered once.
+    with the panel's rows gathered once. Each panel is scored and cut to its
+    top ``k`` in the task that receives its counts.
     """
     if rows_of_a:
         nout, ncol = A.matrix.shape[0], A.matrix.shape[0]
@@ -339,23 +318,19 @@ def llr_panels(
     else:
         nout, ncol = A.matrix.shape[1], B.matrix.shape[1]
         rcount, ccount = A.col_counts, B.col_counts
-    out = []
-    for s, e in panel_bounds(nout, ncol):
-        counts = count_panel(A.matrix, B.matrix, s, e, rows_of_a)
-        out.append(
-            delayed(llr_topk_panel, pure=True)(
-                _one_block(counts), s, rcount, ccount, n, exclude_self, k, min_llr
-            )
-        )
-    return out
+    args = (rcount, ccount, n, exclude_self, k, min_llr)
+    return [
+        Apply(llr_topk_panel, (count_panel(A.matrix, B.matrix, s, e, rows_of_a)._node, s, *args))
+        for s, e in panel_bounds(nout, ncol)
+    ]
 
 
-def cosine_panels(A: DRM, threshold: float) -> list[Delayed]:
-    """Delayed upper-triangular cosine panels of the columns of float64 ``A``."""
-    norms = delayed(np.sqrt, pure=True)(_one_block((A * A).col_sums()))
+def cosine_panels(A: DRM, threshold: float) -> list[Apply]:
+    """Upper-triangular cosine panels of the columns of float64 ``A``, as plan nodes."""
+    norms = Apply(np.sqrt, ((A * A).col_sums()._node,))
     ncol = A.shape[1]
     return [
-        delayed(cosine_panel, pure=True)(_one_block(count_panel(A, A, s, e)), s, norms, threshold)
+        Apply(cosine_panel, (count_panel(A, A, s, e)._node, s, norms, threshold))
         for s, e in panel_bounds(ncol, ncol)
     ]
 

@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, _fit_context
 
 import dlinalg as dl
 from dlinalg import DRM
-from dlinalg.cluster import compute_collections
+from dlinalg.functions import compute_plan
 
 from .._validation import as_float64
 from ._cooccurrence import cosine_panels, stack_panels
@@ -102,7 +102,7 @@ class CosineSimilarity(BaseEstimator):
         """
         M = _cosine_input(A)
         panels = cosine_panels(as_float64(M), threshold(self.threshold))
-        parts = compute_collections(*panels)
+        parts = compute_plan(panels)
         n = M.shape[1]
         self.similarities_ = stack_panels(list(parts), (n, n))
         self.column_labels_ = (

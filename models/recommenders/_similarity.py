@@ -21,8 +21,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from dlinalg.cluster import compute_collections
 from dlinalg.errors import OperandTypeError
+from dlinalg.functions import compute_plan
 
 from .._validation import check_params
 from ._cooccurrence import downsample, llr_panels, stack_panels
@@ -290,7 +290,7 @@ class ItemSimilarity(BaseEstimator):
         ]
         counts = [s.col_counts for s in sampled]
         flat = [d for group in panels for d in group]
-        results = compute_collections(*flat, *counts)
+        results = compute_plan([*flat, *counts])
         parts, self.item_counts_ = list(results[: len(flat)]), list(results[len(flat) :])
         n0 = data.matrices[0].shape[1]
         self.indicators_ = []
@@ -556,7 +556,7 @@ class RowSimilarity(BaseEstimator):
         panels = llr_panels(
             sampled, sampled, n=ncol, k=k, min_llr=min_llr, exclude_self=True, rows_of_a=True
         )
-        *parts, self.row_counts_ = compute_collections(*panels, sampled.row_counts)
+        *parts, self.row_counts_ = compute_plan([*panels, sampled.row_counts])
         nrow = data.n_users
         self.indicators_ = stack_panels(parts, (nrow, nrow))
         self.row_labels_ = data.user_labels
