@@ -185,6 +185,7 @@ def cg(
         x=x, istop=int(st.istop), itn=int(st.itn), normr=float(st.normr),
         normar=NAN, anorm=NAN, acond=NAN, arnorm=NAN, xnorm=float(np.linalg.norm(x)),
         message=CG_MESSAGES[st.istop], scipy_fields=("x", "info"),
+        history=run.history(),
     )  # fmt: skip
 
 

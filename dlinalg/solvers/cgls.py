@@ -175,6 +175,7 @@ def cgls(
         normr=float(st.normr), normar=float(st.normar),
         anorm=float(st.anorm), acond=float(st.acond), arnorm=float(st.normar),
         xnorm=float(np.linalg.norm(st.x)), message=CGLS_MESSAGES[st.istop],
+        history=run.history(),
     )  # fmt: skip
 
 

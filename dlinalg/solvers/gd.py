@@ -253,6 +253,7 @@ def gd(
         x=x, istop=int(st.istop), itn=int(st.itn), normr=sqrt(st.f),
         normar=float(st.normar), anorm=NAN, acond=NAN, arnorm=float(st.normar),
         xnorm=float(np.linalg.norm(x)), message=GD_MESSAGES[st.istop],
+        history=run.history(),
     )  # fmt: skip
 
 
@@ -340,6 +341,6 @@ def _iterate(st: GdState, op, bvec, run: Run, tol: float, maxiter: int, nesterov
             istop = 1
         st.z, st.y, st.g, st.t, st.f = z, y, g, t, f
         st.normar, st.gnorm, st.istop = normar, gnorm, istop
-        run.iteration(st.itn, x, st.to_dict, normr=sqrt(f), normg=gnorm)
+        run.iteration(st.itn, x, st.to_dict, objective=f, normg=gnorm, step=lr)
         if istop:
             break

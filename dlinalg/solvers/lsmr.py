@@ -201,6 +201,7 @@ def lsmr(
         xnorm=float(st.normx),
         message=LSMR_MESSAGES[st.istop],
         scipy_fields=SCIPY_FIELDS,
+        history=run.history(),
     )
 
 
@@ -278,8 +279,9 @@ def _iterate(st: LsmrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> 
         st.istop = _stop(st, atol, btol, ctol, maxiter)
         st.x, st.v, st.h, st.hbar = x, v, h, hbar
         run.iteration(
-            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.normr, normar=st.normar
-        )
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.normr,
+            normar=st.normar, anorm=st.normA, acond=st.condA, xnorm=st.normx,
+        )  # fmt: skip
         if st.istop:
             break
 

@@ -280,6 +280,7 @@ def lsqr(
         r2norm=float(st.rnorm),
         var=st.var.copy() if st.var is not None else np.zeros(n),
         scipy_fields=SCIPY_FIELDS,
+        history=run.history(),
     )
 
 
@@ -355,8 +356,9 @@ def _iterate(st: LsqrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> 
         st.istop = _stop(st, atol, btol, ctol, maxiter)
         st.x, st.v, st.w = x, v, w
         run.iteration(
-            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.rnorm, normar=st.arnorm
-        )
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.r1norm,
+            normar=st.arnorm, anorm=st.anorm, acond=st.acond, xnorm=st.xnorm,
+        )  # fmt: skip
         if st.istop:
             break
 
