@@ -123,7 +123,7 @@ class Run:
         params: dict[str, Any],
         checkpoint: Any,
         maxiter: int,
-        show: bool,
+        show: bool | None,
         callback: Callable | None,
         every: int = 10,
         fingerprint: Any = None,

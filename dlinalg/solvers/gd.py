@@ -58,7 +58,7 @@ def gd(
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
+    show: bool | None = None,
 ) -> SolveResult:
     """Least squares ``min f(x) = ||A x - b||^2`` by full-batch gradient descent.
 
@@ -108,8 +108,9 @@ def gd(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar with ``||A x - b||`` and ``||g||``.
+    show : bool, optional
+        Show an iteration bar with ``||A x - b||`` and ``||g||``. Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
 
     Returns
     -------
