@@ -21,7 +21,7 @@ from dlinalg.io.zarr import verify_zarr
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plans import Explanation, explain
 from dlinalg.readers import from_xarray, read_zarr
-from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, svds
+from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, plot_convergence, svds
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,7 @@ __all__ = [
     "cg",
     "cgls",
     "gd",
+    "plot_convergence",
     # cluster
     "local_cluster",
     "connect",

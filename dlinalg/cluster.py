@@ -516,6 +516,36 @@ def _as_bool(value: Any, name: str) -> bool:
     raise DTypeError(f"{name} must be True, False or None, got {value!r}")
 
 
+def _in_jupyter() -> bool:
+    """True inside a Jupyter kernel (an IPython ZMQ shell), False in terminals and tests."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def default_progress() -> bool:
+    """Whether long work shows progress when not told: on in Jupyter, off elsewhere.
+
+    The dask config value ``dlinalg.progress`` (True or False) overrides it
+    everywhere, e.g. ``dask.config.set({"dlinalg.progress": True})`` to see
+    bars in a terminal, or ``False`` to silence a notebook.
+
+    Examples
+    --------
+    >>> import dask
+    >>> from dlinalg.cluster import default_progress
+    >>> default_progress()  # not in a Jupyter kernel
+    False
+    >>> with dask.config.set({"dlinalg.progress": True}):
+    ...     default_progress()
+    True
+    """
+    configured = dask.config.get("dlinalg.progress", None)
+    if configured is None:
+        return _in_jupyter()
+    return _as_bool(configured, "dask config 'dlinalg.progress'")
+
+
 def _distributed_client(collections: list, scheduler: Any) -> Client | None:
     """The Client that ``dask.compute`` would use for these collections, or None."""
     schedule = get_scheduler(scheduler=scheduler, collections=collections)
@@ -561,8 +591,9 @@ def compute_collections(*collections: Any, progress: bool | None = None, **kwarg
         Show a progress bar: distributed's bar (tracked by the scheduler) when
         the computation runs on a :class:`distributed.Client`, else
         :class:`dask.diagnostics.ProgressBar`. Both print to stdout, so they
-        work in terminals and in Jupyter. Default: the dask config value
-        ``dlinalg.progress`` (False if unset).
+        work in terminals and in Jupyter. Default: :func:`default_progress`
+        (on in Jupyter, off elsewhere, unless the dask config value
+        ``dlinalg.progress`` says otherwise).
     **kwargs
         Passed to :func:`dask.compute` (``scheduler=``, ``optimize_graph=``,
         ``traverse=``...).
@@ -597,8 +628,7 @@ def compute_collections(*collections: Any, progress: bool | None = None, **kwarg
     45
     """
     if progress is None:
-        progress = dask.config.get("dlinalg.progress", False)
-        progress = _as_bool(progress, "dask config 'dlinalg.progress'")
+        progress = default_progress()
     elif not isinstance(progress, bool):
         raise DTypeError(f"progress must be True, False or None, got {progress!r}")
     _trace.record("graph", [describe_collection(c) for c in collections])

@@ -45,6 +45,7 @@ from dask.base import is_dask_collection, tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from dlinalg._html import html_repr
 from dlinalg._tokens import cull_only
 from dlinalg.errors import DTypeError
 from dlinalg.physical.reduce import empty_meta
@@ -487,6 +488,15 @@ class LazyResult(_Lazy):
     def __repr__(self) -> str:
         where = "in memory" if self._node.local else "distributed"
         return f"<LazyResult shape={self.shape} dtype={self.dtype} ({where})>"
+
+    def _repr_html_(self) -> str:
+        """The notebook view: shape, dtype, where the value lives, the plan."""
+        facts = [
+            ("Shape", _shape_text(self.shape)),
+            ("Dtype", self.dtype),
+            ("Value", "in memory once computed" if self._node.local else "row-partitioned"),
+        ]
+        return html_repr("dlinalg.LazyResult", facts, None, self.explain())
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -17,6 +17,7 @@ import dask.array as da
 import numpy as np
 
 from dlinalg import _trace
+from dlinalg._html import html_repr, labels_text
 from dlinalg._operands import as_node, resolve_index
 from dlinalg._validation import (
     check_dtype,
@@ -261,6 +262,24 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         n = len(self.chunks)
         where = "in memory" if self._node.local else f"{n} row block{'s' if n != 1 else ''}"
         return f"<DRM {self.nrow} x {self.ncol} {self.dtype}, {kind}, {where}>"
+
+    def _repr_html_(self) -> str:
+        """The notebook view: facts, the row blocks drawn as Dask draws chunks, the plan."""
+        local = self.optimized().local  # A.T @ A is a Gram in memory, once optimized
+        n, low, high = len(self.chunks), min(self.chunks), max(self.chunks)
+        rows = f"{low}" if low == high else f"{low}-{high}"
+        blocks = "in memory" if local else f"{n} row block{'s' if n != 1 else ''} of {rows} rows"
+        facts = [
+            ("Shape", f"{self.nrow} x {self.ncol}"),
+            ("Dtype", self.dtype),
+            ("Storage", "sparse (CSR blocks)" if self.is_sparse else "dense"),
+            ("Blocks", blocks),
+            ("Dims", ", ".join(self.dims) if self.dims != ("row", "col") else None),
+            ("Row labels", labels_text(self.row_labels)),
+            ("Column labels", labels_text(self.col_labels)),
+        ]
+        chunks = None if local else (self.chunks, (self.ncol,))
+        return html_repr("dlinalg.DRM", facts, chunks, self.explain())
 
     # --- algebra ----------------------------------------------------------
     @property

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "matrix",
         (
             "dlinalg.matrix",
+            "dlinalg._html",
             "dlinalg.elementwise",
             "dlinalg.statistics",
             "dlinalg.lazy",

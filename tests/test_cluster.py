@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
+import types
 import urllib.request
 from urllib.parse import urlparse
 
@@ -21,6 +23,7 @@ import numpy as np
 import psutil
 import pytest
 
+import dlinalg as dl
 from dlinalg import cluster as dlc
 from dlinalg.cluster import compute_collections, connect, local_cluster
 from dlinalg.errors import ClusterError, DLinalgError, DTypeError
@@ -325,6 +328,28 @@ def test_progress_default_comes_from_dask_config(scheduler, capfd):
     with dask.config.set({"dlinalg.progress": False}):
         compute_collections(*args)
     assert BAR not in capfd.readouterr().out
+
+
+class ZMQInteractiveShell:
+    """Named as Jupyter's kernel shell: what default_progress looks for."""
+
+
+def test_progress_is_on_by_default_in_jupyter_only(monkeypatch, capfd):
+    x, args = _collections()
+    with dask.config.set(scheduler="sync"):
+        compute_collections(*args)  # a terminal (and this test run): no bar
+        assert BAR not in capfd.readouterr().out
+        ipython = types.ModuleType("IPython")
+        ipython.get_ipython = ZMQInteractiveShell
+        monkeypatch.setitem(sys.modules, "IPython", ipython)
+        _check(compute_collections(*args), x)  # in a Jupyter kernel: a bar
+        assert BAR in capfd.readouterr().out
+        with dask.config.set({"dlinalg.progress": False}):  # the config silences it
+            compute_collections(*args)
+        assert BAR not in capfd.readouterr().out
+        A = dl.from_array(np.random.default_rng(0).standard_normal((60, 4)), chunks=20)
+        dl.lsqr(A, np.ones(60))  # the solvers' iteration bar too (tqdm, to stderr)
+        assert "lsqr:" in capfd.readouterr().err
 
 
 def test_progress_on_an_explicit_client_without_default(client, capfd):

@@ -23,6 +23,18 @@ from dlinalg.solvers.checkpoint import CheckpointError
 from dlinalg.solvers.gd import gd
 from dlinalg.solvers.lsmr import lsmr
 from dlinalg.solvers.lsqr import lsqr
+from dlinalg.solvers.plot import plot_convergence
 from dlinalg.solvers.result import SolveResult
 
-__all__ = ["lsqr", "lsmr", "svds", "eigsh", "cg", "cgls", "gd", "SolveResult", "CheckpointError"]
+__all__ = [
+    "lsqr",
+    "lsmr",
+    "svds",
+    "eigsh",
+    "cg",
+    "cgls",
+    "gd",
+    "SolveResult",
+    "CheckpointError",
+    "plot_convergence",
+]

@@ -123,7 +123,7 @@ class Run:
         params: dict[str, Any],
         checkpoint: Any,
         maxiter: int,
-        show: bool,
+        show: bool | None,
         callback: Callable | None,
         every: int = 10,
         fingerprint: Any = None,
@@ -138,6 +138,7 @@ class Run:
         self.resumed = self.ckpt.load() if self.ckpt is not None else None
         start = int(self.resumed["itn"]) if self.resumed else 0
         self._bar = (name, maxiter, show, callback, start)
+        self._history: dict[str, list[float]] = {}
 
     @cached_property
     def progress(self) -> Progress:
@@ -156,10 +157,24 @@ class Run:
     def iteration(
         self, itn: int, x: np.ndarray, state: Callable[[], dict[str, Any]], **metrics: float
     ) -> None:
-        """Report iteration ``itn``; save ``state()`` (built only then) when a save is due."""
-        self.progress.update(itn, x, **metrics)
+        """Report iteration ``itn``; save ``state()`` (built only then) when a save is due.
+
+        Every metric joins the convergence history; the bar shows the residual
+        norms (``normr``, ``normar``, ``normg``).
+        """
+        for key, value in {"itn": itn, **metrics}.items():
+            self._history.setdefault(key, []).append(value)
+        shown = {k: v for k, v in metrics.items() if k in ("normr", "normar", "normg")}
+        self.progress.update(itn, x, **shown)
         if self.ckpt is not None and self.ckpt.due(itn):
             self.ckpt.save(state())
+
+    def history(self) -> dict[str, np.ndarray]:
+        """The metrics of each iteration run by this call, as arrays (``"itn"`` first)."""
+        return {
+            k: np.asarray(v, dtype=np.int64 if k == "itn" else np.float64)
+            for k, v in self._history.items()
+        }
 
     def finish(self, state: Callable[[], dict[str, Any]], message: str) -> None:
         """Save the final state (a later call with the same path returns it at once)."""

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from dlinalg.cluster import default_progress
+
 __all__ = ["Progress"]
 
 
@@ -22,8 +24,8 @@ class Progress:
         Solver name, the bar's label.
     maxiter : int
         The iteration limit, the bar's length.
-    show : bool
-        Show the bar.
+    show : bool or None
+        Show the bar; None: :func:`dlinalg.cluster.default_progress` (on in Jupyter).
     callback : callable or None
         Called as ``callback(xk)`` with a copy of the iterate.
     start : int, default 0
@@ -31,11 +33,11 @@ class Progress:
     """
 
     def __init__(
-        self, name: str, maxiter: int, show: bool, callback: Any = None, start: int = 0
+        self, name: str, maxiter: int, show: bool | None, callback: Any = None, start: int = 0
     ) -> None:
         self.callback = callback
         self.bar = None
-        if show:
+        if default_progress() if show is None else show:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=maxiter, initial=start, desc=name, unit="it", leave=True)

@@ -45,7 +45,7 @@ def cg(
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
+    show: bool | None = None,
 ) -> SolveResult:
     """Solve ``A x = b`` for a symmetric positive definite A by conjugate gradients.
 
@@ -87,8 +87,9 @@ def cg(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar with ``||r||``.
+    show : bool, optional
+        Show an iteration bar with ``||r||``. Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
 
     Returns
     -------
@@ -185,6 +186,7 @@ def cg(
         x=x, istop=int(st.istop), itn=int(st.itn), normr=float(st.normr),
         normar=NAN, anorm=NAN, acond=NAN, arnorm=NAN, xnorm=float(np.linalg.norm(x)),
         message=CG_MESSAGES[st.istop], scipy_fields=("x", "info"),
+        history=run.history(),
     )  # fmt: skip
 
 

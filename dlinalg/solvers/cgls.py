@@ -44,7 +44,7 @@ def cgls(
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
+    show: bool | None = None,
 ) -> SolveResult:
     """Least squares ``min ||A x - b||^2 + damp^2 ||x||^2`` by CGLS, one pass over A per iteration.
 
@@ -80,8 +80,9 @@ def cgls(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar with ``||r||`` and ``||A^T r||``.
+    show : bool, optional
+        Show an iteration bar with ``||r||`` and ``||A^T r||``. Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
 
     Returns
     -------
@@ -175,6 +176,7 @@ def cgls(
         normr=float(st.normr), normar=float(st.normar),
         anorm=float(st.anorm), acond=float(st.acond), arnorm=float(st.normar),
         xnorm=float(np.linalg.norm(st.x)), message=CGLS_MESSAGES[st.istop],
+        history=run.history(),
     )  # fmt: skip
 
 

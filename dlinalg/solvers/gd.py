@@ -58,7 +58,7 @@ def gd(
     callback: Any = None,
     checkpoint: Any = None,
     fingerprint: Any = None,
-    show: bool = False,
+    show: bool | None = None,
 ) -> SolveResult:
     """Least squares ``min f(x) = ||A x - b||^2`` by full-batch gradient descent.
 
@@ -108,8 +108,9 @@ def gd(
         with seeded probe vectors (one extra ``matvec`` and ``rmatvec``); pass
         a fingerprint to skip the probe. It is a promise: a checkpoint with
         the same fingerprint is resumed whatever A now holds.
-    show : bool, default False
-        Show an iteration bar with ``||A x - b||`` and ``||g||``.
+    show : bool, optional
+        Show an iteration bar with ``||A x - b||`` and ``||g||``. Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
 
     Returns
     -------
@@ -253,6 +254,7 @@ def gd(
         x=x, istop=int(st.istop), itn=int(st.itn), normr=sqrt(st.f),
         normar=float(st.normar), anorm=NAN, acond=NAN, arnorm=float(st.normar),
         xnorm=float(np.linalg.norm(x)), message=GD_MESSAGES[st.istop],
+        history=run.history(),
     )  # fmt: skip
 
 
@@ -340,6 +342,6 @@ def _iterate(st: GdState, op, bvec, run: Run, tol: float, maxiter: int, nesterov
             istop = 1
         st.z, st.y, st.g, st.t, st.f = z, y, g, t, f
         st.normar, st.gnorm, st.istop = normar, gnorm, istop
-        run.iteration(st.itn, x, st.to_dict, normr=sqrt(f), normg=gnorm)
+        run.iteration(st.itn, x, st.to_dict, objective=f, normg=gnorm, step=lr)
         if istop:
             break

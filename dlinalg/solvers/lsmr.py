@@ -81,7 +81,7 @@ def lsmr(
     btol: float = 1e-6,
     conlim: float = 1e8,
     maxiter: int | None = None,
-    show: bool = False,
+    show: bool | None = None,
     x0: Any = None,
     *,
     callback: Any = None,
@@ -113,8 +113,9 @@ def lsmr(
         Stop when the estimated ``cond(Abar)`` exceeds it (0: no limit).
     maxiter : int, optional
         Iteration limit; default ``min(m, n)`` (SciPy's).
-    show : bool, default False
-        Show an iteration bar (SciPy prints a table instead).
+    show : bool, optional
+        Show an iteration bar (SciPy prints a table instead). Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
     x0 : array_like, optional
         Starting point, ``(n,)``. As in SciPy, the damping then applies to
         ``x - x0``: ``min ||A x - b||^2 + damp^2 ||x - x0||^2``.
@@ -201,6 +202,7 @@ def lsmr(
         xnorm=float(st.normx),
         message=LSMR_MESSAGES[st.istop],
         scipy_fields=SCIPY_FIELDS,
+        history=run.history(),
     )
 
 
@@ -278,8 +280,9 @@ def _iterate(st: LsmrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> 
         st.istop = _stop(st, atol, btol, ctol, maxiter)
         st.x, st.v, st.h, st.hbar = x, v, h, hbar
         run.iteration(
-            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.normr, normar=st.normar
-        )
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.normr,
+            normar=st.normar, anorm=st.normA, acond=st.condA, xnorm=st.normx,
+        )  # fmt: skip
         if st.istop:
             break
 

@@ -117,7 +117,7 @@ def lsqr(
     btol: float = 1e-6,
     conlim: float = 1e8,
     iter_lim: int | None = None,
-    show: bool = False,
+    show: bool | None = None,
     calc_var: bool = False,
     x0: Any = None,
     *,
@@ -157,9 +157,10 @@ def lsqr(
         Stop when the estimated ``cond(Abar)`` exceeds it (0: no limit).
     iter_lim : int, optional
         Iteration limit (SciPy's name); default ``2 n``.
-    show : bool, default False
+    show : bool, optional
         Show an iteration bar with the residual estimates (SciPy prints a
-        table instead).
+        table instead). Default: on in Jupyter, off elsewhere
+        (:func:`dlinalg.cluster.default_progress`).
     calc_var : bool, default False
         Estimate the diagonal of ``(A^T A + damp^2 I)^{-1}`` into ``var``
         (SciPy's estimate; the sum of the squared search directions, O(n) a
@@ -280,6 +281,7 @@ def lsqr(
         r2norm=float(st.rnorm),
         var=st.var.copy() if st.var is not None else np.zeros(n),
         scipy_fields=SCIPY_FIELDS,
+        history=run.history(),
     )
 
 
@@ -355,8 +357,9 @@ def _iterate(st: LsqrState, gk, run: Run, damp, atol, btol, conlim, maxiter) -> 
         st.istop = _stop(st, atol, btol, ctol, maxiter)
         st.x, st.v, st.w = x, v, w
         run.iteration(
-            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.rnorm, normar=st.arnorm
-        )
+            st.itn, x, lambda: {**st.to_dict(), **gk.state()}, normr=st.r1norm,
+            normar=st.arnorm, anorm=st.anorm, acond=st.acond, xnorm=st.xnorm,
+        )  # fmt: skip
         if st.istop:
             break
 

@@ -45,6 +45,14 @@ class SolveResult:
         ``(A^T A + damp^2 I)^{-1}``; zeros with ``calc_var=False``, as SciPy
         returns them; None for the other solvers.
 
+    history : dict of str to numpy.ndarray
+        The convergence history: one entry per iteration run by this call
+        (a resumed solve starts at its checkpoint's iteration), under
+        ``"itn"`` and the solver's estimates at that iteration: ``normr`` and
+        ``normar`` (lsqr, lsmr, cgls), ``anorm``, ``acond`` and ``xnorm``
+        (lsqr, lsmr), ``normr`` (cg), ``objective`` (``||A x - b||^2``),
+        ``normg`` and ``step`` (gd). :func:`~dlinalg.plot_convergence` draws it.
+
     A quantity a solver does not estimate is ``nan``.
 
     The result also unpacks like the tuple of the SciPy function it replaces
@@ -66,6 +74,7 @@ class SolveResult:
     message: str
     r2norm: float = float("nan")
     var: np.ndarray | None = None
+    history: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     #: Names of the attributes SciPy's tuple holds, in its order (empty: no tuple).
     scipy_fields: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
