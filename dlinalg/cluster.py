@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import dask
 from dask.base import get_scheduler, is_dask_collection, unpack_collections
+from dask.core import flatten
 from dask.system import CPU_COUNT
 from dask.utils import key_split, parse_bytes
 
@@ -765,7 +766,7 @@ class ClusterExecutor:
         """
         from distributed import futures_of, wait
 
-        keys = [k for (k,) in arr.__dask_keys__()]
+        keys = list(flatten(arr.__dask_keys__()))  # a matrix's one column chunk, or a vector
         with one_task_per_key():
             (arr,) = self.client.persist([arr])
         by_key = {f.key: f for f in futures_of(arr)}

@@ -98,26 +98,28 @@ def test_damp_and_x0_like_scipy(name, damp, with_x0):
 
 
 @pytest.mark.parametrize("name", SOLVERS)
-def test_inputs_operator_dask_and_column_b(name):
-    """LinearOperator, dask array, a (m, 1) b and a dask b all give the same x."""
+def test_inputs_operator_dask_and_column_b(scheduler, name):
+    """LinearOperator, dask array, a (m, 1) b and a dask b all give the same x.
+
+    On a cluster too: a dask b is persisted as the operator's row pieces.
+    """
     A, b = problem(200, 20)
     solve = SOLVERS[name][0]
     kw = {"iter_lim" if name == "lsqr" else "maxiter": 200}
     ref = SOLVERS[name][1](A, b, atol=1e-10, btol=1e-10, **kw)[0]
     kw = {"maxiter": 200}
-    with dask.config.set(scheduler="sync"):
-        outs = [
-            solve(spla.aslinearoperator(A), b, atol=1e-10, btol=1e-10, **kw),
-            solve(da.from_array(A, chunks=(64, 20)), b[:, None], atol=1e-10, btol=1e-10, **kw),
-            solve(
-                dl.from_array(A, chunks=64),
-                da.from_array(b, chunks=50),
-                atol=1e-10,
-                btol=1e-10,
-                **kw,
-            ),
-            solve(A, b, atol=1e-10, btol=1e-10, **kw),
-        ]
+    outs = [
+        solve(spla.aslinearoperator(A), b, atol=1e-10, btol=1e-10, **kw),
+        solve(da.from_array(A, chunks=(64, 20)), b[:, None], atol=1e-10, btol=1e-10, **kw),
+        solve(
+            dl.from_array(A, chunks=64),
+            da.from_array(b, chunks=50),
+            atol=1e-10,
+            btol=1e-10,
+            **kw,
+        ),
+        solve(A, b, atol=1e-10, btol=1e-10, **kw),
+    ]
     for res in outs:
         np.testing.assert_allclose(res.x, ref, rtol=1e-8, atol=1e-11)
 
