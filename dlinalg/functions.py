@@ -15,8 +15,7 @@ from dlinalg.errors import DTypeError, OperandTypeError, ParameterError, ShapeEr
 from dlinalg.lazy import _Lazy, finish_value
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.plan import nodes as N
-from dlinalg.plan.lower import Lowering
-from dlinalg.plan.rewrite import fuse, optimize
+from dlinalg.plan.lower import lower_plan
 
 __all__ = ["crossprod", "tcrossprod", "cbind", "rbind", "compute"]
 
@@ -384,10 +383,8 @@ def compute_plan(nodes: list[N.Node], progress: bool | None = None, **kwargs: An
     :func:`dlinalg.explain`.
     """
 
-    nodes = fuse([optimize(n) for n in nodes])
-    _trace.record("plan", nodes)
-    low = Lowering()
-    collections = [low.value(n) for n in nodes]
+    roots, collections = lower_plan(nodes)
+    _trace.record("plan", roots)
     with _trace.planned():
         return compute_collections(*collections, progress=progress, **kwargs)
 

@@ -14,21 +14,21 @@ submits for it alone, under the same keys. ``__dask_optimize__`` only culls
 one task in every graph, which is what makes a recomputation after a lost
 worker bit-identical.
 
-Why ``dask.compute(A.T @ A, A.col_means())`` does not fuse the two plans into
-one pass as ``dlinalg.compute`` does, although Dask hands ``__dask_optimize__``
-the merged graphs of all of them: Dask reads every collection's
-``__dask_keys__`` (and builds its finalize tasks on them) *before* it calls the
-optimizer, so the keys cannot follow the fusion. Fusing would change what an
-expression's own keys hold: the Gram picked out of the merged statistics pass
-is not bit-identical to the Gram computed alone (a different block kernel).
-The only way to deliver it under the expression's keys would be an ``Alias``,
-and then one key would name two different values depending on what else is
-computed with it, which breaks the one-key-one-task rule above (the scheduler
-reports it as a different ``run_spec``) and bit-identical recomputation.
-What Dask does merge are the keys the expressions share: the input blocks and
-any common subexpression are computed once, so ``dask.compute`` reads the
-data once, but each expression runs its own reduction over it. Use
-:func:`dlinalg.compute` for one fused pass.
+``dask.compute(A.T @ A, A.col_means())`` runs one pass, exactly as
+:func:`dlinalg.compute` does. Dask fixes every collection's keys before it
+optimizes, so the fusion cannot live under an expression's own keys (the Gram
+picked out of a fused statistics pass is not bit for bit the Gram computed
+alone, and one key must name one value). It lives in the *finalize* tasks
+instead: ``dask.compute`` wraps each collection's keys in a fresh
+``finalize-<uuid>`` task (built from ``__dask_postcompute__``, which carries
+the plan node), and ``__dask_optimize__`` rewrites those tasks to read the
+keys of the plans lowered together (:func:`~dlinalg.plan.lower.lower_plan`,
+what ``dlinalg.compute`` submits). The expression's own keys are then culled
+unread; no key changes meaning. ``dask.persist`` keeps each expression's
+blocks under its own keys (there is nothing to finalize), and the optimizer
+otherwise only culls (dlinalg's :func:`~dlinalg._tokens.one_task_per_key`
+policy), so a key names one task in every graph, which is what makes a
+recomputation after a lost worker bit-identical.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 from dask import threaded
-from dask._task_spec import DataNode
+from dask._task_spec import DataNode, List, Task, TaskRef
 from dask.base import is_dask_collection, tokenize
+from dask.core import flatten
 from dask.delayed import Delayed
-from dask.highlevelgraph import HighLevelGraph
+from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
+from dlinalg import _trace
 from dlinalg._html import html_repr
 from dlinalg._tokens import cull_only
 from dlinalg.errors import DTypeError
@@ -54,7 +56,7 @@ from dlinalg.plan import operators as O
 from dlinalg.plan.blockmap import Apply
 from dlinalg.plan.blockreduce import BlockReduce
 from dlinalg.plan.chain import ChainPass
-from dlinalg.plan.lower import Lowering
+from dlinalg.plan.lower import Lowering, lower_plan
 from dlinalg.plan.rewrite import fuse, optimize
 
 __all__ = ["LazyResult"]
@@ -77,8 +79,59 @@ def _hlg(coll: Any) -> HighLevelGraph:
 
 def _lower_alone(node: N.Node) -> Any:
     """The collection :func:`dlinalg.compute` submits for ``node`` alone."""
-    (root,) = fuse([optimize(node)])
-    return _as_collection(Lowering().value(root), root)
+    (root,), (value,) = lower_plan([node])
+    return _as_collection(value, root)
+
+
+def _keys_of(keys: Any) -> Any:
+    """A collection's (nested) keys as the task-spec references a finalize task reads."""
+    if isinstance(keys, list):
+        return List(*map(_keys_of, keys))
+    return TaskRef(keys)
+
+
+def _finalize_task(key: Any, coll: Any, post: tuple) -> Task:
+    """The task ``dask.compute`` builds to finalize ``coll`` (minus the plan node)."""
+    func, args = coll.__dask_postcompute__()
+    return Task(key, _finalize, _keys_of(coll.__dask_keys__()), func, tuple(args), post)
+
+
+def fuse_finalized(dsk: Any, keys: Any, **kwargs: Any) -> HighLevelGraph:
+    """``__dask_optimize__``: compute the expressions finalized together in one pass, then cull.
+
+    ``dask.compute`` and ``Client.compute`` ask for ``finalize-*`` keys whose
+    tasks apply :func:`_finalize` to an expression's keys; each carries its
+    plan node. All of them are lowered *together* (:func:`lower_plan`, as
+    :func:`dlinalg.compute` does) and the finalize tasks are rewritten to read
+    the fused collections. Any other request (``persist``, a bare graph) is
+    only culled.
+    """
+    dsk = dsk if isinstance(dsk, HighLevelGraph) else _hlg_of_dict(dsk)
+    finals = []
+    for key in flatten(keys):
+        task = dsk.layers[key].get(key) if key in dsk.layers else None
+        if isinstance(task, Task) and task.func is _finalize and len(task.args) == 5:
+            finals.append(task)
+    if not finals:
+        return cull_only(dsk, keys)
+    nodes = [task.args[4] for task in finals]
+    roots, values = lower_plan(nodes)
+    _trace.record("plan", roots)
+    layers, deps = dict(dsk.layers), dict(dsk.dependencies)
+    for task, root, value in zip(finals, roots, values, strict=True):
+        coll = _as_collection(value, root)
+        graph = _hlg(coll)
+        layers.update(graph.layers)
+        deps.update(graph.dependencies)
+        layers[task.key] = MaterializedLayer(
+            {task.key: _finalize_task(task.key, coll, task.args[3])}
+        )
+        deps[task.key] = set(graph.layers)
+    return cull_only(HighLevelGraph(layers, deps), keys)
+
+
+def _hlg_of_dict(dsk: Any) -> HighLevelGraph:
+    return HighLevelGraph.from_collections(str(id(dsk)), dsk, dependencies=())
 
 
 def finish_value(value: Any, post: tuple = ()) -> Any:
@@ -92,8 +145,12 @@ def finish_value(value: Any, post: tuple = ()) -> Any:
     return value
 
 
-def _finalize(results: Any, func: Any, args: tuple, post: tuple) -> Any:
-    """``__dask_postcompute__``: the lowered collection's own finalize, then :func:`finish_value`."""
+def _finalize(results: Any, func: Any, args: tuple, post: tuple, plan: Any = None) -> Any:
+    """``__dask_postcompute__``: the lowered collection's own finalize, then :func:`finish_value`.
+
+    ``plan`` (the expression's plan node) is what :func:`fuse_finalized`
+    reads to lower the expressions computed together; it is not used here.
+    """
     return finish_value(func(results, *args), post)
 
 
@@ -385,7 +442,7 @@ class _Lazy:
 
     def __dask_postcompute__(self) -> tuple:
         func, args = self._lowered().__dask_postcompute__()
-        return _finalize, (func, tuple(args), self._post)
+        return _finalize, (func, tuple(args), self._post, self._node)
 
     def __dask_postpersist__(self) -> tuple:
         rebuild, args = self._lowered().__dask_postpersist__()
@@ -407,7 +464,7 @@ class _Lazy:
     def __dask_tokenize__(self) -> Any:
         return (type(self).__name__, self._node.token, self._post)
 
-    __dask_optimize__ = staticmethod(cull_only)
+    __dask_optimize__ = staticmethod(fuse_finalized)
     __dask_scheduler__ = staticmethod(threaded.get)
 
 

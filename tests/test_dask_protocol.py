@@ -21,7 +21,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import xarray as xr
+from dask._expr import FinalizeCompute
 from dask.base import collections_to_expr, tokenize
+from dask.utils import key_split
 from distributed import futures_of, progress, wait
 
 import dlinalg as dl
@@ -118,9 +120,9 @@ def test_dask_compute_matches_dl_compute(case, dtype, sparse, scheduler):
         truth["scaled"] = 2 * X
     assert all(dask.is_dask_collection(e) for e in exprs.values())
     got = dask.compute(*exprs.values())
-    want = [dl.compute(e)[0] for e in exprs.values()]
+    want = dl.compute(*exprs.values())
     for name, g, w in zip(exprs, got, want, strict=True):
-        same_bits(g, w)  # the same graph as dl.compute of the expression
+        same_bits(g, w)  # the same fused graph as dl.compute of the expressions together
         close(g, truth[name], dtype)
     assert sp.issparse(got[0]) == sparse  # a sparse matrix comes back as a csr_array
     assert np.ndim(got[list(exprs).index("norm")]) == 0
@@ -259,28 +261,85 @@ def test_shared_subexpressions_are_read_once():
     np.testing.assert_allclose(B, 2 * X)
 
 
-def test_graph_of_several_expressions_is_the_union_of_their_graphs():
-    _, A = make((43, 6), 10, np.float64, False)
-    exprs = (A.T @ A, A.col_means(), (A - A.col_means()).col_vars())
-    graph = dict(collections_to_expr(list(exprs)).optimize().__dask_graph__())
-    union = set().union(*(dict(e.__dask_graph__()) for e in exprs))
-    computed = {k for k in graph if not str(k).startswith("finalize-")}
-    assert computed == union
-    blocks = [k for k in computed if isinstance(k, tuple) and k[0] == A._node.array.name]
-    assert len(blocks) == len(A.chunks)  # the input blocks once, shared by the three
-    assert sum(len(dict(e.__dask_graph__())) for e in exprs) > len(computed)
-
-
-def test_dl_compute_is_the_one_pass(monkeypatch):
-    """Document the difference: ``dl.compute`` fuses the passes, ``dask.compute`` shares keys."""
-    _, A = make((43, 6), 10, np.float64, False)
+def submitted_by_dl_compute(monkeypatch, *exprs):
+    """The collections ``dl.compute(*exprs)`` hands to Dask."""
     seen = []
     real = F.compute_collections
     monkeypatch.setattr(F, "compute_collections", lambda *c, **k: seen.extend(c) or real(*c, **k))
-    dl.compute(A.T @ A, A.col_means(), scheduler="sync")
-    fused = set().union(*(dict(c.__dask_graph__()) for c in seen))
-    alone = set(dict((A.T @ A).__dask_graph__())) | set(dict(A.col_means().__dask_graph__()))
-    assert len(fused) < len(alone)
+    dl.compute(*exprs, scheduler="sync")
+    monkeypatch.undo()
+    return seen
+
+
+def submitted_by_dask_compute(*exprs):
+    """The graph ``dask.compute(*exprs)`` runs (what it optimizes, then schedules)."""
+    expr = FinalizeCompute(collections_to_expr(list(exprs))).optimize()
+    return {k: v for k, v in dict(expr.__dask_graph__()).items() if not _is_finalize(k)}
+
+
+def _is_finalize(key):
+    return str(key).startswith("finalize-")
+
+
+# (expressions, whether dl.compute merges their passes) -- what the optimizer does with them
+FUSIONS = {
+    "gram+means": (lambda A: (A.T @ A, A.col_means()), True),
+    "stats": (lambda A: (A.col_sums(), A.col_vars(), A.norm(), A.col_means()), True),
+    "centred": (lambda A: ((A - A.col_means()).col_vars(), A.T @ A, A.col_means()), True),
+    "products": (lambda A: (A.T @ (A @ np.ones(A.ncol)), A.T @ A, A @ np.ones(A.ncol)), False),
+}
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_dask_compute_fuses_exactly_like_dl_compute(case, sparse, fusion, monkeypatch):
+    """The graph ``dask.compute`` runs is the one ``dl.compute`` submits: same keys, same tasks."""
+    shape, chunks = case
+    _, A = make(shape, chunks, np.float64, sparse)
+    build, merges = FUSIONS[fusion]
+    exprs = build(A)
+    fused = submitted_by_dl_compute(monkeypatch, *exprs)
+    want = {}
+    for coll in fused:
+        want.update(dict(coll.__dask_graph__()) if dask.is_dask_collection(coll) else {})
+    got = submitted_by_dask_compute(*exprs)
+    assert set(got) == set(want)
+    alone = set().union(*(dict(e.__dask_graph__()) for e in exprs))
+    assert (alone != set(got)) == merges  # merged: each expression's own reduction does not run
+
+
+def test_dask_compute_reads_each_block_once_in_one_reduction():
+    X, A0 = make((43, 6), 10, np.float64, False)
+    A = A0.map_blocks(_counted)  # a module-level function: Dask tokenizes it deterministically
+    exprs = (A.T @ A, A.col_means(), A.col_vars())
+    graph = submitted_by_dask_compute(*exprs)
+    per_block = [k for k in graph if key_split(k) == "stats_block"]
+    assert len(per_block) == len(A.chunks)  # one statistics task per block: one pass
+    _READS.clear()
+    G, m, v = dask.compute(*exprs, scheduler="sync")
+    assert sorted(_READS) == sorted(A.chunks)
+    same_bits(G, dl.compute(*exprs, scheduler="sync")[0])
+    np.testing.assert_allclose(G, X.T @ X)
+    np.testing.assert_allclose(m, X.mean(axis=0))
+    np.testing.assert_allclose(v, X.var(axis=0))
+
+
+def test_dask_compute_pass_shows_in_explain():
+    _, A = make((43, 6), 10, np.float64, False)
+    seen = dl.explain(dask.compute, A.T @ A, A.col_means(), scheduler="sync")
+    assert len(seen.passes) == 1  # the two expressions ran as one pass
+    assert "ColStats" in str(seen)
+    same_bits(seen.result[0], dl.compute(A.T @ A, A.col_means(), scheduler="sync")[0])
+
+
+def test_own_keys_keep_their_meaning_after_a_fused_compute(scheduler):
+    """The fusion lives in the finalize tasks: the Gram's own keys still hold the Gram alone."""
+    _, A = make((43, 6), 10, np.float64, False)
+    fused = dask.compute(A.T @ A, A.col_means())
+    alone = (A.T @ A).compute()
+    (G,) = dask.persist(A.T @ A)  # the expression's own keys, computed alone
+    same_bits(G.compute(), alone)
+    np.testing.assert_allclose(fused[0], alone, rtol=1e-12)
 
 
 # --- distributed: Client.compute / persist, wait, progress ---------------------------
@@ -293,7 +352,7 @@ def test_client_compute_and_persist(case, dtype, sparse, client):
     shape, chunks = case
     X, A = make(shape, chunks, dtype, sparse)
     with client.as_current():  # wait() and DRM.compute find the client
-        want = [dl.compute(e)[0] for e in (A, A.T @ A, A.col_means())]
+        want = dl.compute(A, A.T @ A, A.col_means())  # fused together, as Client.compute does
         futures = client.compute([A, A.T @ A, A.col_means()])
         for f, w in zip(futures, want, strict=True):
             same_bits(f.result(), w)
@@ -308,7 +367,7 @@ def test_client_compute_and_persist(case, dtype, sparse, client):
         P2, G2 = client.persist([A, A.T @ A])
         wait([P2, G2])
         same_bits(P2.compute(), want[0])
-        same_bits(G2.compute(), want[1])
+        same_bits(G2.compute(), (A.T @ A).compute())  # persist keeps each under its own keys
 
 
 @pytest.mark.cluster
@@ -434,7 +493,8 @@ def test_worker_kill_persist_and_compute_are_bit_identical(fresh_cluster):
     A = dl.random((40_000, 12), chunks=500, seed=1).map_blocks(_slow)  # 80 slow blocks
     exprs = (A.T @ A, A.col_means(), A @ np.linspace(0, 1, 12))
     with client.as_current():
-        reference = tuple(dl.compute(e)[0] for e in exprs)
+        alone = tuple(dl.compute(e)[0] for e in exprs)  # persist: each under its own keys
+        together = dl.compute(*exprs)  # compute: the fused pass
     _wait_until_forgotten(client)
 
     for run in ("persist", "compute"):
@@ -458,6 +518,7 @@ def test_worker_kill_persist_and_compute_are_bit_identical(fresh_cluster):
             thread.join(120)
             got = result["v"]
         assert victim not in client.run(os.getpid).values()
+        reference = alone if run == "persist" else together
         for g, r in zip(got, reference, strict=True):
             assert _bits(g) == _bits(r)
         _wait_until_forgotten(client)

@@ -31,6 +31,7 @@ from dlinalg.plan import nodes as N
 from dlinalg.plan import operators as O
 from dlinalg.plan.blockmap import Apply, BlockMap
 from dlinalg.plan.blockreduce import BlockReduce
+from dlinalg.plan.rewrite import fuse, optimize
 
 __all__ = ["Lowering", "lower"]
 
@@ -296,3 +297,23 @@ class _CBind:
 def lower(node: N.Node) -> Any:
     """Lower one optimized node to the Dask collection holding its value."""
     return Lowering().value(node)
+
+
+def lower_plan(nodes: list[N.Node]) -> tuple[list[N.Node], list[Any]]:
+    """Optimize plan nodes together, fuse their passes and lower them.
+
+    The one lowering every way of computing shares (:func:`dlinalg.compute`,
+    the decompositions' passes, and Dask's collection protocol), so the same
+    expressions computed together give the same keys and bits whichever way
+    they run.
+
+    Returns
+    -------
+    roots : list of Node
+        The fused plan, one root per input node (for :func:`dlinalg.explain`).
+    values : list
+        The Dask collection (or in-memory value) of each root.
+    """
+    roots = fuse([optimize(n) for n in nodes])
+    low = Lowering()
+    return roots, [low.value(r) for r in roots]
