@@ -19,6 +19,7 @@ from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.zarr import verify_zarr
 from dlinalg.matrix import DRM, LazyResult
+from dlinalg.optimize import OptimizeResult, lbfgs, newton_cg, proximal_gradient
 from dlinalg.plans import Explanation, explain
 from dlinalg.readers import from_xarray, read_zarr
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, plot_convergence, svds
@@ -62,6 +63,11 @@ __all__ = [
     "cgls",
     "gd",
     "plot_convergence",
+    # optimization
+    "lbfgs",
+    "newton_cg",
+    "proximal_gradient",
+    "OptimizeResult",
     # cluster
     "local_cluster",
     "connect",

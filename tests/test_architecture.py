@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "dlinalg.plans",
         ),
     ),
-    ("algorithms", ("dlinalg.decomp", "dlinalg.solvers")),
+    ("algorithms", ("dlinalg.decomp", "dlinalg.solvers", "dlinalg.optimize")),
     ("api", ("dlinalg",)),  # dlinalg/__init__.py: the public names
     ("estimators", ("dlinalg.models",)),
 ]

@@ -31,6 +31,7 @@ from dlinalg.cluster import executor_for
 from dlinalg.errors import NonFiniteError, ShapeError
 from dlinalg.matrix import DRM
 from dlinalg.physical import reduce as R
+from dlinalg.physical.glm import glm_group
 from dlinalg.physical.matvec import (
     MatvecParts,
     combine_groups,
@@ -264,6 +265,19 @@ class RowOperator:
         pieces = _pieces(np.asarray(y, dtype=np.float64), self.chunks)
         ys = [[pieces[i] for i in idx] for idx in self.groups]
         return self._total(self._each_group(rmatvec_group, ys)).atu
+
+    def glm(self, y: RowVector, s: RowVector | None, *args: Any) -> MatvecParts:
+        """A smooth loss's value, gradient and Hessian terms summed over the blocks, one pass.
+
+        ``args`` are :func:`~dlinalg.physical.glm.glm_block`'s after ``y, s``:
+        ``(W, b, loss, param, want[, V, vb])``.
+        """
+        self._step(f"{args[2]} loss: {args[4]}")
+        ng = len(self.groups)
+        weights = [None] * ng if s is None else s.pieces
+        return self._total(
+            self._each_group(glm_group, y.pieces, weights, *[[a] * ng for a in args])
+        )
 
     def reduce_blocks(self, fn: Any) -> MatvecParts:
         """``fn(block)`` (a :class:`MatvecParts`) summed over the blocks in the fixed tree."""

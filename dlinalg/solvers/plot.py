@@ -33,10 +33,11 @@ def plot_convergence(
 
     Parameters
     ----------
-    result : SolveResult
+    result : SolveResult or OptimizeResult
         What :func:`~dlinalg.lsqr`, :func:`~dlinalg.lsmr`, :func:`~dlinalg.cg`,
-        :func:`~dlinalg.cgls` or :func:`~dlinalg.gd` returned; its
-        :attr:`~dlinalg.solvers.SolveResult.history` is drawn.
+        :func:`~dlinalg.cgls`, :func:`~dlinalg.gd` or an optimizer
+        (:func:`~dlinalg.lbfgs`, :func:`~dlinalg.newton_cg`,
+        :func:`~dlinalg.proximal_gradient`) returned; its ``history`` is drawn.
     keys : tuple of str, optional
         Which quantities of the history to draw (default: the residual norms
         it has, ``normr``, ``normar``, ``objective``, ``normg``).
@@ -52,7 +53,7 @@ def plot_convergence(
     ImportError
         If matplotlib is not installed.
     TypeError
-        If ``result`` is not a :class:`SolveResult`.
+        If ``result`` is not a solver's or optimizer's result.
     ParameterError
         If ``keys`` names a quantity the history does not have, or the
         history is empty (a resumed solve that ran no iteration).
@@ -68,8 +69,10 @@ def plot_convergence(
     >>> [line.get_label() for line in ax.get_lines()]
     ['$\\\\|b - Ax\\\\|$', '$\\\\|A^T(b - Ax)\\\\|$']
     """
-    if not isinstance(result, SolveResult):
-        raise TypeError(f"result must be a SolveResult, got {type(result).__name__}")
+    if not isinstance(getattr(result, "history", None), dict) or not hasattr(result, "message"):
+        raise TypeError(
+            f"result must be a SolveResult or OptimizeResult, got {type(result).__name__}"
+        )
     history = result.history
     if not history or len(history.get("itn", ())) == 0:
         raise ParameterError(
