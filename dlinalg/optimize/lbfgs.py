@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import line_search
+from scipy.optimize._linesearch import LineSearchWarning
 
 from dlinalg.optimize._common import MESSAGES, Session, check_memory, optimality, pseudo_gradient
 from dlinalg.optimize.objective import check_problem
@@ -242,12 +244,24 @@ def _wolfe_step(st: LbfgsState, obj: Any, mask: np.ndarray) -> tuple | None:
             cache[key] = obj.value_grad(x)
         return cache[key]
 
-    alpha, *_ = line_search(lambda x: both(x)[0], lambda x: both(x)[1], st.x, d, st.g, st.f,
-                            st.f_prev, c1=C1, c2=C2, maxiter=20)  # fmt: skip
-    if alpha is None:
-        return None
+    with warnings.catch_warnings():  # a failed search is handled below, not warned about
+        warnings.simplefilter("ignore", LineSearchWarning)
+        alpha, *_ = line_search(lambda x: both(x)[0], lambda x: both(x)[1], st.x, d, st.g,
+                                st.f, st.f_prev, c1=C1, c2=C2, maxiter=20)  # fmt: skip
+    if alpha is None:  # near float64's precision: Armijo backtracking along -g
+        st.k, d, alpha = 0, -st.g, 1.0 / max(float(np.linalg.norm(st.g)), 1.0)
+        slope = float(st.g @ d)
+        for _ in range(MAX_BACKTRACK):
+            f, g = both(st.x + alpha * d)
+            if f <= st.f + C1 * alpha * slope:
+                break
+            alpha *= 0.5
+        else:
+            return None
     x = st.x + alpha * d
     f, g = both(x)
+    if not f < st.f and not (f == st.f and optimality(g) < optimality(st.g)):
+        return None
     return x, f, g, alpha
 
 

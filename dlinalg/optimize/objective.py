@@ -145,7 +145,7 @@ def check_problem(
     s = _check_weights(sample_weight, m)
     if not isinstance(fit_intercept, bool | np.bool_):
         raise ParameterError(f"fit_intercept must be True or False, got {fit_intercept!r}")
-    eps = float("nan")
+    eps = 0.0  # unused by the other losses
     if loss == "huber":
         if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
             raise ParameterError(f"epsilon must be a number > 0, got epsilon={epsilon!r}")
