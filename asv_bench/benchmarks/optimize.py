@@ -1,0 +1,193 @@
+"""Convex optimization (issue 16): logistic regression and a Lasso path, references beside.
+
+The logistic problem is ``dense_drm(ROWS, COLS)`` (standard normal, persisted
+on the LocalCluster of 2 workers x 1 thread) with labels from a planted
+logistic model, ``C = 1``. Each dlinalg class has its references beside it;
+``track_objective`` records every method's objective (the same mean log-loss
+plus ``||w||^2 / (2 C m)``, in numpy on the same data) so a faster time is
+never a looser answer, and ``track_passes`` the passes over A.
+
+==========================================  =======================================  ======
+dlinalg                                     reference                                target
+==========================================  =======================================  ======
+``newton_cg`` / ``lbfgs``, logistic         dask-ml ``LogisticRegression`` lbfgs,    >= 10x
+                                            admm (same persisted blocks)
+``newton_cg`` / ``lbfgs``, logistic         scikit-learn ``LogisticRegression``      >= 2x
+                                            (lbfgs, one process, data in memory)
+Lasso path, 20 alphas, warm starts          scikit-learn ``Lasso`` (coordinate        report
+                                            descent), warm starts
+==========================================  =======================================  ======
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.special import expit
+
+import dlinalg as dl
+from dlinalg.optimize import prox
+
+from . import COLS, ROWS, Sized, dense_drm, dense_numpy, get_client, persisted_dask, settle
+
+C = 1.0
+#: The Lasso path: 20 alphas from alpha_max / 10 down, log-spaced (scikit-learn's grid shape).
+N_ALPHAS = 20
+_labels: dict = {}
+
+
+def planted_labels(rows: int) -> np.ndarray:
+    """0/1 labels from ``P(y=1) = expit(X w + 0.5)`` with a seeded ``w`` (``||w|| = 3``)."""
+    if rows not in _labels:
+        X = dense_numpy(rows, COLS)
+        rng = np.random.default_rng(7)
+        w = rng.standard_normal(COLS)
+        w *= 3 / np.linalg.norm(w)
+        _labels[rows] = (rng.random(rows) < expit(X @ w + 0.5)).astype(np.float64)
+    return _labels[rows]
+
+
+def logistic_objective(rows: int, coef: np.ndarray, intercept: float) -> float:
+    """Mean log-loss + ``||coef||^2 / (2 C m)`` on the in-process copy of the data."""
+    X, y = dense_numpy(rows, COLS), planted_labels(rows)
+    z = X @ coef + intercept
+    loss = float(np.mean(np.logaddexp(0, z) - y * z))
+    return loss + float(coef @ coef) / (2 * C * rows)
+
+
+class _Logistic(Sized):
+    def setup(self, rows, *solver):
+        self.client = get_client()
+        self.A = dense_drm(rows, COLS)
+        self.y = planted_labels(rows)
+        settle(self.client)
+
+
+class LogisticDlinalg(_Logistic):
+    """``dl.newton_cg`` (exact Hessian, one pass per iteration) and ``dl.lbfgs``."""
+
+    params = ([ROWS], ["newton", "lbfgs"])
+    param_names = ["rows", "solver"]
+
+    def _run(self, solver):
+        kw = {"loss": "logistic", "fit_intercept": True, "l2": 1 / (C * len(self.y))}
+        with self.client.as_current():
+            if solver == "newton":
+                return dl.newton_cg(self.A, self.y, **kw)
+            return dl.lbfgs(self.A, self.y, gtol=1e-6, **kw)
+
+    def time_fit(self, rows, solver):
+        self._run(solver)
+
+    def track_objective(self, rows, solver):
+        res = self._run(solver)
+        return logistic_objective(rows, res.coef, res.intercept)
+
+    def track_passes(self, rows, solver):
+        return self._run(solver).npass
+
+
+class LogisticSklearn(Sized):
+    """Reference: scikit-learn's ``LogisticRegression(C=1)`` (lbfgs), one process, in memory."""
+
+    def setup(self, rows):
+        self.X, self.y = dense_numpy(rows, COLS), planted_labels(rows)
+
+    def _run(self):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, max_iter=1000).fit(self.X, self.y)
+
+    def time_fit(self, rows):
+        self._run()
+
+    def track_objective(self, rows):
+        model = self._run()
+        return logistic_objective(rows, model.coef_[0], float(model.intercept_[0]))
+
+
+class LogisticDaskML(_Logistic):
+    """Reference: dask-ml's ``LogisticRegression(C=1)`` on the same persisted blocks."""
+
+    params = ([ROWS], ["lbfgs", "admm"])
+    param_names = ["rows", "solver"]
+
+    def setup(self, rows, solver):
+        super().setup(rows, solver)
+        import dask.array as da
+
+        self.X = self.A.to_dask()
+        self.yd = persisted_dask(da.from_array(self.y, chunks=(self.X.chunks[0],)))
+
+    def _run(self, solver):
+        from dask_ml.linear_model import LogisticRegression
+
+        with self.client.as_current(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return LogisticRegression(C=C, solver=solver).fit(self.X, self.yd)
+
+    def time_fit(self, rows, solver):
+        self._run(solver)
+
+    def track_objective(self, rows, solver):
+        model = self._run(solver)
+        return logistic_objective(rows, np.ravel(model.coef_), float(model.intercept_))
+
+
+def _alphas(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """scikit-learn's grid: ``alpha_max = max |X^T (y - mean)| / m``, 20 log-spaced below it."""
+    alpha_max = float(np.max(np.abs(X.T @ (y - y.mean())))) / len(y)
+    return np.geomspace(alpha_max / 10, alpha_max / 1000, N_ALPHAS)
+
+
+def _lasso_target(rows: int) -> np.ndarray:
+    """``y = X w + noise`` with 10 non-zero coefficients."""
+    key = ("lasso", rows)
+    if key not in _labels:
+        X = dense_numpy(rows, COLS)
+        rng = np.random.default_rng(8)
+        w = np.zeros(COLS)
+        w[:10] = rng.standard_normal(10)
+        _labels[key] = X @ w + 0.1 * rng.standard_normal(rows)
+    return _labels[key]
+
+
+class LassoPathDlinalg(Sized):
+    """The 20-alpha Lasso path by ``dl.proximal_gradient`` with warm starts (time per path)."""
+
+    def setup(self, rows):
+        self.client = get_client()
+        self.A, self.y = dense_drm(rows, COLS), _lasso_target(rows)
+        self.alphas = _alphas(dense_numpy(rows, COLS), self.y)
+        settle(self.client)
+
+    def _run(self):
+        x0, passes = None, 0
+        with self.client.as_current():
+            for alpha in self.alphas:
+                res = dl.proximal_gradient(self.A, self.y, prox=prox.l1(alpha),
+                                           fit_intercept=True, x0=x0, tol=1e-6)  # fmt: skip
+                x0, passes = res.x, passes + res.npass
+        return passes
+
+    def time_path(self, rows):
+        self._run()
+
+    def track_passes(self, rows):
+        return self._run()
+
+
+class LassoPathSklearn(Sized):
+    """Reference: scikit-learn's ``Lasso`` with ``warm_start`` along the same 20 alphas."""
+
+    def setup(self, rows):
+        self.X, self.y = dense_numpy(rows, COLS), _lasso_target(rows)
+        self.alphas = _alphas(self.X, self.y)
+
+    def time_path(self, rows):
+        from sklearn.linear_model import Lasso
+
+        model = Lasso(warm_start=True, tol=1e-6)
+        for alpha in self.alphas:
+            model.set_params(alpha=alpha).fit(self.X, self.y)
