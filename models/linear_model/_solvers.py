@@ -494,6 +494,9 @@ def _positive(p: Problem) -> Solution:
     for alpha, cols in _groups(p.alphas):
         R, rhs = _nnls_system(G + alpha * np.eye(n), C[:, cols])
         for k, j in enumerate(cols):
+            if not R.shape[0]:  # a zero Gram (constant columns): every w gives the same loss
+                coef[j] = 0.0
+                continue
             coef[j] = sopt.nnls(R, rhs[:, k], maxiter=max(50, 10 * n))[0]
     return Solution(coef, _intercept(p, mean, coef), "nnls")
 
