@@ -396,11 +396,10 @@ def _iterative(p: Problem, solver: str) -> Solution:
         *firsts, gram = dl.compute(*firsts, dl.crossprod(p.weigh(p.X)))
     else:
         firsts = dl.compute(*firsts)
-    mean = np.asarray(firsts[0], dtype=np.float64).reshape(-1)
-    count = float(p.m)
+    mean, count = firsts[0], float(p.m)
     if p.weights is not None:  # weighted means: sum(w x) / sum(w)
         count = float(np.asarray(firsts[1]).reshape(-1)[0])
-        mean = mean / count
+        mean = np.asarray(mean, dtype=np.float64).reshape(-1) / count
     raise_non_finite(~np.isfinite(mean), p.n, p.X.col_labels)
     ones = p.fit_intercept and p.X.is_sparse
     centre = p.fit_intercept and not ones
