@@ -312,6 +312,42 @@ ESTIMATORS = [
     pytest.param(
         lambda: Ridge(alpha=np.ones(3)).fit(A, b), ValueError, r"penalties.*3", id="ridge-alphas"
     ),
+    pytest.param(
+        lambda: LinearRegression().fit(A, b, sample_weight=np.ones(39)),
+        ValueError,
+        r"\(39,\), expected \(40,\)",
+        id="lr-sw-len",
+    ),
+    pytest.param(
+        lambda: Ridge().fit(A, b, sample_weight=np.r_[np.ones(39), -2.0]),
+        ValueError,
+        r"-2\.0.*index 39",
+        id="ridge-sw<0",
+    ),
+    pytest.param(
+        lambda: Ridge().fit(A, b, sample_weight=np.r_[np.ones(39), np.inf]),
+        ValueError,
+        r"sample_weight.*infinity",
+        id="ridge-sw-inf",
+    ),
+    pytest.param(
+        lambda: LinearRegression().fit(A, b, sample_weight=np.zeros(40)),
+        ValueError,
+        r"at least one non-zero",
+        id="lr-sw-zero",
+    ),
+    pytest.param(
+        lambda: Ridge().fit(A, b, sample_weight=da.ones((40, 2), chunks=10)),
+        ValueError,
+        r"1D array or scalar, got 2D",
+        id="ridge-sw-2d-dask",
+    ),
+    pytest.param(
+        lambda: Ridge(positive=True, solver="cholesky").fit(A, b),
+        ValueError,
+        r"solver='cholesky' does not support positive",
+        id="ridge-positive-solver",
+    ),
 ]
 
 

@@ -874,6 +874,44 @@ def test_comoments_with_a_large_offset():
     np.testing.assert_allclose(npy(scatter), Xc.T @ Xc, rtol=1e-6, atol=1e-6 * 1000)
 
 
+# (row blocks of X, row blocks of the weights), each commented
+WEIGHTED_CHUNKS = [
+    pytest.param(1000, 1000, id="one-block"),
+    pytest.param((300, 300, 400), 250, id="weights-rechunked"),  # weights rechunked to X's
+    pytest.param((5, 990, 5), (5, 990, 5), id="weightless-end-blocks"),  # zero-weight blocks
+    pytest.param(97, 97, id="many-blocks-uneven-last"),
+]
+
+
+@pytest.mark.parametrize(("chunks", "wchunks"), WEIGHTED_CHUNKS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_comoments_with_weights(sparse, chunks, wchunks):
+    """comoments(X, Y, weights=w): total weight, weighted means, sum_i w_i (r_i - mean)(...)^T,
+    zero weights dropping rows (the first and last five here), offset 1e4 kept accurate."""
+    from dlinalg.decomp.moments import comoments
+
+    rng = np.random.default_rng(16)
+    X, Y = rng.standard_normal((1000, 6)) + 1e4, rng.standard_normal((1000, 2))
+    if sparse:
+        X = X * (rng.uniform(size=X.shape) < 0.3)
+    w = rng.uniform(0.0, 3.0, 1000)
+    w[:5] = w[-5:] = 0.0
+    A = dl.from_array(sp.csr_array(X) if sparse else X, chunks=chunks)
+    W = dl.from_array(w.reshape(-1, 1), chunks=wchunks)
+    with dask.config.set(scheduler="sync"):
+        total, mean, scatter = comoments(A, dl.from_array(Y, chunks=chunks), weights=W)
+    XY = np.hstack([X, Y])
+    mu = w @ XY / w.sum()
+    want = (XY - mu).T @ ((XY - mu) * w[:, None])
+    np.testing.assert_allclose(total, w.sum(), rtol=1e-14)
+    np.testing.assert_allclose(mean, mu, rtol=1e-13, atol=1e-13)
+    # dense: pairwise update, ~1e-12; sparse: X^T W X - W mean mean^T loses ~log10(1e8) digits
+    rtol = 1e-7 if sparse else 1e-11
+    np.testing.assert_allclose(scatter, want, rtol=rtol, atol=rtol * np.abs(want).max())
+    with pytest.raises(ValueError, match="weights have 999 rows, A has 1000"):
+        comoments(A, weights=dl.from_array(w[:999].reshape(-1, 1)))
+
+
 # ----------------------------------------------------------------------------- randomized_pca
 
 

@@ -146,7 +146,13 @@ def _expected_failures(est) -> dict[str, str]:
 
 
 @parametrize_with_checks(
-    [LinearRegression(), Ridge(), LinearRegression(solver="qr")],
+    [
+        LinearRegression(),
+        Ridge(),
+        LinearRegression(solver="qr"),
+        LinearRegression(positive=True),  # NNLS on the first pass's Gram (issue 16)
+        Ridge(positive=True),
+    ],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible(estimator, check):

@@ -26,7 +26,12 @@ from scipy.linalg import get_blas_funcs
 from dlinalg.physical.kernels import aligned
 from dlinalg.physical.rowwise import tile_rows
 
-__all__ = ["comoment_block", "comoment_combine"]
+__all__ = [
+    "comoment_block",
+    "comoment_combine",
+    "weighted_comoment_block",
+    "weighted_comoment_combine",
+]
 
 Moments = tuple[int, np.ndarray, np.ndarray]
 
@@ -97,3 +102,73 @@ def comoment_combine(*parts: Moments) -> Moments:
         for p in parts[1:]:
             acc = _merge(acc, p)
     return acc
+
+
+# --- weighted moments -------------------------------------------------------------
+def _weighted_merge(a: Moments, b: Moments) -> Moments:
+    """Chan et al.'s update with weights: counts become total weights."""
+    wa, mean_a, m2_a = a
+    wb, mean_b, m2_b = b
+    if not wb:  # a weightless part adds nothing (but its NaN/inf, kept in its mean)
+        return wa, mean_a + mean_b, m2_a
+    if not wa:
+        return wb, mean_b + mean_a, m2_b
+    w = wa + wb
+    d = mean_b - mean_a
+    m2 = m2_a + m2_b
+    m2 += np.outer(d, d * (wa * wb / w))
+    return w, mean_a + d * (wb / w), m2
+
+
+def weighted_comoment_block(w: Any, *xs: Any) -> Moments:
+    """``(total weight, weighted column means, weighted centred scatter)`` of one row block.
+
+    ``w`` is the block's ``(rows, 1)`` column of non-negative weights; the
+    scatter is ``sum_i w_i (x_i - mean)(x_i - mean)^T`` of ``[x1 x2 ...]``,
+    i.e. the Gram of the rows centred on the weighted mean and scaled by
+    ``sqrt(w_i)``. Dense tiles are centred on their own weighted mean and
+    merged as :func:`comoment_block` does; sparse blocks are scaled, never
+    centred (their scatter is ``X^T W X - W mean mean^T``). A block of zero
+    total weight contributes nothing, except NaN in its mean when its data
+    holds NaN or infinity (so the caller still reports it).
+    """
+    wv = np.asarray(to_dense_block(w), dtype=np.float64).reshape(-1)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        if any(sp.issparse(x) for x in xs):
+            x = sp.hstack([sp.csr_array(x) for x in xs], format="csr") if len(xs) > 1 else xs[0]
+            x = sp.csr_array(x, dtype=np.float64)
+            total = float(wv.sum())
+            wsum = np.asarray(x.T @ wv).ravel()
+            if not total:
+                return 0.0, 0.0 * np.asarray(x.sum(axis=0)).ravel(), np.zeros((x.shape[1],) * 2)
+            mean = wsum / total
+            xs_ = sp.diags_array(np.sqrt(wv)) @ x
+            return total, mean, (xs_.T @ xs_).toarray() - total * np.outer(mean, mean)
+        parts = [aligned(x) for x in xs]
+        ncol = sum(x.shape[1] for x in parts)
+        step = tile_rows(ncol)
+        acc: Moments = (0.0, np.zeros(ncol), np.zeros((ncol, ncol)))
+        for start in range(0, wv.size, step):  # one tile of [x1 x2 ...] at a time
+            tile = np.hstack([x[start : start + step] for x in parts], dtype=np.float64)
+            wt = wv[start : start + step]
+            total = float(wt.sum())
+            if not total:
+                acc = _weighted_merge(acc, (0.0, 0.0 * tile.sum(axis=0), acc[2]))
+                continue
+            mean = (wt @ tile) / total
+            centred = np.sqrt(wt)[:, None] * (tile - mean)
+            acc = _weighted_merge(acc, (total, mean, centred.T @ centred))
+        return acc
+
+
+def weighted_comoment_combine(*parts: Moments) -> Moments:
+    """Merge partial weighted moments left to right (fixed order: bitwise stable)."""
+    acc = parts[0]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for p in parts[1:]:
+            acc = _weighted_merge(acc, p)
+    return acc
+
+
+def to_dense_block(x: Any) -> np.ndarray:
+    return x.toarray() if sp.issparse(x) else np.asarray(x)

@@ -18,10 +18,12 @@ from .._validation import POSITIVE_INT, TOL, Input, Range, validate_input
 from ._solvers import Problem, Solution, solve
 from ._targets import (
     Target,
+    check_sample_weight,
     check_target,
     is_lazy_input,
     lazy_r2,
     require_target,
+    weights_matrix,
 )
 
 __all__ = ["LinearRegression", "Ridge"]
@@ -46,16 +48,22 @@ class _LinearModel(MultiOutputMixin, RegressorMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "fit_intercept": ["boolean"],
         "copy_X": ["boolean"],
+        "positive": ["boolean"],
         "solver": [StrOptions(set(SOLVERS))],
         "tol": [TOL],
     }
 
     def _check_params(self) -> None:
         """Checks ``_parameter_constraints`` cannot express (run after them, in ``fit``)."""
+        if self.positive and self.solver != "auto":  # scikit-learn's refusal, our solver set
+            raise ValueError(
+                f"solver={self.solver!r} does not support positive fitting. Please set the "
+                "solver to 'auto', or set `positive=False`"
+            )
 
     # --- fit --------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any) -> _LinearModel:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> _LinearModel:
         """Fit the linear model.
 
         Parameters
@@ -69,6 +77,14 @@ shape (n_samples,) or (n_samples, n_targets)
             Targets. A DRM is 2-D (``coef_`` of shape ``(n_targets,
             n_features)``); a 1-D array, dask array or DataArray gives 1-D
             ``coef_``, as in scikit-learn.
+        sample_weight : float, array-like or dask array of shape (n_samples,), \
+default=None
+            Individual weights for each sample (scikit-learn's meaning:
+            weighted least squares, the intercept from weighted means; a
+            weight of 2 counts a sample twice, 0 drops it). Non-negative,
+            finite and not all zero; a scalar weighs every sample alike.
+            Applied as a row scaling by ``sqrt(sample_weight)`` inside the
+            solvers' passes: sparse X stays sparse, no extra pass.
 
         Returns
         -------
@@ -79,7 +95,11 @@ shape (n_samples,) or (n_samples, n_targets)
         ------
         ValueError
             Invalid parameters, y of the wrong length (both lengths named) or
-            dimension, checked before any pass over X; NaN or infinity in
+            dimension, ``sample_weight`` of the wrong length or dimension,
+            negative, non-finite or all zero (a Dask array's values checked
+            by one small computation over the weights alone), all before any
+            pass over X; a solver other than "auto" with ``positive=True``;
+            NaN or infinity in
             X or y (in-memory input before anything runs, lazy input as
             :class:`~dlinalg.errors.NonFiniteError` from the first pass).
         TypeError
@@ -91,6 +111,7 @@ shape (n_samples,) or (n_samples, n_targets)
             data = validate_input(self, X, reset=True)
             target = check_target(y, data.shape[0], data.dataarray)
             alphas = self._alphas(target.n_targets)
+            weights = check_sample_weight(sample_weight, data.shape[0])
         else:  # in memory: scikit-learn's checks of X (and y), then the matrix
             if is_lazy_input(y):
                 X = validate_data(self, X, reset=True, **X_CHECKS)
@@ -98,6 +119,7 @@ shape (n_samples,) or (n_samples, n_targets)
                 X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, **X_CHECKS)
             target = check_target(y, X.shape[0], None)
             alphas = self._alphas(target.n_targets)
+            weights = check_sample_weight(sample_weight, X.shape[0])
             data = Input(dl.from_array(X), "numpy")
         problem = Problem(
             X=data.matrix,
@@ -107,6 +129,8 @@ shape (n_samples,) or (n_samples, n_targets)
             tol=float(self.tol),
             max_iter=getattr(self, "max_iter", None),  # Ridge's, as in scikit-learn
             rcond=self._rcond(),
+            weights=None if weights is None else weights_matrix(weights, data.matrix),
+            positive=bool(self.positive),
         )
         self._set_attributes(data, target, solve(problem, self.solver))
         return self
@@ -232,7 +256,9 @@ _NOTES = """Passes over X in ``fit``: ``"cholesky"`` one when cond(X) < 1e3, two
     one TSQR pass without an intercept); ``"auto"`` as ``"cholesky"`` when
     cond(X) < 1e5, else as ``"qr"``;
     ``"lsqr"``/``"gd"`` one for the column means plus one per iteration and
-    target. ``predict`` is one lazy pass. Work in float64 throughout; float32
+    target; ``positive=True`` one. Sample weights add no pass (a Dask
+    ``sample_weight`` is also read once, alone, to check its values).
+    ``predict`` is one lazy pass. Work in float64 throughout; float32
     X gives float32 ``coef_`` and predictions. Memory: the ``(n_features +
     n_targets)**2`` scatter (or R factor) and one row block per task.
 
@@ -262,7 +288,22 @@ _NOTES = """Passes over X in ``fit``: ``"cholesky"`` one when cond(X) < 1e3, two
     is centred lazily (``X - mean``, inside the solver's pass) while sparse X
     gets a column of ones for the intercept and, for ridge, ``sqrt(alpha) I``
     rows below ``[X 1]`` instead of ``damp`` (so the intercept is not
-    penalised); ``"gd"``, which has no ``damp``, always takes such rows."""
+    penalised); ``"gd"``, which has no ``damp``, always takes such rows.
+
+    ``sample_weight`` is scikit-learn's weighted least squares: the means
+    are weighted and every solver sees the rows scaled by
+    ``sqrt(sample_weight)`` (``sqrt(w) (X - mean)``, or ``sqrt(w) [X 1]``
+    for sparse X), lazily inside its own passes: the first pass takes the
+    weighted scatter by the same pairwise update, nothing is densified.
+
+    ``positive=True`` minimises ``w^T (G + alpha I) w - 2 c^T w`` over ``w >=
+    0``, ``G`` and ``c`` the (weighted, centred) ``Xc^T Xc`` and ``Xc^T yc``
+    from the first pass, as ``||R w - R^{{-T}} c||`` with ``R^T R = G + alpha
+    I`` (Lawson-Hanson active set, exact: scikit-learn's Ridge approximates
+    it by L-BFGS-B); when ``G + alpha I`` is singular, ``R`` comes from its
+    eigenvalues above ``eps * n_features`` times the largest. Its error is
+    the normal equations', about ``eps * cond(X)**2``. Each target is
+    solved on its own."""
 
 
 class LinearRegression(_LinearModel):
@@ -286,6 +327,13 @@ class LinearRegression(_LinearModel):
         times the largest are treated as zero, as :func:`scipy.linalg.lstsq`
         does), and the ``atol``/``btol`` of ``"lsqr"`` (``tol`` of ``"gd"``).
     {_SOLVER_DOC}
+    positive : bool, default=False
+        When True, forces the coefficients to be non-negative (scikit-learn's
+        meaning; the intercept is free). One pass over ``[X y]`` gives the
+        (weighted, centred) Gram, then the ``n_features``-sized problem is
+        solved exactly in memory by :func:`scipy.optimize.nnls` on its
+        Cholesky factor. ``solver`` must be ``"auto"`` (``solver_`` is then
+        ``"nnls"``). Sparse X is accepted and stays sparse.
 
     Attributes
     ----------
@@ -296,12 +344,14 @@ class LinearRegression(_LinearModel):
         Independent term; 0.0 when ``fit_intercept=False``.
     rank_ : int
         Rank of the centred X (singular values above ``tol`` times the
-        largest). Exact solvers only, as scikit-learn has it for dense X.
+        largest; of ``sqrt(sample_weight) * Xc`` with weights). Exact solvers
+        only, not with ``positive=True``, as scikit-learn has it for dense X.
     singular_ : ndarray of shape (min(n_samples, n_features),)
-        Singular values of the centred X (of X without an intercept). Exact
-        solvers only.
+        Singular values of the centred X (of X without an intercept; scaled
+        by ``sqrt(sample_weight)`` with weights). Exact solvers only, not
+        with ``positive=True``.
     solver_ : str
-        The solver used.
+        The solver used (``"nnls"`` with ``positive=True``).
     n_iter_ : ndarray of shape (n_targets,) or None
         Iterations of ``"lsqr"``/``"gd"`` per target; None for exact solvers.
     n_features_in_ : int
@@ -351,6 +401,21 @@ class LinearRegression(_LinearModel):
     <LazyResult shape=(4,) dtype=float64 (distributed)>
     >>> pred.compute()
     array([ 6.,  8.,  9., 11.])
+
+    Sample weights (a weight of 0 drops a sample) and non-negative
+    coefficients, as in scikit-learn:
+
+    >>> w = np.array([1.0, 2.0, 0.0, 1.0])
+    >>> LinearRegression().fit(A, y, sample_weight=w).coef_
+    array([1., 2.])
+    >>> y2 = X @ np.array([3.0, -1.0]) + 3.0
+    >>> pos = LinearRegression(positive=True).fit(A, y2)
+    >>> pos.coef_, pos.intercept_, pos.solver_
+    (array([2., 0.]), np.float64(2.5...), 'nnls')
+    >>> from sklearn.linear_model import LinearRegression as SkLinearRegression
+    >>> sk = SkLinearRegression(positive=True).fit(X, y2)
+    >>> bool(np.allclose(pos.coef_, sk.coef_) and np.isclose(pos.intercept_, sk.intercept_))
+    True
     """
 
     def __init__(
@@ -360,11 +425,13 @@ class LinearRegression(_LinearModel):
         copy_X: bool = True,
         tol: float = 1e-6,
         solver: str = "auto",
+        positive: bool = False,
     ):
         self.fit_intercept = fit_intercept
         self.copy_X = copy_X
         self.tol = tol
         self.solver = solver
+        self.positive = positive
 
     def _alphas(self, n_targets: int) -> np.ndarray:
         return np.zeros(n_targets)
@@ -394,6 +461,13 @@ class Ridge(_LinearModel):
         ``atol``/``btol`` of ``"lsqr"`` (``tol`` of ``"gd"``), as scikit-learn's;
         no effect on the exact solvers.
     {_SOLVER_DOC}
+    positive : bool, default=False
+        When True, forces the coefficients to be non-negative (scikit-learn's
+        meaning; the intercept is free). One pass over ``[X y]`` gives the
+        (weighted, centred) Gram, then the ``n_features``-sized problem is
+        solved exactly in memory by :func:`scipy.optimize.nnls` on its
+        Cholesky factor. ``solver`` must be ``"auto"`` (``solver_`` is then
+        ``"nnls"``). Sparse X is accepted and stays sparse.
 
     Attributes
     ----------
@@ -402,7 +476,7 @@ class Ridge(_LinearModel):
     intercept_ : float or ndarray of shape (n_targets,)
         Independent term; 0.0 when ``fit_intercept=False``.
     solver_ : str
-        The solver used.
+        The solver used (``"nnls"`` with ``positive=True``).
     n_iter_ : ndarray of shape (n_targets,) or None
         Iterations of ``"lsqr"``/``"gd"`` per target; None for exact solvers.
     n_features_in_ : int
@@ -438,6 +512,17 @@ class Ridge(_LinearModel):
     >>> from sklearn.linear_model import Ridge as SkRidge
     >>> np.allclose(ridge.coef_, SkRidge(alpha=1.0).fit(X, y).coef_, rtol=1e-12)
     True
+
+    With sample weights (numpy or Dask, one per row) and non-negative
+    coefficients:
+
+    >>> w = rng.uniform(0.5, 2.0, 100)
+    >>> ridge = Ridge(alpha=1.0, positive=True).fit(dl.from_array(X, chunks=30), y, sample_weight=w)
+    >>> ridge.coef_.round(3), ridge.solver_
+    (array([0.876, 0.   , 0.275]), 'nnls')
+    >>> sk = SkRidge(alpha=1.0, positive=True, tol=1e-10).fit(X, y, sample_weight=w)
+    >>> np.allclose(ridge.coef_, sk.coef_, atol=1e-6)
+    True
     """
 
     def __init__(
@@ -449,6 +534,7 @@ class Ridge(_LinearModel):
         max_iter: int | None = None,
         tol: float = 1e-4,
         solver: str = "auto",
+        positive: bool = False,
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -456,6 +542,7 @@ class Ridge(_LinearModel):
         self.max_iter = max_iter
         self.tol = tol
         self.solver = solver
+        self.positive = positive
 
     _parameter_constraints: ClassVar[dict] = {
         **_LinearModel._parameter_constraints,
@@ -464,6 +551,7 @@ class Ridge(_LinearModel):
     }
 
     def _check_params(self) -> None:
+        super()._check_params()
         a = self.alpha  # an array's entries: what the constraints cannot say
         if isinstance(a, np.ndarray):
             ok = a.ndim <= 1 and a.size >= 1 and a.dtype.kind in "biuf"

@@ -17,6 +17,17 @@ columns), so one pass over it gives everything the exact solvers need:
   is solved in memory by SVD-based ``lstsq``: the minimum-norm solution and
   the singular values of ``Xc`` for rank-deficient X.
 - ``"lsqr"``/``"gd"``: :func:`dlinalg.lsqr`/:func:`dlinalg.gd` per target.
+- ``positive=True``: the same one pass as ``"cholesky"``, then the
+  non-negative problem ``min w^T (G + alpha I) w - 2 c^T w, w >= 0`` in memory
+  (``G = Xc^T Xc``, ``c = Xc^T yc``) by :func:`scipy.optimize.nnls` on the
+  Cholesky factor: ``||R w - R^{-T} c||^2`` is that objective plus a constant.
+
+Sample weights ``s`` are a row scaling by ``sqrt(s)``, applied where each
+solver reads the rows: the first pass takes weighted means and the weighted
+centred scatter (:func:`dlinalg.decomp.moments.comoments` with ``weights``),
+the correction pass weighs the residual, QR and the iterative solvers read
+``sqrt(s) * (X - mean)`` (sparse X: ``sqrt(s) * [X 1]``) lazily, fused into
+their passes; nothing is densified or materialised.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.optimize as sopt
 
 import dlinalg as dl
 from dlinalg import DRM
@@ -84,6 +96,11 @@ class Problem:
         LinearRegression's cutoff (scikit-learn's ``cond=tol`` of
         :func:`scipy.linalg.lstsq`): singular values below ``rcond * s_max``
         are treated as zero. None for Ridge.
+    weights : DRM or None
+        ``m x 1`` validated sample weights (non-negative, finite, not all
+        zero), row blocks aligned with X; None for unit weights.
+    positive : bool
+        Constrain the coefficients to be non-negative.
     """
 
     X: DRM
@@ -93,6 +110,19 @@ class Problem:
     tol: float
     max_iter: int | None
     rcond: float | None
+    weights: DRM | None = None
+    positive: bool = False
+
+    @property
+    def sqrt_weights(self) -> DRM:
+        """``sqrt(w)``, the row scaling that makes weighted least squares plain."""
+        return self.weights.sqrt()
+
+    def weigh(self, A: DRM, power: float = 0.5) -> DRM:
+        """``A`` with row ``i`` scaled by ``w_i ** power`` (lazy; A itself without weights)."""
+        if self.weights is None:
+            return A
+        return A * (self.sqrt_weights if power == 0.5 else self.weights)
 
     @property
     def n(self) -> int:
@@ -121,15 +151,17 @@ class Solution:
 
 def solve(p: Problem, solver: str) -> Solution:
     """Fit ``p`` with ``solver`` ("auto", "cholesky", "qr", "lsqr" or "gd")."""
+    if p.positive:
+        return _positive(p)
     if solver == "auto" and p.n + p.Y.ncol > GRAM_MAX_COLUMNS:
         solver = "lsqr"
     if solver in ("lsqr", "gd"):
         return _iterative(p, solver)
     if solver == "qr" and not p.fit_intercept:
         return _qr(p, None, checked=False)  # no mean to remove: TSQR is the only pass
-    mean, gram = _moments(p)
+    count, mean, gram = _moments(p)
     lam = np.clip(np.linalg.eigvalsh(gram[: p.n, : p.n])[::-1], 0.0, None)
-    extra = _cancellation(p, mean)
+    extra = _cancellation(p, mean, count)
     if solver == "cholesky" or (solver == "auto" and prefers_cholesky(lam, p, extra)):
         return _cholesky(p, mean, gram, lam, extra)
     return _qr(p, mean if p.fit_intercept else None)
@@ -165,16 +197,20 @@ def raise_non_finite(bad: np.ndarray, n: int, labels: tuple | None) -> None:
     raise NonFiniteError(f"{where}; drop or impute such values before fitting")
 
 
-def _moments(p: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """Column means of ``[X Y]`` and its Gram (centred when fitting an intercept): one pass."""
-    count, mean, scatter = comoments(p.X, p.Y, check_finite=False)  # [X Y], never built
+def _moments(p: Problem) -> tuple[float, np.ndarray, np.ndarray]:
+    """Row count (total weight), column means of ``[X Y]`` and its Gram: one pass.
+
+    The Gram is centred when fitting an intercept; with sample weights the
+    means are weighted and the Gram is that of the rows scaled by ``sqrt(w)``.
+    """
+    count, mean, scatter = comoments(p.X, p.Y, check_finite=False, weights=p.weights)
     raise_non_finite(~np.isfinite(np.diag(scatter) + mean), p.n, p.X.col_labels)
     if p.fit_intercept:
-        return mean, scatter
-    return mean, scatter + count * np.outer(mean, mean)
+        return count, mean, scatter
+    return count, mean, scatter + count * np.outer(mean, mean)
 
 
-def _cancellation(p: Problem, mean: np.ndarray) -> float:
+def _cancellation(p: Problem, mean: np.ndarray, count: float | None = None) -> float:
     """How much larger than ``lam_max`` the scatter's rounding error scale is.
 
     Sparse X is never densified, so its centred scatter is ``X^T X - m mean
@@ -183,7 +219,8 @@ def _cancellation(p: Problem, mean: np.ndarray) -> float:
     """
     if not (p.X.is_sparse and p.fit_intercept):
         return 0.0
-    return float(p.m * mean[: p.n] @ mean[: p.n])
+    count = p.m if count is None else count  # the total weight with sample weights
+    return float(count * mean[: p.n] @ mean[: p.n])
 
 
 def _intercept(p: Problem, mean: np.ndarray | None, coef: np.ndarray) -> np.ndarray:
@@ -243,11 +280,13 @@ def _normal_residual(p: Problem, mean: np.ndarray, coef: np.ndarray) -> np.ndarr
 
     With an intercept, ``Yc - Xc W^T = E = Y - X W^T - b`` (``b`` the
     intercepts), and ``Xc^T E = X^T E - mean_X (1^T E)``: X is never centred.
+    With sample weights ``s`` the residual is weighed, ``Xc^T diag(s) E``.
     """
     W = coef.T
     E = p.Y - p.X @ W  # float64: W is
     if p.fit_intercept:
         E = E - _intercept(p, mean, coef)
+    E = p.weigh(E, power=1.0)
     XtE, total = dl.compute(p.X.T @ E, E.col_sums())
     XtE = np.asarray(XtE, dtype=np.float64)
     if p.fit_intercept:
@@ -298,7 +337,7 @@ def _qr(p: Problem, mean: np.ndarray | None, checked: bool = True) -> Solution:
     and so does a fit whose data no earlier pass checked for NaN (``checked``
     False: TSQR's R then names the first bad column, in one pass).
     """
-    A = p.XY if mean is None else p.XY - mean
+    A = p.weigh(p.XY if mean is None else p.XY - mean)  # sqrt(w) [Xc Yc]
     r = None
     if checked and A.nrow >= A.ncol:
         with contextlib.suppress(RankDeficientError):  # then TSQR, below
@@ -345,14 +384,22 @@ def _iterative(p: Problem, solver: str) -> Solution:
     intercept and, for ridge, the penalty comes from ``sqrt(alpha) I`` rows
     appended below ``[X 1]`` (so the intercept is not penalised). Without an
     intercept lsqr uses ``damp = sqrt(alpha)``; gd always uses the appended rows.
+    Sample weights scale the rows (and the column of ones) by ``sqrt(w)`` and
+    make the means weighted.
     """
     func = _solver_function(solver)
     n, t = p.n, p.Y.ncol
     probe = solver == "gd" and bool((p.alphas == 0).any()) and _may_be_unique(p)
+    means = p.XY.col_means() if p.weights is None else p.weigh(p.XY, power=1.0).col_sums()
+    firsts = [means, p.weights.col_sums()] if p.weights is not None else [means]
     if probe:  # the Gram comes with the means' pass (fused): is the solution unique?
-        mean, gram = dl.compute(p.XY.col_means(), dl.crossprod(p.X))
+        *firsts, gram = dl.compute(*firsts, dl.crossprod(p.weigh(p.X)))
     else:
-        (mean,) = dl.compute(p.XY.col_means())
+        firsts = dl.compute(*firsts)
+    mean, count = firsts[0], float(p.m)
+    if p.weights is not None:  # weighted means: sum(w x) / sum(w)
+        count = float(np.asarray(firsts[1]).reshape(-1)[0])
+        mean = np.asarray(mean, dtype=np.float64).reshape(-1) / count
     raise_non_finite(~np.isfinite(mean), p.n, p.X.col_labels)
     ones = p.fit_intercept and p.X.is_sparse
     centre = p.fit_intercept and not ones
@@ -361,10 +408,11 @@ def _iterative(p: Problem, solver: str) -> Solution:
     # range(X^T), not in range(X^T). With alpha = 0 and a solution that is not unique
     # (wide or rank-deficient X) gd runs unscaled; a unique solution keeps the
     # (much faster) scaled descent
-    plain = solver == "gd" and not (probe and _full_rank(p, mean, to_dense(gram)))
+    plain = solver == "gd" and not (probe and _full_rank(p, mean, to_dense(gram), count))
     base = p.X - mean[:n] if centre else p.X
     if ones:
         base = dl.cbind(base, 1.0)
+    base = p.weigh(base)  # sqrt(w) (X - mean), or sqrt(w) [X 1]
     Y = p.Y.map_blocks(to_dense, sparse=False) if p.Y.is_sparse else p.Y  # b is a vector
     coef, intercept, n_iter = np.empty((t, n)), np.zeros(t), np.zeros(t, dtype=np.int64)
     kw = {"atol": p.tol, "btol": p.tol} if solver == "lsqr" else {"tol": p.tol}
@@ -379,6 +427,7 @@ def _iterative(p: Problem, solver: str) -> Solution:
             b = Y[:, [int(j)]]
             if centre:
                 b = b - mean[n + j]
+            b = p.weigh(b)
             if A.nrow > p.m:
                 b = dl.rbind(b, dl.zeros((A.nrow - p.m, 1)))
             extra = {"damp": float(np.sqrt(alpha))} if damp else {}
@@ -400,17 +449,19 @@ def _may_be_unique(p: Problem) -> bool:
     return p.n <= rank_bound and p.n <= GRAM_MAX_COLUMNS
 
 
-def _full_rank(p: Problem, mean: np.ndarray, gram: np.ndarray) -> bool:
+def _full_rank(p: Problem, mean: np.ndarray, gram: np.ndarray, count: float | None = None) -> bool:
     """Whether X (centred with an intercept) has full column rank, from ``X^T X``.
 
     With an intercept the scatter is ``X^T X - m mean mean^T``, whose rounding is
     ``eps (lam_max + m ||mean||^2)``; an eigenvalue within a thousand times
     ``n`` such roundings of zero counts as zero (rank-deficient: plain gd).
+    With sample weights ``gram`` is ``X^T W X`` and ``count`` the total weight.
     """
     mu = mean[: p.n]
-    scatter = gram - p.m * np.outer(mu, mu) if p.fit_intercept else gram
+    m = p.m if count is None else count
+    scatter = gram - m * np.outer(mu, mu) if p.fit_intercept else gram
     lam = np.linalg.eigvalsh(scatter)
-    noise = EPS * p.n * (abs(lam[-1]) + (p.m * float(mu @ mu) if p.fit_intercept else 0.0))
+    noise = EPS * p.n * (abs(lam[-1]) + (m * float(mu @ mu) if p.fit_intercept else 0.0))
     return bool(lam[0] > 1e3 * noise)
 
 
@@ -420,3 +471,44 @@ def _with_penalty_rows(A: DRM, alpha: float, n: int) -> DRM:
     if A.ncol > n:
         rows = dl.cbind(rows, 0.0)
     return dl.rbind(A, rows)
+
+
+# --- non-negative least squares ------------------------------------------------------
+def _positive(p: Problem) -> Solution:
+    """``positive=True``: one pass for the (weighted, centred) Gram, then NNLS in memory.
+
+    ``min_w ||Xc w - yc||^2 + alpha ||w||^2, w >= 0`` is ``min w^T A w - 2 c^T
+    w`` with ``A = Xc^T Xc + alpha I`` and ``c = Xc^T yc``, both in the first
+    pass's Gram of ``[X Y]``. With ``A = R^T R`` that is ``min ||R w -
+    R^{-T} c||^2`` (up to a constant), an ``n_features``-sized problem that
+    :func:`scipy.optimize.nnls` (Lawson-Hanson active set) solves exactly.
+    When ``A`` is not numerically positive definite (rank-deficient X without
+    a penalty) ``R = diag(sqrt(lam)) V^T`` from its eigenvalues above
+    ``eps * n * lam_max`` takes the place of the Cholesky factor.
+    """
+    _, mean, gram = _moments(p)
+    n = p.n
+    G, C = gram[:n, :n], gram[:n, n:]
+    coef = np.empty((C.shape[1], n))
+    for alpha, cols in _groups(p.alphas):
+        R, rhs = _nnls_system(G + alpha * np.eye(n), C[:, cols])
+        for k, j in enumerate(cols):
+            if not R.shape[0]:  # a zero Gram (constant columns): every w gives the same loss
+                coef[j] = 0.0
+                continue
+            coef[j] = sopt.nnls(R, rhs[:, k], maxiter=max(50, 10 * n))[0]
+    return Solution(coef, _intercept(p, mean, coef), "nnls")
+
+
+def _nnls_system(A: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, D)`` with ``R^T R = A`` and ``R^T D = C`` (least squares when A is singular)."""
+    n = A.shape[0]
+    lam = np.linalg.eigvalsh(A)
+    if lam[0] > EPS * n * max(lam[-1], 0.0) * 1e3:  # well inside positive definite: Cholesky
+        with contextlib.suppress(np.linalg.LinAlgError):
+            R = sla.cholesky(A, lower=False, check_finite=False)
+            return R, sla.solve_triangular(R, C, trans="T", check_finite=False)
+    w, V = np.linalg.eigh(A)
+    keep = w > EPS * n * max(w[-1], 0.0)
+    root = np.sqrt(w[keep])
+    return root[:, None] * V[:, keep].T, (V[:, keep].T @ C) / root[:, None]

@@ -1,8 +1,8 @@
 """The targets of :class:`dlinalg.models.LinearRegression` and :class:`dlinalg.models.Ridge`.
 
-Validation of ``y`` against X (before any graph), its labels for xarray
-output, its conversion to a DRM aligned with X, and the lazy R^2 of
-predictions on Dask input.
+Validation of ``y`` and ``sample_weight`` against X (before any graph), the
+labels of ``y`` for xarray output, their conversion to DRMs aligned with X,
+and the lazy R^2 of predictions on Dask input.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import os
 import warnings
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +28,16 @@ from dlinalg.cluster import compute_collections
 
 from .._validation import coords_along
 
-__all__ = ["Target", "check_target", "is_lazy_input", "require_target", "lazy_r2", "to_dense"]
+__all__ = [
+    "Target",
+    "check_sample_weight",
+    "check_target",
+    "is_lazy_input",
+    "lazy_r2",
+    "require_target",
+    "to_dense",
+    "weights_matrix",
+]
 
 
 # --- the targets ------------------------------------------------------------------
@@ -165,6 +176,83 @@ def _check_same_samples(X: xr.DataArray, y: xr.DataArray) -> None:
             f"X and y have different coordinates along their samples dimension "
             f"({X.dims[0]!r}, {y.dims[0]!r}); align them first, e.g. with xarray.align"
         )
+
+
+# --- sample weights -------------------------------------------------------------------
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | da.Array | None:
+    """Validate ``sample_weight`` as scikit-learn does, before any graph over X exists.
+
+    A scalar gives that weight to every sample; numpy (or anything array-like,
+    an xarray DataArray's data) must be 1-D of length ``n_samples``, finite,
+    non-negative and not all zero. A Dask array's shape and dtype are checked
+    from its metadata; its values by one small computation over the weights
+    alone (``n_samples`` numbers, nothing of X), before X is read.
+
+    Returns
+    -------
+    numpy.ndarray or dask.array.Array of shape (n_samples,), float64; or None
+    """
+    if sample_weight is None:
+        return None
+    w = sample_weight.data if isinstance(sample_weight, xr.DataArray) else sample_weight
+    if isinstance(w, LazyResult):
+        w = w.to_dask()
+    if isinstance(w, Real) and not isinstance(w, bool):
+        w = np.full(n_samples, float(w))
+    elif isinstance(w, DRM):
+        raise TypeError(
+            "sample_weight must be 1-D (n_samples,): a numpy or Dask array, not a DRM; "
+            "pass A[:, 0].to_dask() or similar"
+        )
+    lazy = isinstance(w, da.Array)
+    if lazy:
+        if np.dtype(w.dtype).kind not in "biuf":
+            raise ValueError(f"sample_weight must hold real numbers, got dtype {w.dtype}")
+    else:
+        w = check_array(
+            w, accept_sparse=False, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+        )
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array of shape "
+            f"{tuple(w.shape)}. Expected either a scalar value or a 1D array of length "
+            f"{n_samples}."
+        )
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {tuple(w.shape)}, expected ({n_samples},)!: "
+            f"X has {n_samples} rows but sample_weight has {w.shape[0]}"
+        )
+    if lazy:  # values: one small pass over the weights only
+        w = w.astype(np.float64)
+        low, finite, nonzero = dask.compute(w.min(), da.isfinite(w).all(), (w != 0).any())
+        if not finite:
+            raise ValueError(
+                "Input sample_weight contains NaN or infinity; give every sample a finite weight"
+            )
+        _check_weight_values(float(low), bool(nonzero), None)
+        return w
+    _check_weight_values(float(w.min()), bool(np.any(w != 0)), w)
+    return w
+
+
+def _check_weight_values(low: float, nonzero: bool, w: np.ndarray | None) -> None:
+    if low < 0:
+        where = f" (first at index {int(np.argmax(w < 0))})" if w is not None else ""
+        raise ValueError(
+            f"Negative values in data passed to `sample_weight`: {low!r}{where}; "
+            "weights must be >= 0"
+        )
+    if not nonzero:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+
+def weights_matrix(w: np.ndarray | da.Array, X: DRM) -> DRM:
+    """Validated weights as an ``m x 1`` float64 DRM with X's row blocks."""
+    if isinstance(w, da.Array):
+        W = dl.from_array(w.reshape(-1, 1).astype(np.float64))
+        return W if W.chunks == X.chunks else W.rechunk(X.chunks)
+    return dl.from_array(np.asarray(w, dtype=np.float64).reshape(-1, 1), chunks=X.chunks)
 
 
 # --- R^2 of lazy predictions ----------------------------------------------------------

@@ -23,8 +23,13 @@ cases follow it:
   of the centred problem (the intercept is not penalised), where scikit-learn
   marks its own result xfail.
 
-Not expressible (no such parameter or object in dlinalg): ``sample_weight``,
-``positive``, RidgeCV/RidgeClassifier/GCV, the functional ``ridge_regression``,
+- ``sample_weight`` and ``positive`` (issue 16) are ported in their own section
+  at the end; ``positive=True`` accepts sparse X (scikit-learn's LinearRegression
+  refuses it) and needs ``solver="auto"`` (scikit-learn's Ridge: "auto" or
+  "lbfgs", a solver dlinalg does not have).
+
+Not expressible (no such parameter or object in dlinalg):
+RidgeCV/RidgeClassifier/GCV, the functional ``ridge_regression``,
 private helpers (``_preprocess_data``, ``_rescale_data``, ``make_dataset``,
 ``_solve_cholesky*``, ``_X_CenterStackOp``, ``_compute_gram``...), array API
 and metadata routing; they are counted in the issue's report.
@@ -794,3 +799,359 @@ def test_dtype_match_cholesky(kind):
     assert out(ridge_32.predict(A_32), kind).dtype == X_32.dtype
     assert out(ridge_64.predict(A_64), kind).dtype == X_64.dtype
     assert_almost_equal(ridge_32.coef_, ridge_64.coef_, decimal=5)
+
+
+# ============================================================ sample_weight and positive (issue 16)
+# The cases of test_base.py and test_ridge.py that need ``sample_weight`` or
+# ``positive``, ported as the ones above: numpy or scipy.sparse, and DRMs of one
+# and of several row blocks. Where scikit-learn refuses (positive LinearRegression on
+# sparse X, Ridge(positive=True) with solvers other than "auto"/"lbfgs") dlinalg's
+# documented behaviour is asserted instead.
+
+
+def _sparse(X, sparse):
+    return sp.csr_array(X) if sparse else X
+
+
+# test_base.py::test_linear_regression_sample_weights
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_linear_regression_sample_weights(sparse, fit_intercept, kind):
+    rng = np.random.RandomState(SEED)
+    n_samples, n_features = 6, 5
+    X = rng.normal(size=(n_samples, n_features))
+    y = rng.normal(size=n_samples)
+    sample_weight = 1.0 + rng.uniform(size=n_samples)
+    reg = LinearRegression(fit_intercept=fit_intercept, tol=1e-16)
+    reg.fit(as_kind(_sparse(X, sparse), kind), y, sample_weight=sample_weight)
+    coefs1, inter1 = reg.coef_, reg.intercept_
+    assert reg.coef_.shape == (X.shape[1],)
+    W = np.diag(sample_weight)
+    X_aug = X if not fit_intercept else np.hstack([np.ones((n_samples, 1)), X])
+    coefs2 = linalg.solve(X_aug.T @ W @ X_aug, X_aug.T @ W @ y)
+    if not fit_intercept:
+        assert_allclose(coefs1, coefs2)
+    else:
+        assert_allclose(coefs1, coefs2[1:])
+        assert_allclose(inter1, coefs2[0])
+
+
+# test_base.py::test_raises_value_error_if_positive_and_sparse: dlinalg accepts sparse X
+# with positive=True (documented) and gives the dense answer
+@pytest.mark.parametrize("kind", KINDS)
+def test_positive_on_sparse_equals_dense(kind):
+    rng = np.random.RandomState(SEED)
+    X = rng.rand(20, 4) * (rng.rand(20, 4) < 0.5)
+    y = X @ [1.0, -2.0, 3.0, 0.5] + 0.1 * rng.randn(20)
+    sparse = LinearRegression(positive=True).fit(as_kind(sp.csr_array(X), kind), y)
+    dense = LinearRegression(positive=True).fit(X, y)
+    assert_allclose(sparse.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
+    assert_allclose(sparse.intercept_, dense.intercept_)
+
+
+# test_base.py and test_ridge.py::test_raises_value_error_if_sample_weights_greater_than_1d
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("n_samples", "n_features"), [(2, 3), (3, 2)])
+@pytest.mark.parametrize("Est", [LinearRegression, Ridge])
+def test_raises_value_error_if_sample_weights_greater_than_1d(Est, n_samples, n_features, kind):
+    rng = np.random.RandomState(0)
+    X = rng.randn(n_samples, n_features)
+    y = rng.randn(n_samples)
+    sample_weights_OK = rng.randn(n_samples) ** 2 + 1
+    reg = Est()
+    A = as_kind(X, kind)
+    reg.fit(A, y, sample_weights_OK)
+    reg.fit(A, y, 1.0)
+    reg.fit(A, y, 2.0)
+    for not_ok in (sample_weights_OK[:, np.newaxis], sample_weights_OK[np.newaxis, :]):
+        with pytest.raises(ValueError, match="Sample weights must be 1D array or scalar"):
+            reg.fit(A, y, not_ok)
+
+
+# test_base.py::test_linear_regression_positive
+@pytest.mark.parametrize("kind", KINDS)
+def test_linear_regression_positive(kind):
+    X = [[1], [2]]
+    y = [1, 2]
+    reg = LinearRegression(positive=True)
+    reg.fit(as_kind(X, kind), y)
+    assert_array_almost_equal(reg.coef_, [1])
+    assert_array_almost_equal(reg.intercept_, [0])
+    assert_array_almost_equal(out(reg.predict(as_kind(X, kind)), kind), [1, 2])
+    X = [[1]]
+    y = [0]
+    reg = LinearRegression(positive=True)
+    reg.fit(as_kind(X, kind), y)
+    assert_allclose(reg.coef_, [0])
+    assert_allclose(reg.intercept_, [0])
+    assert_allclose(out(reg.predict(as_kind(X, kind)), kind), [0])
+
+
+# test_base.py::test_linear_regression_positive_multiple_outcome
+@pytest.mark.parametrize("kind", KINDS)
+def test_linear_regression_positive_multiple_outcome(kind):
+    rng = np.random.RandomState(SEED)
+    X, y = make_sparse_uncorrelated(random_state=rng)
+    Y = np.vstack((y, y)).T
+    n_features = X.shape[1]
+    ols = LinearRegression(positive=True)
+    ols.fit(as_kind(X, kind), Y)
+    assert ols.coef_.shape == (2, n_features)
+    assert np.all(ols.coef_ >= 0.0)
+    Y_pred = out(ols.predict(as_kind(X, kind)), kind)
+    ols.fit(as_kind(X, kind), y.ravel())
+    y_pred = out(ols.predict(as_kind(X, kind)), kind)
+    assert_allclose(np.vstack((y_pred, y_pred)).T, Y_pred)
+
+
+# test_base.py::test_linear_regression_positive_vs_nonpositive
+@pytest.mark.parametrize("kind", KINDS)
+def test_linear_regression_positive_vs_nonpositive(kind):
+    rng = np.random.RandomState(SEED)
+    X, y = make_sparse_uncorrelated(random_state=rng)
+    reg = LinearRegression(positive=True).fit(as_kind(X, kind), y)
+    regn = LinearRegression(positive=False).fit(as_kind(X, kind), y)
+    assert np.mean((reg.coef_ - regn.coef_) ** 2) > 1e-3
+
+
+# test_base.py::test_linear_regression_positive_vs_nonpositive_when_positive
+@pytest.mark.parametrize("kind", KINDS)
+def test_linear_regression_positive_vs_nonpositive_when_positive(kind):
+    rng = np.random.RandomState(SEED)
+    X = rng.rand(200, 4)
+    y = X[:, 0] + 2 * X[:, 1] + 3 * X[:, 2] + 1.5 * X[:, 3]
+    reg = LinearRegression(positive=True).fit(as_kind(X, kind), y)
+    regn = LinearRegression(positive=False).fit(as_kind(X, kind), y)
+    assert np.mean((reg.coef_ - regn.coef_) ** 2) < 1e-6
+
+
+def _consistency(Est, params, X, y, sparse, kind, rng, rtol_scale, wide_ok=True):
+    """The five checks of test_base.py/test_ridge.py's *_sample_weight_consistency."""
+    fit_intercept = params["fit_intercept"]
+    n_samples = X.shape[0]
+
+    def fit(Xa, ya, sw, **extra):
+        return Est(**{**params, **extra}).fit(as_kind(_sparse(Xa, sparse), kind), ya, sw)
+
+    reg = fit(X, y, None)
+    coef, intercept = reg.coef_.copy(), reg.intercept_
+    # 1) ones and 2) a number are no weights (for ridge: with the penalty scaled alike,
+    # test_ridge.py has only the ones)
+    for sw, scale in ((np.ones_like(y), 1.0), (123.0, 123.0)):
+        reg = fit(X, y, sw, **({"alpha": scale * params["alpha"]} if "alpha" in params else {}))
+        assert_allclose(reg.coef_, coef, rtol=1e-6)
+        if fit_intercept:
+            assert_allclose(reg.intercept_, intercept)
+    # 3) scaling the weights has no effect (with the penalty scaled alike for ridge)
+    sample_weight = rng.uniform(low=0.01, high=2, size=n_samples)
+    reg = fit(X, y, sample_weight)
+    coef, intercept = reg.coef_.copy(), reg.intercept_
+    extra = {"alpha": np.pi * params["alpha"]} if "alpha" in params else {}
+    reg = fit(X, y, np.pi * sample_weight, **extra)
+    assert_allclose(reg.coef_, coef, rtol=1e-6 * rtol_scale)
+    if fit_intercept:
+        assert_allclose(reg.intercept_, intercept)
+    # 4) zero weights remove the samples
+    sample_weight_0 = sample_weight.copy()
+    sample_weight_0[-5:] = 0
+    y = y.copy()
+    y[-5:] *= 1000
+    reg = fit(X, y, sample_weight_0)
+    coef_0, intercept_0 = reg.coef_.copy(), reg.intercept_
+    reg = fit(X[:-5], y[:-5], sample_weight[:-5])
+    assert_allclose(reg.coef_, coef_0, rtol=1e-5)
+    if fit_intercept:
+        assert_allclose(reg.intercept_, intercept_0)
+    # 5) a weight of 2 repeats the sample
+    X2 = np.concatenate([X, X[: n_samples // 2]], axis=0)
+    y2 = np.concatenate([y, y[: n_samples // 2]])
+    sample_weight_1 = sample_weight.copy()
+    sample_weight_1[: n_samples // 2] *= 2
+    sample_weight_2 = np.concatenate([sample_weight, sample_weight[: n_samples // 2]])
+    reg1 = fit(X, y, sample_weight_1)
+    reg2 = fit(X2, y2, sample_weight_2)
+    assert_allclose(reg1.coef_, reg2.coef_, rtol=1e-6)
+    if fit_intercept:
+        assert_allclose(reg1.intercept_, reg2.intercept_)
+
+
+# test_base.py::test_linear_regression_sample_weight_consistency (scikit-learn marks its
+# CSR case xfail, issue #30131; dlinalg's exact solvers pass it)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("X_shape", [(10, 5), (10, 20), (100, 100)])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_linear_regression_sample_weight_consistency(X_shape, sparse, fit_intercept, kind):
+    rng = np.random.RandomState(SEED)
+    X = rng.rand(*X_shape)
+    y = rng.rand(X_shape[0])
+    params = {"fit_intercept": fit_intercept}
+    _consistency(LinearRegression, params, X, y, sparse, kind, rng, 10.0 if sparse else 1.0)
+
+
+# test_ridge.py::test_ridge_sample_weight_consistency (scikit-learn's "lbfgs" entry, its
+# positive solver, is dlinalg's positive=True with "auto")
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("solver", [*SOLVERS, "positive"])
+@pytest.mark.parametrize("data", ["tall", "wide"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_ridge_sample_weight_consistency(fit_intercept, sparse, data, solver, kind):
+    rng = np.random.RandomState(42)
+    n_samples = 12
+    n_features = n_samples // 2 if data == "tall" else n_samples * 2
+    X = rng.rand(n_samples, n_features)
+    y = rng.rand(n_samples)
+    params = {
+        "fit_intercept": fit_intercept,
+        "alpha": 1.0,
+        "solver": "auto" if solver == "positive" else solver,
+        "positive": solver == "positive",
+        "tol": 1e-12,
+    }
+    if solver == "gd":
+        params["max_iter"] = 100_000
+    _consistency(Ridge, params, X, y, sparse, kind, rng, 1.0)
+
+
+# test_ridge.py::test_ridge_regression, its sample_weight half
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_ridge_regression_with_unit_sample_weight(solver, fit_intercept, ols_ridge_dataset, kind):
+    X, y, _, coef = ols_ridge_dataset
+    params = {"alpha": 1.0, "fit_intercept": True, "solver": solver, "tol": _tol(solver)}
+    res_Ridge = y - X @ coef
+    R2_Ridge = 1 - np.sum(res_Ridge**2) / np.sum((y - np.mean(y)) ** 2)
+    X = X[:, :-1]
+    if fit_intercept:
+        intercept = coef[-1]
+    else:
+        X = X - X.mean(axis=0)
+        y = y - y.mean()
+        intercept = 0
+    model = Ridge(**params).fit(as_kind(X, kind), y, sample_weight=np.ones(X.shape[0]))
+    assert model.intercept_ == pytest.approx(intercept)
+    assert_allclose(model.coef_, coef[:-1])
+    assert model.score(as_kind(X, kind), y) == pytest.approx(R2_Ridge)
+
+
+# test_ridge.py::test_ridge_regression_sample_weights (every dlinalg solver fits sparse X
+# with or without an intercept)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("alpha", [1.0, 1e-2])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_ridge_regression_sample_weights(
+    solver, fit_intercept, sparse, alpha, ols_ridge_dataset, kind
+):
+    X, y, _, coef = ols_ridge_dataset
+    n_samples = X.shape[0]
+    sw = np.random.RandomState(SEED).uniform(low=0, high=1, size=n_samples)
+    model = Ridge(
+        alpha=alpha,
+        fit_intercept=fit_intercept,
+        solver=solver,
+        tol=_tol(solver),
+        max_iter=100_000,
+    )
+    X = X[:, :-1]
+    X = np.concatenate((X, X), axis=0)
+    y = np.r_[y, y]
+    sw = np.r_[sw, 1 - sw] * alpha
+    if fit_intercept:
+        intercept = coef[-1]
+    else:
+        X = X - X.mean(axis=0)
+        y = y - y.mean()
+        intercept = 0
+    model.fit(as_kind(_sparse(X, sparse), kind), y, sample_weight=sw)
+    assert model.intercept_ == pytest.approx(intercept)
+    assert_allclose(model.coef_, coef[:-1])
+
+
+# test_ridge.py::test_sparse_design_with_sample_weights (CSR; the other containers are
+# converted to CSR by scikit-learn's validation before dlinalg sees them)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("n_samples", "n_features"), [(2, 3), (3, 2)])
+@pytest.mark.parametrize("container", [sp.csr_array, sp.coo_array, sp.lil_array])
+def test_sparse_design_with_sample_weights(n_samples, n_features, container, kind):
+    rng = np.random.RandomState(42)
+    X = rng.randn(n_samples, n_features)
+    y = rng.randn(n_samples)
+    sample_weights = rng.randn(n_samples) ** 2 + 1
+    X_sparse = container(X) if kind == "numpy" else as_kind(sp.csr_array(X), kind)
+    sparse_ridge = Ridge(alpha=1.0, fit_intercept=False).fit(X_sparse, y, sample_weights)
+    dense_ridge = Ridge(alpha=1.0, fit_intercept=False).fit(X, y, sample_weight=sample_weights)
+    assert_array_almost_equal(sparse_ridge.coef_, dense_ridge.coef_, decimal=6)
+
+
+# test_ridge.py::test_ridge_positive_regression_test ("auto"; "lbfgs" is refused by name)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
+def test_ridge_positive_regression_test(fit_intercept, alpha, kind):
+    X = np.array([[1, 2], [3, 4], [5, 6], [7, 8]])
+    coef = np.array([1, -10])
+    y = X.dot(coef) + (20 if fit_intercept else 0)
+    model = Ridge(alpha=alpha, positive=True, solver="auto", fit_intercept=fit_intercept)
+    model.fit(as_kind(X, kind), y)
+    assert np.all(model.coef_ >= 0)
+
+
+# test_ridge.py::test_ridge_ground_truth_positive_test
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
+def test_ridge_ground_truth_positive_test(fit_intercept, alpha, kind):
+    rng = np.random.RandomState(42)
+    X = rng.randn(300, 100)
+    coef = rng.uniform(0.1, 1.0, size=X.shape[1])
+    y = X @ coef + (1 if fit_intercept else 0)
+    y += rng.normal(size=X.shape[0]) * 0.01
+    results = []
+    for positive in [True, False]:
+        model = Ridge(alpha=alpha, positive=positive, fit_intercept=fit_intercept, tol=1e-10)
+        results.append(model.fit(as_kind(X, kind), y).coef_)
+    assert_allclose(*results, atol=1e-6, rtol=0)
+
+
+# test_ridge.py::test_ridge_positive_error_test, over dlinalg's solvers (the functional
+# ridge_regression half has no dlinalg counterpart)
+@pytest.mark.parametrize("solver", ["cholesky", "qr", "lsqr", "gd"])
+@pytest.mark.parametrize("Est", [Ridge, LinearRegression])
+def test_ridge_positive_error_test(Est, solver):
+    X = np.array([[1, 2], [3, 4]])
+    y = X @ np.array([1, -1])
+    model = Est(positive=True, solver=solver, fit_intercept=False)
+    with pytest.raises(ValueError, match="does not support positive"):
+        model.fit(X, y)
+
+
+# test_ridge.py::test_positive_ridge_loss
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
+def test_positive_ridge_loss(alpha, kind):
+    X, y = make_regression(n_samples=300, n_features=300, random_state=42)
+    alpha = 0.10
+    n_checks = 100
+
+    def ridge_loss(model, random_state=None, noise_scale=1e-8):
+        intercept = model.intercept_
+        if random_state is not None:
+            rng = np.random.RandomState(random_state)
+            coef = model.coef_ + rng.uniform(0, noise_scale, size=model.coef_.shape)
+        else:
+            coef = model.coef_
+        return 0.5 * np.sum((y - X @ coef - intercept) ** 2) + 0.5 * alpha * np.sum(coef**2)
+
+    model = Ridge(alpha=alpha).fit(as_kind(X, kind), y)
+    model_positive = Ridge(alpha=alpha, positive=True).fit(as_kind(X, kind), y)
+    loss = ridge_loss(model)
+    loss_positive = ridge_loss(model_positive)
+    assert loss <= loss_positive
+    for random_state in range(n_checks):
+        loss_perturbed = ridge_loss(model_positive, random_state=random_state)
+        assert loss_positive <= loss_perturbed
