@@ -293,9 +293,10 @@ str/os.PathLike of shape (n_samples, n_features)
                 UserWarning,
                 stacklevel=2,
             )
-        data, y, sw = fit_inputs(self, X, y, sample_weight, classifier=False, multi_output=True)
-        if self.positive and y.ndim == 2 and y.shape[1] > 1:
-            raise ValueError("positive=True is not allowed for multi-output (y.ndim != 1)")
+        data, y, sw = fit_inputs(
+            self, X, y, sample_weight, classifier=False, multi_output=True,
+            check_y=self._check_y,
+        )  # fmt: skip
         if sw is not None and not sw.sum() > 0:
             raise ValueError("sample_weight sums to 0: nothing to fit")
         Y = y.reshape(y.shape[0], -1)
@@ -324,6 +325,10 @@ str/os.PathLike of shape (n_samples, n_features)
                 "input data may contain large values and need to be preprocessed."
             )
         return self
+
+    def _check_y(self, y: np.ndarray) -> None:
+        if self.positive and y.ndim == 2 and y.shape[1] > 1:
+            raise ValueError("positive=True is not allowed for multi-output (y.ndim != 1)")
 
     def _fit_gram(self, data: Any, Y: np.ndarray, sw: Any, coef: np.ndarray) -> tuple:
         mom = gram_moments(data, Y, sw, bool(self.fit_intercept))

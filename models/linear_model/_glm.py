@@ -262,14 +262,8 @@ str/os.PathLike of shape (n_samples, n_features)
             (:class:`~dlinalg.errors.NonFiniteError`).
         """
         ratio, C = self._ratio_and_C()
-        data, y, sw = fit_inputs(self, X, y, sample_weight, classifier=True)
-        check_classification_targets(y)
+        data, y, sw = fit_inputs(self, X, y, sample_weight, classifier=True, check_y=_check_labels)
         classes = np.unique(y)
-        if classes.size < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {classes[0]!r}"
-            )
         index = np.searchsorted(classes, y)
         if self.class_weight is not None:
             cw = compute_class_weight(self.class_weight, classes=classes, y=y, sample_weight=sw)
@@ -420,6 +414,24 @@ str/os.PathLike of shape (n_samples, n_features)
         return tags
 
 
+def _check_labels(y: np.ndarray) -> None:
+    check_classification_targets(y)
+    classes = np.unique(y)
+    if classes.size < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but the data "
+            f"contains only one class: {classes[0]!r}"
+        )
+
+
+def _check_counts(y: np.ndarray) -> None:
+    if (y < 0).any():
+        raise ValueError(
+            "Some value(s) of y are out of the valid range of the loss 'HalfPoissonLoss': "
+            f"y must be >= 0, got min(y)={float(y.min())!r}"
+        )
+
+
 def _binary_proba(z: np.ndarray) -> np.ndarray:
     p = expit(z[:, 0])
     return np.column_stack([1.0 - p, p]).astype(z.dtype, copy=False)
@@ -545,12 +557,9 @@ str/os.PathLike of shape (n_samples, n_features)
             Invalid parameters, negative y, wrong lengths, negative weights,
             NaN/inf in in-memory input: all before any pass over X.
         """
-        data, y, sw = fit_inputs(self, X, y, sample_weight, classifier=False)
-        if (y < 0).any():
-            raise ValueError(
-                "Some value(s) of y are out of the valid range of the loss 'HalfPoissonLoss': "
-                f"y must be >= 0, got min(y)={float(y.min())!r}"
-            )
+        data, y, sw = fit_inputs(
+            self, X, y, sample_weight, classifier=False, check_y=_check_counts
+        )
         if sw is not None and not sw.sum() > 0:
             raise ValueError("sample_weight sums to 0: nothing to fit")
         solver = "newton-exact" if self.solver == "newton-cholesky" else "lbfgs"
@@ -612,4 +621,5 @@ str/os.PathLike of shape (n_samples, n_features)
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.positive_only = True
         return tags

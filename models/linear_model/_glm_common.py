@@ -9,6 +9,7 @@ is refused before any pass over X.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -46,12 +47,15 @@ def fit_inputs(
     *,
     classifier: bool,
     multi_output: bool = False,
+    check_y: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[Input, np.ndarray, np.ndarray | None]:
     """Validate ``X``, ``y`` and ``sample_weight`` once, before any graph over X.
 
     Returns the input (as a DRM), ``y`` as numpy (labels of any type for a
     classifier, float64 otherwise; 1-D unless ``multi_output`` and 2-D) and
-    the weights as float64 numpy (None when not given).
+    the weights as float64 numpy (None when not given). ``check_y(y)``, the
+    estimator's own check of the targets, runs before in-memory X becomes a
+    DRM.
     """
     if y is None:
         raise ValueError(
@@ -78,15 +82,19 @@ def fit_inputs(
         )
         if not classifier:
             y = np.asarray(y, dtype=np.float64)
-        data = Input(dl.from_array(X), "numpy")
+        data = None
     sw = None
     if sample_weight is not None:
         sw = _check_sample_weight(
             in_memory(sample_weight),
-            np.empty((data.shape[0], 0)),
+            np.empty((y.shape[0], 0)),
             dtype=np.float64,
             ensure_non_negative=True,
         )
+    if check_y is not None:
+        check_y(y)
+    if data is None:  # in memory: every check passed, now the matrix
+        data = Input(dl.from_array(X), "numpy")
     return data, y, sw
 
 
