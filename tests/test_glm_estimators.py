@@ -460,3 +460,21 @@ def test_fits_on_the_cluster(scheduler):
     pt = sk.PoissonRegressor(alpha=0.1, tol=1e-12, solver="newton-cholesky").fit(X43, Y_COUNT)
     assert rel(pois.coef_, pt.coef_) <= RTOL
     np.testing.assert_array_equal(values(clf.predict(A)), truth.predict(X43))
+
+
+def test_xarray_and_dask_targets():
+    """A labeled X records feature names; a Dask y (and weights) is read into memory once."""
+    names = [f"f{j}" for j in range(6)]
+    Xx = xr.DataArray(X43, dims=("sample", "feature"), coords={"feature": names})
+    yd, swd = da.from_array(Y_REG, chunks=10), da.from_array(SW, chunks=10)
+    ours = ElasticNet(alpha=0.1, **TIGHT).fit(Xx, yd, sample_weight=swd)
+    truth = sk.ElasticNet(alpha=0.1, **TIGHT).fit(X43, Y_REG, sample_weight=SW)
+    assert list(ours.feature_names_in_) == names
+    assert rel(ours.coef_, truth.coef_) <= CD_RTOL
+    pred = ours.predict(Xx)
+    assert isinstance(pred, xr.DataArray)
+    assert pred.dims == ("sample",)
+    np.testing.assert_allclose(pred.values, truth.predict(X43), rtol=1e-10)
+    clf = LogisticRegression(**TIGHT).fit(Xx, da.from_array(Y_BIN, chunks=10))
+    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
+    assert clf.score(Xx, Y_BIN) == np.mean(values(clf.predict(Xx)) == Y_BIN)
