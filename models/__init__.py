@@ -1,7 +1,8 @@
 """models: scikit-learn style estimators built on dlinalg.
 
 Decompositions: :class:`PCA` and :class:`TruncatedSVD`. Linear models:
-:class:`LinearRegression` and :class:`Ridge`. Recommenders:
+:class:`LinearRegression`, :class:`Ridge`, :class:`Lasso`, :class:`ElasticNet`,
+:class:`LogisticRegression` and :class:`PoissonRegressor`. Recommenders:
 :class:`ItemSimilarity` (Mahout's correlated cross-occurrence with the
 log-likelihood ratio), :class:`RowSimilarity`, :class:`CosineSimilarity` and
 :class:`ALS`, with :class:`Interactions` to read user/item logs and
@@ -17,7 +18,14 @@ families share (the input boundary ``validate_input`` and the parameter checks).
 
 from . import datasets, metrics
 from .decomposition import PCA, TruncatedSVD
-from .linear_model import LinearRegression, Ridge
+from .linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    PoissonRegressor,
+    Ridge,
+)
 from .recommenders import (
     ALS,
     CosineSimilarity,
@@ -34,6 +42,10 @@ __all__ = [
     # linear models
     "LinearRegression",
     "Ridge",
+    "Lasso",
+    "ElasticNet",
+    "LogisticRegression",
+    "PoissonRegressor",
     # recommenders
     "log_likelihood_ratio",
     "Interactions",
