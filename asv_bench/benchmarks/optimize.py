@@ -22,12 +22,12 @@ Lasso path, 20 alphas, warm starts          scikit-learn ``Lasso`` (coordinate  
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import numpy as np
 from scipy.special import expit
 
 import dlinalg as dl
-from dlinalg.optimize import prox
 
 from . import COLS, ROWS, Sized, dense_drm, dense_numpy, get_client, persisted_dask, settle
 
@@ -67,8 +67,8 @@ class _Logistic(Sized):
 class LogisticDlinalg(_Logistic):
     """``dl.newton_cg`` (exact Hessian, one pass per iteration) and ``dl.lbfgs``."""
 
-    params = ([ROWS], ["newton", "lbfgs"])
-    param_names = ["rows", "solver"]
+    params: ClassVar = ([ROWS], ["newton", "lbfgs"])
+    param_names: ClassVar = ["rows", "solver"]
 
     def _run(self, solver):
         kw = {"loss": "logistic", "fit_intercept": True, "l2": 1 / (C * len(self.y))}
@@ -110,8 +110,8 @@ class LogisticSklearn(Sized):
 class LogisticDaskML(_Logistic):
     """Reference: dask-ml's ``LogisticRegression(C=1)`` on the same persisted blocks."""
 
-    params = ([ROWS], ["lbfgs", "admm"])
-    param_names = ["rows", "solver"]
+    params: ClassVar = ([ROWS], ["lbfgs", "admm"])
+    param_names: ClassVar = ["rows", "solver"]
 
     def setup(self, rows, solver):
         super().setup(rows, solver)
@@ -154,7 +154,8 @@ def _lasso_target(rows: int) -> np.ndarray:
 
 
 class LassoPathDlinalg(Sized):
-    """The 20-alpha Lasso path by ``dl.proximal_gradient`` with warm starts (time per path)."""
+    """The 20-alpha Lasso path: ``dlinalg.models.lasso_path`` (one pass for the Gram, then
+    scikit-learn's coordinate descent on it) and ``Lasso(warm_start=True)`` per alpha."""
 
     def setup(self, rows):
         self.client = get_client()
@@ -162,20 +163,19 @@ class LassoPathDlinalg(Sized):
         self.alphas = _alphas(dense_numpy(rows, COLS), self.y)
         settle(self.client)
 
-    def _run(self):
-        x0, passes = None, 0
+    def time_path(self, rows):
+        from dlinalg.models.linear_model import lasso_path
+
+        with self.client.as_current():
+            lasso_path(self.A, self.y, alphas=self.alphas, tol=1e-6)
+
+    def time_warm_started_fits(self, rows):
+        from dlinalg.models import Lasso
+
+        model = Lasso(warm_start=True, tol=1e-6)
         with self.client.as_current():
             for alpha in self.alphas:
-                res = dl.proximal_gradient(self.A, self.y, prox=prox.l1(alpha),
-                                           fit_intercept=True, x0=x0, tol=1e-6)  # fmt: skip
-                x0, passes = res.x, passes + res.npass
-        return passes
-
-    def time_path(self, rows):
-        self._run()
-
-    def track_passes(self, rows):
-        return self._run()
+                model.set_params(alpha=alpha).fit(self.A, self.y)
 
 
 class LassoPathSklearn(Sized):
@@ -186,6 +186,11 @@ class LassoPathSklearn(Sized):
         self.alphas = _alphas(self.X, self.y)
 
     def time_path(self, rows):
+        from sklearn.linear_model import lasso_path
+
+        lasso_path(self.X, self.y, alphas=self.alphas, tol=1e-6)
+
+    def time_warm_started_fits(self, rows):
         from sklearn.linear_model import Lasso
 
         model = Lasso(warm_start=True, tol=1e-6)
