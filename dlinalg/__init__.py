@@ -19,7 +19,7 @@ from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
 from dlinalg.io.zarr import verify_zarr
 from dlinalg.matrix import DRM, LazyResult
-from dlinalg.optimize import OptimizeResult, lbfgs, newton_cg, proximal_gradient
+from dlinalg.optimize import OptimizeResult, lbfgs, linprog, newton_cg, proximal_gradient
 from dlinalg.plans import Explanation, explain
 from dlinalg.readers import from_xarray, read_zarr
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, plot_convergence, svds
@@ -67,6 +67,7 @@ __all__ = [
     "lbfgs",
     "newton_cg",
     "proximal_gradient",
+    "linprog",
     "OptimizeResult",
     # cluster
     "local_cluster",

@@ -553,3 +553,46 @@ def test_process_killed_mid_solve_resumes_to_the_same_answer(tmp_path, name):
         full = getattr(dl, call)(dl.from_array(X, chunks=100), y, **kwargs)
     assert resumed["nit"] == full.nit
     np.testing.assert_array_equal(np.load(ckpt + ".x.npy"), full.x)
+
+
+# --- linear programs: TFOCS's smoothed conic dual against HiGHS ------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+def test_linprog_equals_highs(seed, sparse):
+    rng = np.random.default_rng(seed)
+    m, n = 30, 80
+    A = rng.standard_normal((m, n))
+    if sparse:
+        A = sp.csr_array(A * (rng.random((m, n)) < 0.5))
+    b = A @ np.maximum(rng.standard_normal(n), 0)  # feasible
+    c = rng.random(n) + 0.1  # bounded below
+    want = so.linprog(c, A_eq=A, b_eq=b, method="highs")
+    got = dl.linprog(c, dl.from_array(A, chunks=7), b)
+    assert got.success, got.message
+    np.testing.assert_allclose(got.fun, want.fun, rtol=1e-6)
+    np.testing.assert_allclose(got.x, want.x, atol=1e-4)  # a first-order method's accuracy
+    np.testing.assert_allclose(got.dual, want.eqlin.marginals, atol=1e-4)
+    assert (got.x >= 0).all()
+    assert np.linalg.norm(got.con) <= 1e-6 * np.linalg.norm(b)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"c": np.ones(3)}, ShapeError, "c has 3 entries"),
+        ({"b_eq": np.ones(5)}, ShapeError, "b_eq has 5 entries"),
+        ({"c": np.array([1.0, np.nan, 0, 0])}, NonFiniteError, "c contains NaN"),
+        ({"mu": 0.0}, ParameterError, "mu must be a finite number > 0"),
+        ({"continuations": 0}, ParameterError, "continuations must be an integer >= 1"),
+        ({"tol": -1.0}, ParameterError, "tol must be a finite number >= 0"),
+    ],
+)
+def test_linprog_bad_input(kwargs, error, match, monkeypatch):
+    from dlinalg.solvers import _operator
+
+    monkeypatch.setattr(_operator.RowOperator, "__init__", _no_pass)
+    args = {"c": np.ones(4), "A_eq": np.ones((2, 4)), "b_eq": np.ones(2), **kwargs}
+    with pytest.raises(error, match=match):
+        dl.linprog(args.pop("c"), args.pop("A_eq"), args.pop("b_eq"), **args)

@@ -416,3 +416,76 @@ def recommender_precision() -> None:
     ax.set_xticks(np.arange(len(ks)), [f"k = {k}" for k in ks])
     ax.set(ylabel="precision@k", title=f"Held-out purchases of {len(who)} shoppers")
     ax.legend(fontsize=8)
+
+
+# --- (f) the optimizers against scikit-learn ---------------------------------------------
+
+
+def optimization_convergence() -> None:
+    """Suboptimality per iteration of dl.lbfgs/newton_cg/proximal_gradient and scikit-learn."""
+    import warnings
+
+    from scipy.special import expit
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso, LogisticRegression
+
+    from dlinalg.optimize import prox
+
+    rng = np.random.default_rng(3)
+    m, n = 4000, 50
+    X = rng.standard_normal((m, n))
+    w = rng.standard_normal(n) * 3 / np.sqrt(n)
+    y = (rng.random(m) < expit(X @ w + 0.5)).astype(float)
+    A = dl.from_array(X, chunks=1000)
+    C = 1.0
+
+    def objective(coef, b):
+        z = X @ coef + b
+        return np.mean(np.logaddexp(0, z) - y * z) + coef @ coef / (2 * C * m)
+
+    kw = {"loss": "logistic", "fit_intercept": True, "l2": 1 / (C * m)}
+    runs = {
+        "dl.newton_cg (exact Hessian)": dl.newton_cg(A, y, **kw),
+        "dl.lbfgs": dl.lbfgs(A, y, gtol=1e-10, ftol=0, **kw),
+    }
+    best = min(r.fun for r in runs.values())
+    sk_iters = np.arange(1, 41)
+    sk = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k in sk_iters:
+            model = LogisticRegression(C=C, max_iter=int(k), tol=1e-12).fit(X, y)
+            sk.append(objective(model.coef_[0], model.intercept_[0]))
+    best = min(best, min(sk))
+    floor = 1e-16
+
+    _fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4), layout="constrained")
+    for (label, res), color in zip(runs.items(), (_GREEN, _BLUE), strict=True):
+        h = res.history
+        left.semilogy(h["itn"], np.maximum(h["objective"] - best, floor), ".-", color=color,
+                      label=f"{label}: {res.npass} passes")  # fmt: skip
+    left.semilogy(sk_iters, np.maximum(np.array(sk) - best, floor), "x", color=_GREY,
+                  label="scikit-learn lbfgs (max_iter = k)")  # fmt: skip
+    left.set(xlabel="iteration", ylabel="F(x_k) - F*", title="Logistic regression, C = 1")
+    left.set_xlim(0, 40)
+    left.legend(fontsize=8)
+
+    t = X @ np.where(np.arange(n) < 5, 1.0, 0.0) + 0.1 * rng.standard_normal(m)
+    alpha = 0.05
+    lasso = Lasso(alpha=alpha, tol=1e-14, max_iter=100_000).fit(X, t)
+    f_star = np.mean((X @ lasso.coef_ + lasso.intercept_ - t) ** 2) / 2 + alpha * np.abs(
+        lasso.coef_
+    ).sum()
+    for label, res, color in (
+        ("dl.proximal_gradient (TFOCS AT)",
+         dl.proximal_gradient(A, t, prox=prox.l1(alpha), fit_intercept=True, tol=1e-10), _ORANGE),
+        ("dl.lbfgs, l1 (OWL-QN)",
+         dl.lbfgs(A, t, loss="squared", l1=alpha, fit_intercept=True, gtol=1e-12, ftol=0), _RED),
+    ):  # fmt: skip
+        h = res.history
+        right.semilogy(h["itn"], np.maximum(h["objective"] - f_star, floor), ".-", color=color,
+                       label=f"{label}: {res.npass} passes")  # fmt: skip
+    right.set(xlabel="iteration", ylabel="F(x_k) - F* (scikit-learn's Lasso, tol 1e-14)",
+              title=f"Lasso, alpha = {alpha}")  # fmt: skip
+    right.set_xlim(0, 40)
+    right.legend(fontsize=8)
