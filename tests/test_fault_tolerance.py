@@ -164,6 +164,7 @@ def test_worker_kill_sparse_fat_gram(fault_cluster):
     assert _bits(got) == _bits(reference)
 
 
+@pytest.mark.slow  # ~12 s; the gram kill stays in the default run
 def test_fused_statistics_survive_worker_loss(fault_cluster):
     """``dl.compute(col_means, gram)`` in one pass, with a worker killed mid-pass."""
     from concurrent.futures import ThreadPoolExecutor

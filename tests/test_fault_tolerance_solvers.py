@@ -138,6 +138,7 @@ def test_u_lineage_is_cut_and_the_iterates_do_not_change(client, name):
     np.testing.assert_array_equal(cut.x, uncut.x)
 
 
+@pytest.mark.slow  # ~18 s: the rebase case; lsqr's plain kill stays in the default run
 def test_worker_kill_after_a_rebase_gives_identical_iterates(fresh_cluster):
     """The pieces put back by a rebase hold their data in the task: a lost one is rebuilt."""
     _, client = fresh_cluster

@@ -123,13 +123,15 @@ def estimators(solver: str = "auto", fit_intercept: bool = True, positive: bool 
 
 
 # How X arrives; each row commented.
+# The default run takes many blocks with an uneven last one; the slow step all of them.
+SLOW = pytest.mark.slow
 CHUNKINGS = [
-    pytest.param("numpy", id="in-memory"),  # numpy / scipy.sparse, scikit-learn's validation
-    pytest.param(M, id="one-block"),  # a DRM of one row block
+    pytest.param("numpy", id="in-memory", marks=SLOW),  # numpy / scipy.sparse, sklearn's checks
+    pytest.param(M, id="one-block", marks=SLOW),  # a DRM of one row block
     pytest.param(25, id="many-blocks"),  # 8 blocks of 25, an uneven last one of 3
-    pytest.param((100, 100, 3), id="uneven-last"),  # a 3-row last block
-    pytest.param((1, 201, 1), id="one-row-blocks"),  # single-row (zero-weight) end blocks
-    pytest.param("dask-columns", id="column-chunked-dask"),  # dask array, chunks (40, 2)
+    pytest.param((100, 100, 3), id="uneven-last", marks=SLOW),  # a 3-row last block
+    pytest.param((1, 201, 1), id="one-row-blocks", marks=SLOW),  # single-row (zero-weight) ends
+    pytest.param("dask-columns", id="column-chunked-dask", marks=SLOW),  # dask, chunks (40, 2)
 ]
 
 

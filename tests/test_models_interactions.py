@@ -313,6 +313,7 @@ def _matrices_done(dask_scheduler=None) -> int:
     )
 
 
+@pytest.mark.slow  # ~14 s
 @pytest.mark.cluster
 def test_worker_kill_while_reading_a_dask_frame(fresh_cluster, killing_a_worker_when):
     """A worker SIGKILLed during the second pass: the lost partitions (persisted

@@ -60,6 +60,12 @@ SEED = 42  # scikit-learn's default global_random_seed
 SOLVERS = ["auto", "cholesky", "qr", "lsqr", "gd"]
 #: numpy / scipy.sparse; a DRM of one row block; a DRM of several (uneven) row blocks
 KINDS = ["numpy", "drm-1", "drm-n"]
+#: The sample_weight/positive ports: several row blocks by default, every kind in the slow step.
+PORTED_KINDS = [
+    pytest.param("numpy", marks=pytest.mark.slow),
+    pytest.param("drm-1", marks=pytest.mark.slow),
+    "drm-n",
+]
 
 diabetes = datasets.load_diabetes()
 X_diabetes, y_diabetes = diabetes.data, diabetes.target
@@ -814,7 +820,7 @@ def _sparse(X, sparse):
 
 
 # test_base.py::test_linear_regression_sample_weights
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_linear_regression_sample_weights(sparse, fit_intercept, kind):
@@ -839,7 +845,7 @@ def test_linear_regression_sample_weights(sparse, fit_intercept, kind):
 
 # test_base.py::test_raises_value_error_if_positive_and_sparse: dlinalg accepts sparse X
 # with positive=True (documented) and gives the dense answer
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 def test_positive_on_sparse_equals_dense(kind):
     rng = np.random.RandomState(SEED)
     X = rng.rand(20, 4) * (rng.rand(20, 4) < 0.5)
@@ -851,7 +857,7 @@ def test_positive_on_sparse_equals_dense(kind):
 
 
 # test_base.py and test_ridge.py::test_raises_value_error_if_sample_weights_greater_than_1d
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize(("n_samples", "n_features"), [(2, 3), (3, 2)])
 @pytest.mark.parametrize("Est", [LinearRegression, Ridge])
 def test_raises_value_error_if_sample_weights_greater_than_1d(Est, n_samples, n_features, kind):
@@ -870,7 +876,7 @@ def test_raises_value_error_if_sample_weights_greater_than_1d(Est, n_samples, n_
 
 
 # test_base.py::test_linear_regression_positive
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 def test_linear_regression_positive(kind):
     X = [[1], [2]]
     y = [1, 2]
@@ -889,7 +895,7 @@ def test_linear_regression_positive(kind):
 
 
 # test_base.py::test_linear_regression_positive_multiple_outcome
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 def test_linear_regression_positive_multiple_outcome(kind):
     rng = np.random.RandomState(SEED)
     X, y = make_sparse_uncorrelated(random_state=rng)
@@ -906,7 +912,7 @@ def test_linear_regression_positive_multiple_outcome(kind):
 
 
 # test_base.py::test_linear_regression_positive_vs_nonpositive
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 def test_linear_regression_positive_vs_nonpositive(kind):
     rng = np.random.RandomState(SEED)
     X, y = make_sparse_uncorrelated(random_state=rng)
@@ -916,7 +922,7 @@ def test_linear_regression_positive_vs_nonpositive(kind):
 
 
 # test_base.py::test_linear_regression_positive_vs_nonpositive_when_positive
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 def test_linear_regression_positive_vs_nonpositive_when_positive(kind):
     rng = np.random.RandomState(SEED)
     X = rng.rand(200, 4)
@@ -978,7 +984,7 @@ def _consistency(Est, params, X, y, sparse, kind, rng, rtol_scale, wide_ok=True)
 
 # test_base.py::test_linear_regression_sample_weight_consistency (scikit-learn marks its
 # CSR case xfail, issue #30131; dlinalg's exact solvers pass it)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("X_shape", [(10, 5), (10, 20), (100, 100)])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [False, True])
@@ -992,7 +998,7 @@ def test_linear_regression_sample_weight_consistency(X_shape, sparse, fit_interc
 
 # test_ridge.py::test_ridge_sample_weight_consistency (scikit-learn's "lbfgs" entry, its
 # positive solver, is dlinalg's positive=True with "auto")
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("solver", [*SOLVERS, "positive"])
 @pytest.mark.parametrize("data", ["tall", "wide"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
@@ -1016,7 +1022,7 @@ def test_ridge_sample_weight_consistency(fit_intercept, sparse, data, solver, ki
 
 
 # test_ridge.py::test_ridge_regression, its sample_weight half
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_ridge_regression_with_unit_sample_weight(solver, fit_intercept, ols_ridge_dataset, kind):
@@ -1039,7 +1045,7 @@ def test_ridge_regression_with_unit_sample_weight(solver, fit_intercept, ols_rid
 
 # test_ridge.py::test_ridge_regression_sample_weights (every dlinalg solver fits sparse X
 # with or without an intercept)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("alpha", [1.0, 1e-2])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
@@ -1074,7 +1080,7 @@ def test_ridge_regression_sample_weights(
 
 # test_ridge.py::test_sparse_design_with_sample_weights (CSR; the other containers are
 # converted to CSR by scikit-learn's validation before dlinalg sees them)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize(("n_samples", "n_features"), [(2, 3), (3, 2)])
 @pytest.mark.parametrize("container", [sp.csr_array, sp.coo_array, sp.lil_array])
 def test_sparse_design_with_sample_weights(n_samples, n_features, container, kind):
@@ -1089,7 +1095,7 @@ def test_sparse_design_with_sample_weights(n_samples, n_features, container, kin
 
 
 # test_ridge.py::test_ridge_positive_regression_test ("auto"; "lbfgs" is refused by name)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
 def test_ridge_positive_regression_test(fit_intercept, alpha, kind):
@@ -1102,7 +1108,7 @@ def test_ridge_positive_regression_test(fit_intercept, alpha, kind):
 
 
 # test_ridge.py::test_ridge_ground_truth_positive_test
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
 def test_ridge_ground_truth_positive_test(fit_intercept, alpha, kind):
@@ -1131,7 +1137,7 @@ def test_ridge_positive_error_test(Est, solver):
 
 
 # test_ridge.py::test_positive_ridge_loss
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", PORTED_KINDS)
 @pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.1, 1.0])
 def test_positive_ridge_loss(alpha, kind):
     X, y = make_regression(n_samples=300, n_features=300, random_state=42)
