@@ -124,8 +124,8 @@ def poisson_objective(X, y, coef, intercept, sw, alpha) -> float:
 # ------------------------------------------------------------------ LogisticRegression
 
 LOGISTIC_CASES = [
-    # binary, L2: "auto" is Newton with the exact Hessian; labels are strings
-    pytest.param("bin", {"C": 0.5}, None, id="binary-l2-newton"),
+    # binary, L2: "auto" is L-BFGS (scikit-learn's default); labels are strings
+    pytest.param("bin", {"C": 0.5}, None, id="binary-l2-lbfgs"),
     # multinomial, L2, weighted and class-weighted: L-BFGS
     pytest.param("multi", {"C": 2.0, "class_weight": "balanced"}, SW, id="multi-l2-lbfgs"),
 ]

@@ -10,9 +10,9 @@ never a looser answer, and ``track_passes`` the passes over A.
 ==========================================  =======================================  ======
 dlinalg                                     reference                                target
 ==========================================  =======================================  ======
-``newton_cg`` / ``lbfgs``, logistic         dask-ml ``LogisticRegression`` lbfgs,    >= 10x
+``LogisticRegression``, ``lbfgs``,          dask-ml ``LogisticRegression`` lbfgs,    >= 10x
                                             admm (same persisted blocks)
-``newton_cg`` / ``lbfgs``, logistic         scikit-learn ``LogisticRegression``      >= 2x
+``LogisticRegression``, ``lbfgs``,          scikit-learn ``LogisticRegression``      >= 2x
                                             (lbfgs, one process, data in memory)
 Lasso path, 20 alphas, warm starts          scikit-learn ``Lasso`` (coordinate        report
                                             descent), warm starts
@@ -86,6 +86,23 @@ class LogisticDlinalg(_Logistic):
 
     def track_passes(self, rows, solver):
         return self._run(solver).npass
+
+
+class LogisticRegressionDlinalg(_Logistic):
+    """``dlinalg.models.LogisticRegression(C=1)`` (scikit-learn's defaults: lbfgs, tol 1e-4)."""
+
+    def _run(self):
+        from dlinalg.models import LogisticRegression
+
+        with self.client.as_current():
+            return LogisticRegression(C=C).fit(self.A, self.y)
+
+    def time_fit(self, rows):
+        self._run()
+
+    def track_objective(self, rows):
+        model = self._run()
+        return logistic_objective(rows, model.coef_[0], float(model.intercept_[0]))
 
 
 class LogisticSklearn(Sized):

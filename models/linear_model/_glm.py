@@ -30,9 +30,6 @@ from ._glm_common import fit_inputs, give_back, in_memory, linear_predictor, tak
 
 __all__ = ["LogisticRegression", "PoissonRegressor"]
 
-#: Up to this many unknowns (coefficients and intercept) Newton's exact
-#: Hessian (one Gram-sized pass per iteration) is the default for one class.
-EXACT_NEWTON_MAX = 1024
 #: The optimizers' stop codes that are not convergence (7: iteration limit).
 NOT_CONVERGED = (7,)
 
@@ -92,13 +89,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         bincount(y))``, counting the sample weights).
     solver : {"auto", "lbfgs", "newton-cg", "newton-cholesky", "sag", "saga", \
 "liblinear"}, default="auto"
-        ``"auto"``: Newton's method with the exact Hessian for two classes,
-        no L1 part and at most 1023 features (about 5-10 passes); else
-        L-BFGS (OWL-QN with an L1 part). ``"newton-cholesky"``: the exact
-        Newton (Hessian-vector CG for more than two classes);
+        ``"auto"`` and ``"lbfgs"``: :func:`dlinalg.lbfgs`, about one pass per
+        iteration (OWL-QN with an L1 part), scikit-learn's default.
+        ``"newton-cholesky"``: Newton's method with the exact Hessian
+        (5-10 passes to machine precision, each forming ``X^T D X``; for more
+        than two classes Hessian-vector CG);
         ``"newton-cg"``: truncated Newton (one pass per Hessian-vector
-        product); ``"lbfgs"``, ``"sag"``, ``"saga"`` and ``"liblinear"``:
-        :func:`dlinalg.lbfgs` (OWL-QN for L1 and elastic net). The Newton
+        product); ``"sag"``, ``"saga"`` and ``"liblinear"``: as ``"lbfgs"``. The Newton
         solvers refuse an L1 part, as scikit-learn's do.
     max_iter : int, default=100
         Iteration limit; a :class:`~sklearn.exceptions.ConvergenceWarning`
@@ -229,9 +226,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return "newton-exact" if n_classes == 2 else "newton-cg"
         if solver == "newton-cg":
             return "newton-cg"
-        if solver == "auto" and not l1 and n_classes == 2 and n_features + 1 <= EXACT_NEWTON_MAX:
-            return "newton-exact"
-        return "lbfgs"
+        return "lbfgs"  # "auto" is scikit-learn's default solver
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
