@@ -10,8 +10,8 @@ never a looser answer, and ``track_passes`` the passes over A.
 ==========================================  =======================================  ======
 dlinalg                                     reference                                target
 ==========================================  =======================================  ======
-``LogisticRegression``, ``lbfgs``,          dask-ml ``LogisticRegression`` lbfgs,    >= 10x
-                                            admm (same persisted blocks)
+``LogisticRegression``, ``lbfgs``,          dask-ml ``LogisticRegression`` lbfgs     >= 10x
+                                            (same persisted blocks; admm: see below)
 ``LogisticRegression``, ``lbfgs``,          scikit-learn ``LogisticRegression``      >= 2x
                                             (lbfgs, one process, data in memory)
 Lasso path, 20 alphas, warm starts          scikit-learn ``Lasso`` (coordinate        report
@@ -127,7 +127,9 @@ class LogisticSklearn(Sized):
 class LogisticDaskML(_Logistic):
     """Reference: dask-ml's ``LogisticRegression(C=1)`` on the same persisted blocks."""
 
-    params: ClassVar = ([ROWS], ["lbfgs", "admm"])
+    # admm is left out of CI's run: one fit took 146-155 s at 200,000 rows (0.358218664807,
+    # a worse objective than lbfgs's); add it back to measure: ["lbfgs", "admm"]
+    params: ClassVar = ([ROWS], ["lbfgs"])
     param_names: ClassVar = ["rows", "solver"]
 
     def setup(self, rows, solver):
