@@ -473,9 +473,10 @@ def optimization_convergence() -> None:
     t = X @ np.where(np.arange(n) < 5, 1.0, 0.0) + 0.1 * rng.standard_normal(m)
     alpha = 0.05
     lasso = Lasso(alpha=alpha, tol=1e-14, max_iter=100_000).fit(X, t)
-    f_star = np.mean((X @ lasso.coef_ + lasso.intercept_ - t) ** 2) / 2 + alpha * np.abs(
-        lasso.coef_
-    ).sum()
+    f_star = (
+        np.mean((X @ lasso.coef_ + lasso.intercept_ - t) ** 2) / 2
+        + alpha * np.abs(lasso.coef_).sum()
+    )
     for label, res, color in (
         ("dl.proximal_gradient (TFOCS AT)",
          dl.proximal_gradient(A, t, prox=prox.l1(alpha), fit_intercept=True, tol=1e-10), _ORANGE),
