@@ -24,7 +24,7 @@ import dask.array as da
 import numpy as np
 
 from dlinalg._operands import check_rhs, check_x0
-from dlinalg.errors import NonFiniteError, ParameterError, ShapeError
+from dlinalg.errors import NonFiniteError, ParameterError
 from dlinalg.physical.glm import LOSSES
 from dlinalg.solvers._operator import RowOperator, as_operator, is_linear_operator, operator_shape
 
@@ -253,8 +253,3 @@ class GLMObjective:
         if self.p.fit_intercept:
             Hv = np.concatenate([Hv, flat[n * K : n * K + K] / self.total])
         return Hv + self.p.l2 * np.where(self.penalized(), v, 0.0)
-
-
-def check_shape(x: np.ndarray, size: int, what: str) -> None:
-    if x.shape != (size,):
-        raise ShapeError(f"{what} must have shape ({size},), got {x.shape}")
