@@ -600,3 +600,16 @@ def test_linprog_bad_input(kwargs, error, match, monkeypatch):
     args = {"c": np.ones(4), "A_eq": np.ones((2, 4)), "b_eq": np.ones(2), **kwargs}
     with pytest.raises(error, match=match):
         dl.linprog(args.pop("c"), args.pop("A_eq"), args.pop("b_eq"), **args)
+
+
+def test_a_dask_y_and_weights_are_checked_before_any_pass(monkeypatch):
+    """A lazy y or weight is computed alone (never with A) and refused like an in-memory one."""
+    from dlinalg.solvers import _operator
+
+    monkeypatch.setattr(_operator.RowOperator, "__init__", _no_pass)
+    with pytest.raises(ValueError, match=r"targets 0 or 1, got \[2.0\]"):
+        dl.lbfgs(X_OK, da.from_array(np.array([0, 1, 2, 1, 0, 1.0]), chunks=2))
+    with pytest.raises(ValueError, match="sample_weight must be >= 0"):
+        dl.lbfgs(X_OK, Y01, sample_weight=da.from_array(-np.ones(6), chunks=3))
+    with pytest.raises(NonFiniteError, match="y contains NaN"):
+        dl.lbfgs(X_OK, da.from_array(np.array([0, 1, np.nan, 1, 0, 1.0]), chunks=3))

@@ -24,6 +24,7 @@ import dask.array as da
 import numpy as np
 
 from dlinalg._operands import check_rhs, check_x0
+from dlinalg._validation import check_tolerance
 from dlinalg.errors import NonFiniteError, ParameterError
 from dlinalg.physical.glm import LOSSES
 from dlinalg.solvers._operator import RowOperator, as_operator, is_linear_operator, operator_shape
@@ -59,14 +60,8 @@ class Problem:
         return GLMObjective(op, self)
 
 
-def _nonneg(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < np.inf:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {name}={value!r}")
-    return float(value)
-
-
 def _check_targets(y: Any, loss: str, n_classes: Any) -> int:
-    """Refuse targets the loss cannot take (an in-memory y only; a dask y at its first pass)."""
+    """Refuse targets the loss cannot take."""
     if loss == "multinomial":
         if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
             raise ParameterError(
@@ -77,8 +72,6 @@ def _check_targets(y: Any, loss: str, n_classes: Any) -> int:
     elif n_classes not in (None, 1):
         raise ParameterError(f"n_classes is for loss='multinomial' only, got {n_classes!r}")
     K = int(n_classes) if loss == "multinomial" else 1
-    if isinstance(y, da.Array):
-        return K
     if loss == "logistic" and not np.isin(y, (0.0, 1.0)).all():
         bad = np.unique(y[~np.isin(y, (0.0, 1.0))])[:5]
         raise ValueError(f"loss='logistic' needs targets 0 or 1, got {bad.tolist()}")
@@ -94,10 +87,20 @@ def _check_targets(y: Any, loss: str, n_classes: Any) -> int:
     return K
 
 
+def _in_memory(v: Any, name: str) -> np.ndarray:
+    """A Dask vector computed (m floats, one small computation over it alone, never over A),
+    so its values are checked before any pass over A, as an in-memory one is."""
+    if isinstance(v, da.Array):
+        v = np.asarray(v.compute(), dtype=np.float64)
+        if not np.isfinite(v).all():
+            raise NonFiniteError(f"{name} contains NaN or infinity; clean it before solving")
+    return v
+
+
 def _check_weights(s: Any, m: int) -> Any:
     if s is None:
         return None
-    s = check_rhs(s, m, name="sample_weight")
+    s = _in_memory(check_rhs(s, m, name="sample_weight"), "sample_weight")
     if isinstance(s, np.ndarray):
         if (s < 0).any():
             raise ValueError(f"sample_weight must be >= 0, got {float(s.min())!r}")
@@ -140,7 +143,7 @@ def check_problem(
             "or dask array"
         )
     m, _ = operator_shape(A)
-    y = check_rhs(y, m, name="y")
+    y = _in_memory(check_rhs(y, m, name="y"), "y")
     K = _check_targets(y, loss, n_classes)
     s = _check_weights(sample_weight, m)
     if not isinstance(fit_intercept, bool | np.bool_):
@@ -150,7 +153,7 @@ def check_problem(
         if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
             raise ParameterError(f"epsilon must be a number > 0, got epsilon={epsilon!r}")
         eps = float(epsilon)
-    return Problem(A, y, s, loss, K, bool(fit_intercept), _nonneg(l2, "l2"), _nonneg(l1, "l1"),
+    return Problem(A, y, s, loss, K, bool(fit_intercept), check_tolerance(l2, "l2"), check_tolerance(l1, "l1"),
                    eps, x0)  # fmt: skip
 
 
@@ -168,15 +171,9 @@ class GLMObjective:
         self.yv = op.vector(problem.y)
         self.sv = None if problem.s is None else op.vector(problem.s)
         self.passes = 0
-        if problem.s is None:
-            self.total = float(problem.m)
-        else:
-            s = problem.s
-            self.total = float(s.sum().compute() if isinstance(s, da.Array) else s.sum())
-            if not np.isfinite(self.total) or self.total <= 0:
-                raise ValueError(
-                    f"sample_weight must sum to a finite number > 0, got {self.total}"
-                )
+        self.total = float(problem.m if problem.s is None else problem.s.sum())
+        if not np.isfinite(self.total):  # weights >= 0, not all 0: only an overflow is left
+            raise ValueError(f"sample_weight must sum to a finite number, got {self.total}")
 
     # --- theta <-> (W, b) --------------------------------------------------
     def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

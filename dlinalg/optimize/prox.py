@@ -16,20 +16,14 @@ References
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
+from dlinalg._validation import check_tolerance
 from dlinalg.errors import ParameterError, ShapeError
 
 __all__ = ["Prox", "l1", "elastic_net", "group_l1", "nonneg", "box"]
-
-
-def _nonneg(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < np.inf:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {name}={value!r}")
-    return float(value)
 
 
 class Prox:
@@ -86,7 +80,7 @@ def l1(lam: float, *, positive: bool = False) -> Prox:
     >>> prox.l1(1.0)(np.array([3.0, -0.5, -2.0]), 1.0)
     array([ 2., -0., -1.])
     """
-    return _L1(_nonneg(lam, "lam"), 0.0, bool(positive))
+    return _L1(check_tolerance(lam, "lam"), 0.0, bool(positive))
 
 
 def elastic_net(l1: float, l2: float, *, positive: bool = False) -> Prox:
@@ -99,7 +93,7 @@ def elastic_net(l1: float, l2: float, *, positive: bool = False) -> Prox:
     >>> prox.elastic_net(1.0, 1.0)(np.array([3.0, -0.5]), 1.0)
     array([ 1., -0.])
     """
-    return _L1(_nonneg(l1, "l1"), _nonneg(l2, "l2"), bool(positive))
+    return _L1(check_tolerance(l1, "l1"), check_tolerance(l2, "l2"), bool(positive))
 
 
 class _GroupL1(Prox):
@@ -146,7 +140,7 @@ def group_l1(lam: float, groups: Any) -> Prox:
     g = np.asarray(groups)
     if g.ndim != 1 or not np.issubdtype(g.dtype, np.integer):
         raise ParameterError(f"groups must be a 1-D array of integers, got {groups!r}")
-    return _GroupL1(_nonneg(lam, "lam"), g)
+    return _GroupL1(check_tolerance(lam, "lam"), g)
 
 
 class _Box(Prox):
