@@ -291,7 +291,9 @@ def test_passes_per_iteration_are_as_documented():
     res = dl.newton_cg(A, y, l2=1e-3)
     assert res.npass <= res.nit + 2  # the accepted trial's Hessian is the next iteration's
     res = dl.proximal_gradient(A, y, loss="logistic", prox=prox.l1(1e-3), tol=1e-8)
-    assert res.npass >= 2 * res.nit  # two per backtracking trial
+    assert res.npass <= res.nit + 20  # one per iteration, one more per failed trial
+    per_iteration = np.diff(res.history["passes"])
+    assert np.mean(per_iteration == 1) >= 0.8  # A y and A x_new come from the kept A x, A z
     np.testing.assert_array_equal(res.history["itn"], np.arange(1, res.nit + 1))
     assert res.history["passes"][-1] == res.npass
     assert np.all(np.diff(dl.newton_cg(A, y, l2=1e-3).history["objective"]) <= 0)

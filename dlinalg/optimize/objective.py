@@ -240,6 +240,50 @@ class GLMObjective:
         H[np.diag_indices(n)] += self.p.l2
         return parts.normsq / self.total + self._ridge(theta), g, H
 
+    def accelerated(
+        self,
+        P: Any,
+        *,
+        x: np.ndarray,
+        x_new: np.ndarray | None = None,
+        z_new: np.ndarray | None = None,
+        theta: float | None = None,
+        y: np.ndarray | None = None,
+        theta_y: float | None = None,
+    ) -> tuple[Any, float, Any, Any]:
+        """A step of the AT iteration on the predictors ``P = [A x | A z]`` kept on the workers.
+
+        One pass: ``A z_new`` when ``z_new`` is given (and ``A x_new`` exactly
+        when ``x_new`` is, else ``A x = (1 - theta) A x_old + theta A z``),
+        ``f(x)``, and with ``theta_y`` the value and gradient at
+        ``y = (1 - theta_y) x + theta_y z`` (``y`` the same point, for the
+        ridge term) from the predictors' combination: no product ``A y``.
+
+        Returns
+        -------
+        (P, f(x), (f(y), grad f(y)) or None, grad f(x) or None)
+            ``grad f(x)`` with a new ``z`` and ``theta_y`` (same product).
+        """
+        Wx, bx = (None, None) if x_new is None else self.split(x_new)
+        Wz, bz = (None, None) if z_new is None else self.split(z_new)
+        self.passes += 1
+        P, parts = self.op.glm_at(self.yv, self.sv, P, Wx, bx, Wz, bz, theta, theta_y,
+                                  self.p.loss, self.p.epsilon)  # fmt: skip
+        if not (np.isfinite(parts.normsq) and np.isfinite(parts.atu).all()):
+            raise NonFiniteError(
+                f"the {self.p.loss} loss is not finite at this point (NaN/inf in A, y or "
+                "sample_weight, or an overflow)"
+            )
+        flat = parts.atu
+        f_x = float(flat[-1]) / self.total + self._ridge(x)
+        if theta_y is None:
+            return P, f_x, None, None
+        at_y = (parts.normsq / self.total + self._ridge(y), self._gradient(flat[:-1], y))
+        if z_new is None:
+            return P, f_x, at_y, None
+        half = (flat.size - 1) // 2
+        return P, f_x, at_y, self._gradient(flat[half:-1], x)
+
     def hessp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The Hessian at theta times v: one pass."""
         V, vb = self.split(np.asarray(v, dtype=np.float64))

@@ -95,10 +95,12 @@ def proximal_gradient(
 
     Notes
     -----
-    Passes per iteration: two per backtracking trial (the gradient at the
-    extrapolated point ``y``, the value at the new ``x``); the test rarely
-    fails after the first iterations. ``status``: 3 ``tol``, 1 ``gtol``,
-    7 ``maxiter``.
+    Passes per iteration: one, plus one per failed backtracking trial (rare
+    after the first iterations). As in TFOCS, the predictors ``A x`` and
+    ``A z`` stay on the workers and ``A y``, ``A x_new`` are their
+    combinations, so a pass computes ``A z_new``, ``f(x_new)`` and the
+    gradient at the next trial point together.
+    ``status``: 3 ``tol``, 1 ``gtol``, 7 ``maxiter``.
 
     References
     ----------
@@ -139,7 +141,7 @@ def proximal_gradient(
                       callback=callback, checkpoint=checkpoint, fingerprint=fingerprint,
                       show=show, extra={"prox": repr(h), "L0": L0, "restart": bool(restart),
                                         "tol": tol})  # fmt: skip
-    tol = float(tol)
+    tol, restart = float(tol), bool(restart)
     obj = session.objective()
     mask = obj.penalized()
 
@@ -151,19 +153,63 @@ def proximal_gradient(
     def total(x: np.ndarray, f: float) -> float:
         return f + h.value(x[mask])
 
+    cache = Predictors(obj)
     st = session.run.drive(
         ProxState,
-        start=lambda: _start(obj, problem, L0, prox_step, total),
-        iterate=lambda st: _iterate(st, obj, session, prox_step, total, tol, bool(restart)),
+        start=lambda: _start(obj, cache, problem, L0, prox_step, total),
+        iterate=lambda st: _iterate(st, obj, cache, session, prox_step, total, tol, restart),
         moving=lambda st: True,
         messages=MESSAGES,
+        restore=cache.restore,
+        saved=lambda st: {**st.to_dict(), **cache.state()},
     )
     return session.result(st, st.gmap)
 
 
+class Predictors:
+    """``P = [A x | A z]``, the predictors at the two AT iterates, kept on the workers.
+
+    TFOCS (and its Spark port) never multiplies A by the extrapolated point
+    ``y`` or by the new ``x``: both are combinations of ``x`` and ``z``, and
+    so are their predictors. A step then reads A once, for ``A z`` and the
+    gradient ``A^T l'(A y)`` of the next trial (:meth:`GLMObjective.accelerated`).
+    Every :data:`RESET_EVERY` iterations ``A x`` is recomputed exactly (against
+    drift), which also cuts the pieces' lineage on a cluster.
+    """
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+        self.P = None
+
+    def state(self) -> dict[str, Any]:
+        """The predictors gathered, for a checkpoint (a resumed run continues bit for bit)."""
+        return {"P": self.P.gather()}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.P = self.obj.op.vector(np.asarray(saved["P"]))
+
+    def restart(self) -> None:
+        """``z = x``: the predictors follow on the workers, no pass."""
+        self.P = self.obj.op.restart_predictors(self.P)
+
+
+#: TFOCS's ``cntrReset``: iterations between exact recomputations of ``A x``.
+RESET_EVERY = 50
+
+
+def _theta(L: float, L_old: float, theta_old: float) -> float:
+    """Auslender-Teboulle's ``theta`` for the trial ``L`` (one formula: the speculative
+    next step and the next iteration's first trial must agree bit for bit)."""
+    return 2.0 / (1.0 + sqrt(1.0 + 4.0 * (L / L_old) / theta_old**2))
+
+
 @dataclass(kw_only=True)
 class ProxState(SolverState):
-    """The AT iteration's state: ``x``, ``z``, the Lipschitz estimate and ``theta``."""
+    """The AT iteration's state: ``x``, ``z``, the Lipschitz estimate and ``theta``.
+
+    ``next_*`` is the value and gradient at the next iteration's first trial
+    point, computed in the pass that made ``x`` (None: not known).
+    """
 
     x: np.ndarray
     z: np.ndarray
@@ -171,33 +217,55 @@ class ProxState(SolverState):
     theta: float
     f: float
     gmap: np.ndarray
+    next_L: float | None = None
+    next_theta: float | None = None
+    next_f: float | None = None
+    next_g: np.ndarray | None = None
 
 
-def _start(obj: Any, problem: Any, L0: Any, prox_step: Any, total: Any) -> ProxState:
+def _start(obj: Any, cache: Predictors, problem: Any, L0: Any, prox_step: Any,
+           total: Any) -> ProxState:  # fmt: skip
     x = np.zeros(problem.size) if problem.x0 is None else problem.x0.copy()
     x = prox_step(x, 1.0) if problem.x0 is not None else x
-    f, g = obj.value_grad(x)
+    # A x, f and its gradient at x in one pass (theta_y = 0: y = x)
+    cache.P, _, (f, g), _ = obj.accelerated(None, x=x, x_new=x, y=x, theta_y=0.0)
     if L0 is None:  # the secant of the gradient along -g: one more pass
         gn = float(np.linalg.norm(g))
         d = -g / gn if gn > 0 else np.ones_like(g) / sqrt(g.size)
         _, g2 = obj.value_grad(x + 1e-3 * d)
         L0 = max(float(np.linalg.norm(g2 - g)) / 1e-3, 1e-8)
-    return ProxState(x=x, z=x.copy(), L=float(L0), theta=float("inf"), f=total(x, f),
-                     gmap=g)  # fmt: skip
+    L0 = float(L0)
+    # the first trial's y is z = x (theta = 1): its gradient is the one just computed
+    return ProxState(x=x, z=x.copy(), L=L0, theta=float("inf"), f=total(x, f), gmap=g,
+                     next_L=L0 * ALPHA, next_theta=_theta(L0 * ALPHA, L0, float("inf")),
+                     next_f=f, next_g=g)  # fmt: skip
 
 
-def _iterate(st, obj, session, prox_step, total, tol: float, restart: bool) -> None:
+def _iterate(st, obj, cache, session, prox_step, total, tol: float, restart: bool) -> None:
     while st.itn < session.maxiter:
         x_old, z_old, L_old, theta_old = st.x, st.z, st.L, st.theta
+        reset = (st.itn + 1) % RESET_EVERY == 0
         L = L_old * ALPHA
         for _ in range(MAX_BACKTRACK):
-            theta = 2.0 / (1.0 + sqrt(1.0 + 4.0 * (L / L_old) / theta_old**2))
+            theta = _theta(L, L_old, theta_old)
             yk = (1 - theta) * x_old + theta * z_old
-            f_y, g_y = obj.value_grad(yk)
+            if st.next_g is not None and st.next_L == L and st.next_theta == theta:
+                f_y, g_y = st.next_f, st.next_g  # computed with x_old, in its pass
+            else:  # a failed trial or a restart: the gradient at the new y, one pass
+                _, _, (f_y, g_y), _ = obj.accelerated(cache.P, x=x_old, y=yk, theta_y=theta)
             step = 1.0 / (theta * L)
             z = prox_step(z_old - step * g_y, step)
             x = (1 - theta) * x_old + theta * z
-            f_x = obj.value(x)
+            # one pass: A z, A x by combination (exactly when resetting), f(x), and the
+            # gradient at the next iteration's first trial point, should this trial
+            # pass: at y_next, or at x should the iteration restart
+            L_next = L * ALPHA
+            theta_next = _theta(L_next, L, theta)
+            y_next = (1 - theta_next) * x + theta_next * z
+            P, f_x, at_next, g_x = obj.accelerated(
+                None if reset else cache.P, x=x, x_new=x if reset else None, z_new=z,
+                theta=theta, y=y_next, theta_y=theta_next,
+            )  # fmt: skip
             dx = x - yk
             bound = f_y + float(g_y @ dx) + 0.5 * L * float(dx @ dx)
             if f_x <= bound + 1e-12 * abs(bound):
@@ -206,8 +274,12 @@ def _iterate(st, obj, session, prox_step, total, tol: float, restart: bool) -> N
             local = 2.0 * (f_x - f_y - float(g_y @ dx)) / dd if dd > 0 else L / BETA
             L = max(L / BETA, local)
         st.itn += 1
-        if restart and float(g_y @ (x - x_old)) > 0:
+        cache.P = P
+        st.next_L, st.next_theta, (st.next_f, st.next_g) = L_next, theta_next, at_next
+        if restart and float(g_y @ (x - x_old)) > 0:  # TFOCS's gradient test
             z, theta = x.copy(), float("inf")
+            cache.restart()
+            st.next_theta, st.next_f, st.next_g = _theta(L_next, L, theta), f_x, g_x
         st.x, st.z, st.L, st.theta = x, z, L, theta
         st.f = total(x, f_x)
         gmap = L * (yk - prox_step(yk - g_y / L, 1.0 / L))
@@ -220,6 +292,7 @@ def _iterate(st, obj, session, prox_step, total, tol: float, restart: bool) -> N
             st.istop = 3
         elif st.itn >= session.maxiter:
             st.istop = 7
-        session.report(st.itn, x, st.to_dict, st.f, normg, 1.0 / L)
+        session.report(st.itn, x, lambda: {**st.to_dict(), **cache.state()}, st.f, normg,
+                       1.0 / L)  # fmt: skip
         if st.istop:
             break

@@ -30,7 +30,7 @@ from scipy.special import expit, logsumexp, softmax
 
 from dlinalg.physical.matvec import MatvecParts
 
-__all__ = ["LOSSES", "glm_block", "glm_group", "loss_derivatives"]
+__all__ = ["LOSSES", "at_group", "at_restart_group", "glm_block", "glm_group", "loss_derivatives"]
 
 #: The smooth losses and what their targets must be.
 LOSSES = ("squared", "logistic", "multinomial", "poisson", "huber")
@@ -92,6 +92,7 @@ def glm_block(
     want: str,
     V: np.ndarray | None = None,
     vb: np.ndarray | None = None,
+    Z: np.ndarray | None = None,
 ) -> MatvecParts:
     """One block's share of the loss, its gradient and (``want``) Hessian terms.
 
@@ -111,6 +112,9 @@ def glm_block(
         What to compute beyond the value.
     V, vb : numpy.ndarray, optional
         The direction of ``"hessp"``, shaped as ``W`` and ``b``.
+    Z : numpy.ndarray, optional
+        The predictor ``x W + b`` when the caller has it (``W`` and ``b``
+        are then not used): the block is read for ``x^T dZ`` only.
 
     Returns
     -------
@@ -121,15 +125,14 @@ def glm_block(
         ``"hessp"`` (instead of the gradient) ``x^T (H u)`` and ``sum H u``.
     """
     with np.errstate(all="ignore"):  # a non-finite loss is refused by the caller, with a message
-        return _glm_block(x, y, s, W, b, loss, param, want, V, vb)
+        return _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z)
 
 
-def _glm_block(x, y, s, W, b, loss, param, want, V, vb) -> MatvecParts:
+def _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z) -> MatvecParts:
     x = _float64(x)
     y = np.asarray(y, dtype=np.float64)
     s = np.ones(y.shape[0]) if s is None else np.asarray(s, dtype=np.float64)
-    Z = x @ W + b
-    Z = np.asarray(Z)
+    Z = np.asarray(x @ W + b) if Z is None else Z
     if loss == "multinomial":
         value, dZ, P = _multinomial(Z, y, s)
         if want == "hessp":
@@ -168,3 +171,94 @@ def glm_group(blocks: list, ys: Any, ss: Any, *args: Any) -> tuple[None, list[Ma
     ys = ys[0] if isinstance(ys, tuple) else ys
     ss = [None] * len(blocks) if ss is None else (ss[0] if isinstance(ss, tuple) else ss)
     return None, [glm_block(x, y, s, *args) for x, y, s in zip(blocks, ys, ss, strict=True)]
+
+
+def _value_dZ(Z: np.ndarray, y: np.ndarray, s: np.ndarray, loss: str, param: float):
+    """The weighted loss at the predictor ``Z`` and ``dZ = s l'(Z)``."""
+    if loss == "multinomial":
+        value, dZ, _ = _multinomial(Z, y, s)
+        return value, dZ
+    ell, d1, _ = loss_derivatives(loss, Z[:, 0], y, param, 1)
+    return float(s @ ell), (s * d1)[:, None]
+
+
+def at_block(
+    x: Any,
+    y: np.ndarray,
+    s: np.ndarray | None,
+    P: np.ndarray | None,
+    Wx: np.ndarray | None,
+    bx: np.ndarray | None,
+    Wz: np.ndarray | None,
+    bz: np.ndarray | None,
+    theta: float | None,
+    theta_y: float | None,
+    loss: str,
+    param: float,
+) -> tuple[np.ndarray, MatvecParts]:
+    """One block's step of TFOCS's AT iteration, on cached predictors.
+
+    The block keeps ``P = [A x | A z]`` (its rows of the predictors at the
+    iterates ``x`` and ``z``, ``2K`` columns, intercepts included) between
+    passes. A new ``z`` (``Wz, bz``) costs one product ``x_b Wz``; the new
+    ``x = (1 - theta) x_old + theta z`` costs none (its predictor is the same
+    combination of the cached ones), and so does the extrapolated point
+    ``y = (1 - theta_y) x + theta_y z``, whose gradient ``x_b^T l'(A y)`` is
+    the one other product. With a new ``z`` the gradient at ``x`` comes too,
+    in the same product (``x_b^T [dZ_y | dZ_x]``): the next point should the
+    iteration restart. ``Wx, bx`` (given) recompute ``A x`` exactly instead,
+    as TFOCS does now and then against drift.
+
+    Returns
+    -------
+    (P, MatvecParts)
+        The new predictors, and ``atu = [gradient terms at y, at x (with a
+        new z), f(x)]``, ``normsq = f(y)``; without ``theta_y``, ``atu = [f(x)]``
+        and ``normsq = 0``. A gradient's terms are ``x_b^T dZ`` (``n K``) and
+        ``sum dZ`` (``K``).
+    """
+    with np.errstate(all="ignore"):  # a non-finite loss is refused by the caller
+        xb = _float64(x)
+        y = np.asarray(y, dtype=np.float64)
+        s = np.ones(y.shape[0]) if s is None else np.asarray(s, dtype=np.float64)
+        K = (P.shape[1] // 2) if P is not None else (Wz if Wz is not None else Wx).shape[1]
+        Zx = None if P is None else P[:, :K]
+        Zz = None if P is None else P[:, K:]
+        if Wz is not None:
+            Zz = np.asarray(xb @ Wz) + bz
+        if Wx is not None:
+            Zx = np.asarray(xb @ Wx) + bx
+        elif theta is not None:
+            Zx = (1.0 - theta) * Zx + theta * Zz
+        Zz = Zx if Zz is None else Zz
+        f_x, dZ_x = _value_dZ(Zx, y, s, loss, param)
+        if theta_y is None:
+            return np.hstack([Zx, Zz]), MatvecParts(np.array([f_x]), 0.0)
+        f_y, dZ = _value_dZ((1.0 - theta_y) * Zx + theta_y * Zz, y, s, loss, param)
+        if Wz is not None:
+            dZ = np.hstack([dZ, dZ_x])
+        xtdz = np.asarray(xb.T @ dZ)
+        sums = dZ.sum(axis=0)
+        pieces = [xtdz[:, :K].ravel(), sums[:K]]
+        if Wz is not None:
+            pieces += [xtdz[:, K:].ravel(), sums[K:]]
+        return np.hstack([Zx, Zz]), MatvecParts(np.concatenate([*pieces, [f_x]]), f_y)
+
+
+def at_group(blocks: list, ys: Any, ss: Any, Ps: Any, *args: Any) -> tuple[list, list]:
+    """:func:`at_block` over one task's blocks: ``(their new predictors, their parts)``."""
+    ys = ys[0] if isinstance(ys, tuple) else ys
+    ss = [None] * len(blocks) if ss is None else (ss[0] if isinstance(ss, tuple) else ss)
+    Ps = [None] * len(blocks) if Ps is None else (Ps[0] if isinstance(Ps, tuple) else Ps)
+    out = [at_block(x, y, s, P, *args) for x, y, s, P in zip(blocks, ys, ss, Ps, strict=True)]
+    return [P for P, _ in out], [p for _, p in out]
+
+
+def at_restart_group(Ps: Any) -> list[np.ndarray]:
+    """The predictors after an AT restart (``z = x``): ``[A x | A x]``, no read of A."""
+    Ps = Ps[0] if isinstance(Ps, tuple) else Ps
+    out = []
+    for P in Ps:
+        K = P.shape[1] // 2
+        out.append(np.hstack([P[:, :K], P[:, :K]]))
+    return out

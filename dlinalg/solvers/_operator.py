@@ -31,7 +31,7 @@ from dlinalg.cluster import executor_for
 from dlinalg.errors import NonFiniteError, ShapeError
 from dlinalg.matrix import DRM
 from dlinalg.physical import reduce as R
-from dlinalg.physical.glm import glm_group
+from dlinalg.physical.glm import at_group, at_restart_group, glm_group
 from dlinalg.physical.matvec import (
     MatvecParts,
     combine_groups,
@@ -278,6 +278,31 @@ class RowOperator:
         return self._total(
             self._each_group(glm_group, y.pieces, weights, *[[a] * ng for a in args])
         )
+
+    def glm_at(
+        self, y: RowVector, s: RowVector | None, P: RowVector | None, *args: Any
+    ) -> tuple[RowVector, MatvecParts]:
+        """One step of TFOCS's AT iteration on predictors kept on the workers, one pass.
+
+        ``args`` are :func:`~dlinalg.physical.glm.at_block`'s after ``P``; the
+        new predictors stay where they were made, only the sums travel.
+        """
+        Wx, _, Wz, _, theta, theta_y, loss = args[:7]
+        made = [t for t, on in (("A x", Wx is not None), ("A z", Wz is not None)) if on]
+        kept = "x = combination" if Wx is None and theta is not None else ""
+        grad = "gradient at y = combination" if theta_y is not None else ""
+        self._step(f"{loss} loss: " + ", ".join(t for t in (*made, kept, grad) if t))
+        ng = len(self.groups)
+        weights = [None] * ng if s is None else s.pieces
+        preds = [None] * ng if P is None else P.pieces
+        tasks = self._each_group(at_group, y.pieces, weights, preds, *[[a] * ng for a in args])
+        total = self._total([self.run.submit(getitem, t, 1) for t in tasks])
+        return RowVector(self, tasks), total
+
+    def restart_predictors(self, P: RowVector) -> RowVector:
+        """``[A x | A z]`` made ``[A x | A x]`` where the pieces are (no pass over A)."""
+        return RowVector(self, [self.run.submit(at_restart_group, p, where=w)
+                                for p, w in zip(P.pieces, self.where, strict=True)])  # fmt: skip
 
     def reduce_blocks(self, fn: Any) -> MatvecParts:
         """``fn(block)`` (a :class:`MatvecParts`) summed over the blocks in the fixed tree."""
