@@ -27,6 +27,7 @@ from sklearn.linear_model import Lasso
 
 import dlinalg as dl
 from dlinalg.errors import (
+    DLinalgError,
     DTypeError,
     NonFiniteError,
     OperandTypeError,
@@ -435,8 +436,9 @@ def test_bad_input_is_refused_before_any_pass(make, error, match, monkeypatch):
         raise AssertionError("A was persisted before compose's input was checked")
 
     monkeypatch.setattr(_operator.RowOperator, "__init__", no_pass)
-    with pytest.raises(error, match=match):  # A_BOOM raises if anything computes it
+    with pytest.raises(error, match=match) as err:  # A_BOOM raises if anything computes it
         dl.proximal_gradient(A_BOOM, Y, prox=make())
+    assert isinstance(err.value, DLinalgError)
 
 
 def test_the_probe_is_seeded_and_catches_a_slight_deviation():
