@@ -21,6 +21,9 @@ __all__ = ["proximal_gradient"]
 #: TFOCS's defaults: try ``L * ALPHA`` each iteration, ``L / BETA`` after a failed test.
 ALPHA, BETA = 0.9, 0.5
 MAX_BACKTRACK = 50
+#: TFOCS's ``backtrack_tol``: below this relative change of f, the backtracking test
+#: compares gradients instead of values (whose difference is then rounding).
+BACKTRACK_TOL = 1e-10
 
 
 def proximal_gradient(
@@ -67,7 +70,8 @@ def proximal_gradient(
         The first Lipschitz estimate (default: measured from two gradients,
         one extra pass).
     restart : bool, default True
-        Restart the acceleration when ``<grad f(y), x_new - x> > 0``.
+        Restart the acceleration when ``<y - x_new, x_new - x> > 0`` (the
+        gradient test [3]_ on the composite gradient mapping).
     maxiter : int, default 1000
     tol : float, default 1e-8
         TFOCS's stopping rule: ``||x_new - x|| <= tol max(1, ||x_new||)``.
@@ -207,7 +211,8 @@ def _theta(L: float, L_old: float, theta_old: float) -> float:
 class ProxState(SolverState):
     """The AT iteration's state: ``x``, ``z``, the Lipschitz estimate and ``theta``.
 
-    ``next_*`` is the value and gradient at the next iteration's first trial
+    ``simple``: backtracking tests values (TFOCS's ``backtrack_simple``), not yet
+    gradients. ``next_*`` is the value and gradient at the next iteration's first trial
     point, computed in the pass that made ``x`` (None: not known).
     """
 
@@ -217,6 +222,7 @@ class ProxState(SolverState):
     theta: float
     f: float
     gmap: np.ndarray
+    simple: bool = True
     next_L: float | None = None
     next_theta: float | None = None
     next_f: float | None = None
@@ -267,18 +273,25 @@ def _iterate(st, obj, cache, session, prox_step, total, tol: float, restart: boo
                 theta=theta, y=y_next, theta_y=theta_next,
             )  # fmt: skip
             dx = x - yk
-            bound = f_y + float(g_y @ dx) + 0.5 * L * float(dx @ dx)
-            if f_x <= bound + 1e-12 * abs(bound):
-                break
             dd = float(dx @ dx)
-            local = 2.0 * (f_x - f_y - float(g_y @ dx)) / dd if dd > 0 else L / BETA
-            L = max(L / BETA, local)
+            if dd == 0:
+                break
+            if st.simple:  # TFOCS's test on values, while they differ beyond rounding
+                st.simple = abs(f_y - f_x) >= BACKTRACK_TOL * max(abs(f_x), abs(f_y))
+                bound = f_y + float(g_y @ dx) + 0.5 * L * dd
+                local = L + 2.0 * max(f_x - bound, 0.0) / dd
+            else:  # then on gradients: <x - y, g(x) - g(y)> keeps its digits
+                local = 2.0 * float(dx @ (g_x - g_y)) / dd
+            if local <= L:
+                break
+            L = max(local, L / BETA)
         st.itn += 1
         cache.P = P
         st.next_L, st.next_theta, (st.next_f, st.next_g) = L_next, theta_next, at_next
-        if restart and float(g_y @ (x - x_old)) > 0:  # TFOCS's gradient test
+        if restart and float((yk - x) @ (x - x_old)) > 0:  # the gradient test, on G(y)
             z, theta = x.copy(), float("inf")
             cache.restart()
+            st.simple = True
             st.next_theta, st.next_f, st.next_g = _theta(L_next, L, theta), f_x, g_x
         st.x, st.z, st.L, st.theta = x, z, L, theta
         st.f = total(x, f_x)
