@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.optimize
 from dlinalg.models import (
     ALS,
     PCA,
@@ -34,6 +35,7 @@ from sklearn.linear_model import Lasso as SkLasso
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
 import dlinalg as dl
+from dlinalg.optimize import prox
 
 NROW, NCOL, CHUNK = 200_000, 50, 20_000
 
@@ -147,6 +149,12 @@ def main() -> None:
         lasso = Lasso(alpha=0.01).fit(A, y)  # one pass: the Gram, then coordinate descent
         check("Lasso coef_ = scikit-learn's", lasso.coef_, SkLasso(alpha=0.01).fit(An, y).coef_,
               tol=1e-6)  # fmt: skip
+        # TFOCS's accelerated proximal gradient: one pass per iteration (A x and A z
+        # stay on the workers), here with the constraint coef >= 0.
+        nnls = dl.proximal_gradient(A, y, prox=prox.nonneg(), tol=1e-10)
+        print(f"Non-negative least squares: {nnls.nit} iterations, {nnls.npass} passes")
+        check("proximal_gradient nonneg = SciPy's nnls", nnls.coef,
+              scipy.optimize.nnls(An, y)[0], tol=1e-6)  # fmt: skip
 
         # 9. Recommenders: Mahout's cross-occurrence indicators (LLR) from a
         #    purchase/view log, counts by the optimizer's A'A and A'B plans.

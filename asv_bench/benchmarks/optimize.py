@@ -29,7 +29,20 @@ from scipy.special import expit
 
 import dlinalg as dl
 
-from . import COLS, ROWS, Sized, dense_drm, dense_numpy, get_client, persisted_dask, settle
+from . import (
+    COLS,
+    ROWS,
+    SPARSE_COLS,
+    SPARSE_DENSITY,
+    Sized,
+    dense_drm,
+    dense_numpy,
+    get_client,
+    persisted_dask,
+    settle,
+    sparse_drm,
+    sparse_scipy,
+)
 
 C = 1.0
 #: The Lasso path: 20 alphas from alpha_max / 10 down, log-spaced (scikit-learn's grid shape).
@@ -152,6 +165,49 @@ class LogisticDaskML(_Logistic):
     def track_objective(self, rows, solver):
         model = self._run(solver)
         return logistic_objective(rows, np.ravel(model.coef_), float(model.intercept_))
+
+
+def sparse_labels(rows: int) -> np.ndarray:
+    """0/1 labels of the sparse problem, ``P(y=1) = expit(X w - 0.5)``, ``||w||_inf = 2``."""
+    key = ("sparse", rows, SPARSE_COLS, SPARSE_DENSITY)
+    if key not in _labels:
+        X = sparse_scipy(rows, SPARSE_COLS)
+        rng = np.random.default_rng(9)
+        w = rng.uniform(-2, 2, SPARSE_COLS)
+        _labels[key] = (rng.random(rows) < expit(X @ w - 0.5)).astype(np.float64)
+    return _labels[key]
+
+
+class LogisticSparseDlinalg(Sized):
+    """``LogisticRegression(C=1)`` on CSR blocks (a click log: ``ROWS x SPARSE_COLS``,
+    ``SPARSE_DENSITY``; the issue's 1,000,000 x 100,000 at 20 non-zeros per row is
+    ``DLINALG_BENCH_SPARSE_COLS=100000 DLINALG_BENCH_SPARSE_DENSITY=0.0002``)."""
+
+    def setup(self, rows):
+        self.client = get_client()
+        self.A, self.y = sparse_drm(rows, SPARSE_COLS), sparse_labels(rows)
+        settle(self.client)
+
+    def _run(self):
+        from dlinalg.models import LogisticRegression
+
+        with self.client.as_current():
+            return LogisticRegression(C=C).fit(self.A, self.y)
+
+    def time_fit(self, rows):
+        self._run()
+
+
+class LogisticSparseSklearn(Sized):
+    """Reference: scikit-learn's ``LogisticRegression(C=1)`` (lbfgs) on the same CSR matrix."""
+
+    def setup(self, rows):
+        self.X, self.y = sparse_scipy(rows, SPARSE_COLS), sparse_labels(rows)
+
+    def time_fit(self, rows):
+        from sklearn.linear_model import LogisticRegression
+
+        LogisticRegression(C=C, max_iter=1000).fit(self.X, self.y)
 
 
 def _alphas(X: np.ndarray, y: np.ndarray) -> np.ndarray:
