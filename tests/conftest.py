@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import dask
 import dask.array as da
@@ -136,6 +137,36 @@ def _killing_a_worker_when(client: Client, ready: Callable[[], bool]) -> Iterato
 def killing_a_worker_when():
     """``with killing_a_worker_when(client, ready) as victim:``, see :func:`_killing_a_worker_when`."""
     return _killing_a_worker_when
+
+
+def _kill_at_iteration(client: Client, at: int) -> tuple[Callable[[Any], None], int]:
+    """A solver callback that, at iteration ``at``, SIGKILLs a worker 10 ms later (mid-pass).
+
+    Returns the callback and the pid of the victim. ``callback.killed`` is set
+    once the signal is sent: asserted right after the solve, it proves the
+    kill came before the solve ended.
+    """
+    pids = sorted(client.run(os.getpid).values())
+    count = {"n": 0}
+    killed = threading.Event()
+
+    def kill() -> None:
+        os.kill(pids[0], signal.SIGKILL)
+        killed.set()
+
+    def callback(_: Any) -> None:
+        count["n"] += 1
+        if count["n"] == at:
+            threading.Timer(0.01, kill).start()
+
+    callback.killed = killed  # type: ignore[attr-defined]
+    return callback, pids[0]
+
+
+@pytest.fixture
+def kill_at_iteration():
+    """``callback, victim = kill_at_iteration(client, at)``, see :func:`_kill_at_iteration`."""
+    return _kill_at_iteration
 
 
 def _no_graph(*args, **kwargs):

@@ -52,28 +52,15 @@ SPECTRAL = {
 }
 
 
-def _killer(client, at: int):
-    """A callback that, at iteration ``at``, SIGKILLs a worker 10 ms later (mid-pass)."""
-    pids = sorted(client.run(os.getpid).values())
-    count = {"n": 0}
-
-    def callback(_):
-        count["n"] += 1
-        if count["n"] == at:
-            threading.Timer(0.01, os.kill, (pids[0], signal.SIGKILL)).start()
-
-    return callback, pids[0]
-
-
 @pytest.mark.parametrize("name", CASES)
-def test_worker_kill_mid_solve_gives_identical_iterates(fresh_cluster, name):
+def test_worker_kill_mid_solve_gives_identical_iterates(fresh_cluster, kill_at_iteration, name):
     _, client = fresh_cluster
     make, solve = SOLVES[name]
     A, b = make()
     with client.as_current():
         A = A.persist()
         ref = solve(A, b, None)
-        callback, victim = _killer(client, at=3)
+        callback, victim = kill_at_iteration(client, at=3)
         got = solve(A, b, callback)
     assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     assert got.itn == ref.itn
@@ -139,7 +126,7 @@ def test_u_lineage_is_cut_and_the_iterates_do_not_change(client, name):
 
 
 @pytest.mark.slow  # ~18 s: the rebase case; lsqr's plain kill stays in the default run
-def test_worker_kill_after_a_rebase_gives_identical_iterates(fresh_cluster):
+def test_worker_kill_after_a_rebase_gives_identical_iterates(fresh_cluster, kill_at_iteration):
     """The pieces put back by a rebase hold their data in the task: a lost one is rebuilt."""
     _, client = fresh_cluster
     make, solve = SOLVES["lsqr"]
@@ -147,7 +134,7 @@ def test_worker_kill_after_a_rebase_gives_identical_iterates(fresh_cluster):
     with client.as_current(), dask.config.set({"dlinalg.rebase-every": 2}):
         A = A.persist()
         ref = solve(A, b, None)
-        callback, victim = _killer(client, at=5)
+        callback, victim = kill_at_iteration(client, at=5)
         got = solve(A, b, callback)
     assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     assert got.itn == ref.itn

@@ -12,8 +12,10 @@ Float32 input is computed in float64 and rounded once.
 
 from __future__ import annotations
 
+import pickle
 import warnings
 
+import dask
 import dask.array as da
 import dlinalg.models.linear_model._coordinate_descent as cdmod
 import numpy as np
@@ -24,6 +26,7 @@ from dlinalg.models import ElasticNet, Lasso, LogisticRegression, PoissonRegress
 from dlinalg.models.linear_model import enet_path, lasso_path
 from scipy.special import logsumexp
 from sklearn import linear_model as sk
+from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
@@ -374,6 +377,132 @@ def test_enet_warm_start_and_alpha_zero_warning():
     assert est.n_iter_ < first  # started at the solution
     with pytest.warns(UserWarning, match="alpha=0"):
         Lasso(alpha=0.0, max_iter=50).fit(X43, Y_REG)
+
+
+# --- warm starts reuse the moments: a loop over alphas reads X once
+
+_READS: list[int] = []
+
+
+def _counted(block):
+    _READS.append(block.shape[0])  # synchronous scheduler: one thread
+    return block
+
+
+def counted(X: np.ndarray) -> da.Array:
+    """X as a Dask array (row blocks of 10) whose block reads land in ``_READS``."""
+    return da.from_array(X, chunks=(10, X.shape[1])).map_blocks(_counted, dtype=X.dtype)
+
+
+def reads(est, X, y, **kw) -> int:
+    """The number of blocks of X that ``est.fit(X, y, **kw)`` reads."""
+    _READS.clear()
+    with dask.config.set(scheduler="synchronous"):
+        est.fit(X, y, **kw)
+    return len(_READS)
+
+
+def fitted(est) -> tuple:
+    return est.coef_, est.intercept_, est.dual_gap_, est.n_iter_
+
+
+def same_fit(a, b) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(fitted(a), fitted(b), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("est", "y", "sw"),
+    [
+        pytest.param(Lasso(), Y_REG, None, id="lasso"),  # Chan's pairwise moments
+        pytest.param(ElasticNet(l1_ratio=0.3), Y_REG, SW, id="enet-weighted"),  # [X 1 Y]'s Gram
+        pytest.param(ElasticNet(), np.c_[Y_REG, 2 * Y_REG], None, id="two-targets"),
+        pytest.param(Lasso(fit_intercept=False, positive=True), Y_REG, SW, id="positive"),
+    ],
+)
+def test_warm_started_fits_read_X_once_and_give_the_same_bits(est, y, sw):
+    """A warm-started path over alphas: X read by the first fit only; every fit's
+    coefficients bit-identical to the same warm-started fit without the cache."""
+    A = counted(X43)
+    est = est.set_params(warm_start=True)
+    fresh = clone(est)
+    passes = []
+    for alpha in (0.2, 0.05, 0.01):
+        passes.append(reads(est.set_params(alpha=alpha), A, y, sample_weight=sw))
+        fresh.__dict__.pop("_moments_cache", None)  # the uncached fit, same warm start
+        reads(fresh.set_params(alpha=alpha), A, y, sample_weight=sw)
+        assert same_fit(est, fresh), alpha
+    assert passes == [5, 0, 0]  # 43 rows, blocks of 10: one pass, then none
+
+
+def test_changed_inputs_read_X_again():
+    """Another X, y, sample_weight, fit_intercept or dtype is another set of moments."""
+    A, est = counted(X43), Lasso(alpha=0.05, warm_start=True)
+    assert reads(est, A, Y_REG) == 5
+    assert reads(est, A, Y_REG) == 0
+    assert reads(est, counted(X43 * 2.0), Y_REG) == 5  # another X (another graph name)
+    assert reads(est, A, Y_REG) == 5  # one entry only: back to the first X is a pass
+    assert reads(est, A, Y_REG + 1.0) == 5  # another y
+    assert reads(est, A, Y_REG + 1.0, sample_weight=SW) == 5  # weights
+    assert reads(est, A, Y_REG + 1.0, sample_weight=2 * SW) == 5  # other weights
+    assert reads(est, A, Y_REG + 1.0, sample_weight=2 * SW) == 0
+    assert reads(est.set_params(fit_intercept=False), A, Y_REG + 1.0, sample_weight=2 * SW) == 5
+    assert reads(est, counted(X43.astype(np.float32)), Y_REG + 1.0, sample_weight=2 * SW) == 5
+    assert reads(est, A, Y_REG, sample_weight=2 * SW) == 5
+    assert reads(est.set_params(tol=1e-6, selection="random", random_state=0), A, Y_REG,
+                 sample_weight=2 * SW) == 0  # fmt: skip  # not in the moments
+    with dask.config.set({"dlinalg.split-every": 2}):  # another reduction tree: other bits
+        assert reads(est, A, Y_REG, sample_weight=2 * SW) == 5
+
+
+def test_only_warm_starts_keep_moments_and_within_the_bound(monkeypatch):
+    A = counted(X43)
+    cold = Lasso(alpha=0.05)
+    assert [reads(cold, A, Y_REG) for _ in range(2)] == [5, 5]
+    assert not hasattr(cold, "_moments_cache")
+    warm = Lasso(alpha=0.05, warm_start=True)
+    assert reads(warm, A, Y_REG) == 5
+    assert reads(warm.set_params(warm_start=False), A, Y_REG) == 5  # and forgets them
+    assert not hasattr(warm, "_moments_cache")
+    size = Lasso(warm_start=True).fit(A, Y_REG)._moments_cache[1].nbytes
+    assert size >= 7 * 7 * 8  # at least the Gram of [X y]
+    monkeypatch.setattr(cdmod, "MOMENTS_CACHE_BYTES", size - 1)
+    warm = Lasso(alpha=0.05, warm_start=True)
+    assert [reads(warm, A, Y_REG) for _ in range(2)] == [5, 5]
+    monkeypatch.setattr(cdmod, "MOMENTS_CACHE_BYTES", size)
+    assert [reads(warm, A, Y_REG) for _ in range(2)] == [5, 0]
+    monkeypatch.setattr(cdmod, "GRAM_MAX_FEATURES", 2)  # proximal gradient: no moments
+    reads(warm.set_params(tol=1e-6), A, Y_REG)
+    assert not hasattr(warm, "_moments_cache")
+
+
+def test_in_memory_X_is_known_by_its_bytes():
+    """numpy X: the second fit computes nothing; the same array changed in place is new."""
+    from tests.test_models_linear import count_computes
+
+    X = X43.copy()
+    est = ElasticNet(alpha=0.1, warm_start=True).fit(X, Y_REG)
+    with count_computes() as calls:
+        est.set_params(alpha=0.05).fit(X, Y_REG)
+    assert calls == [0]
+    cached = est.coef_
+    X[0, 0] += 1.0
+    with count_computes() as calls:
+        est.fit(X, Y_REG)
+    assert calls[0] > 0
+    assert not np.array_equal(est.coef_, cached)
+
+
+def test_the_cache_is_not_part_of_the_model():
+    """clone and pickle drop the moments; the estimator pickles and predicts as before."""
+    est = Lasso(alpha=0.05, warm_start=True).fit(dl.from_array(X43, chunks=10), Y_REG)
+    assert est._moments_cache[1].Gxx.shape == (6, 6)
+    assert not est._moments_cache[1].Gxx.flags.writeable  # handed out again: read-only
+    assert not hasattr(clone(est), "_moments_cache")
+    again = pickle.loads(pickle.dumps(est))
+    assert not hasattr(again, "_moments_cache")
+    assert hasattr(est, "_moments_cache")  # pickling did not drop it from the original
+    np.testing.assert_array_equal(again.predict(X43), est.predict(X43))
+    assert "_moments_cache" not in est.get_params()
 
 
 def test_paths_match_sklearn():

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import warnings
 
@@ -473,19 +471,6 @@ def test_the_loss_layer_matches_numpy():
 # --- lost workers and killed processes (slow step) -------------------------------------------
 
 
-def _kill_at(client, at: int):
-    """A callback that, at iteration ``at``, SIGKILLs a worker 10 ms later (mid-pass)."""
-    pids = sorted(client.run(os.getpid).values())
-    count = {"n": 0}
-
-    def callback(_):
-        count["n"] += 1
-        if count["n"] == at:
-            threading.Timer(0.01, os.kill, (pids[0], signal.SIGKILL)).start()
-
-    return callback, pids[0]
-
-
 KILLED = {
     "lbfgs": lambda A, y, cb: dl.lbfgs(A, y, l2=1e-3, gtol=1e-9, callback=cb),
     "owlqn": lambda A, y, cb: dl.lbfgs(A, y, l1=1e-3, gtol=1e-9, callback=cb),
@@ -500,14 +485,14 @@ KILLED = {
 @pytest.mark.slow
 @pytest.mark.cluster
 @pytest.mark.parametrize("name", KILLED)
-def test_worker_kill_mid_solve_gives_identical_iterates(fresh_cluster, name):
+def test_worker_kill_mid_solve_gives_identical_iterates(fresh_cluster, kill_at_iteration, name):
     _, client = fresh_cluster
     X, _ = design((40_000, 20), None, np.float64, False)
     y = logistic_labels(X)
     with client.as_current():
         A = dl.from_array(X, chunks=2000).persist()
         want = KILLED[name](A, y, None)
-        callback, victim = _kill_at(client, at=3)
+        callback, victim = kill_at_iteration(client, at=3)
         got = KILLED[name](A, y, callback)
     assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     assert got.nit == want.nit

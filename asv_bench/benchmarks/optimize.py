@@ -230,7 +230,10 @@ def _lasso_target(rows: int) -> np.ndarray:
 
 class LassoPathDlinalg(Sized):
     """The 20-alpha Lasso path: ``dlinalg.models.lasso_path`` (one pass for the Gram, then
-    scikit-learn's coordinate descent on it) and ``Lasso(warm_start=True)`` per alpha."""
+    scikit-learn's coordinate descent on it) and ``Lasso(warm_start=True)`` per alpha.
+
+    The warm-started loop is the reference's loop, a new model each repeat: its first
+    fit makes the one pass, the other 19 reuse the moments it kept (same X, y)."""
 
     def setup(self, rows):
         self.client = get_client()

@@ -13,6 +13,12 @@ gives them all, and scikit-learn's own coordinate descent on the Gram
 ``ElasticNet(precompute=Gram)`` runs) gives scikit-learn's coefficients: a
 whole regularization path costs that one pass. Wider X goes to
 :func:`dlinalg.proximal_gradient` with the elastic-net proximal operator.
+
+A warm-started estimator (``warm_start=True``) keeps the moments of its last
+fit, keyed by :func:`moments_key` (the tokens of X, y, the weights and
+everything else the pass depends on): refitting the same data with another
+alpha, as a hand-written regularization path does, reads X only once, as
+:func:`lasso_path` does.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
+import dask
 import numpy as np
 import scipy.sparse as sp
+from dask.base import tokenize
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.linear_model import _cd_fast
 from sklearn.metrics import r2_score
@@ -32,6 +40,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 import dlinalg as dl
+from dlinalg._tokens import array_token
 from dlinalg.decomp.moments import comoments
 from dlinalg.optimize import prox
 
@@ -44,6 +53,10 @@ __all__ = ["ElasticNet", "Lasso", "enet_path", "lasso_path"]
 #: Up to this many features (plus targets) the Gram path is taken: its
 #: ``(n + t)^2`` accumulator stays below a Dask chunk (LinearRegression's bound).
 GRAM_MAX_FEATURES = GRAM_MAX_COLUMNS
+
+#: A warm-started estimator keeps the moments of its last fit up to this size
+#: (``Gxx`` alone is ``8 n_features^2`` bytes: 128 MiB at the Gram bound).
+MOMENTS_CACHE_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,36 @@ class Moments:
     Gxx: np.ndarray
     Gxy: np.ndarray
     yy: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the moments hold (views count as the arrays they view)."""
+        owners = {}
+        for a in (self.x_mean, self.y_mean, self.Gxx, self.Gxy, self.yy):
+            base = a if a.base is None else a.base
+            owners[id(base)] = base.nbytes
+        return sum(owners.values())
+
+    def frozen(self) -> Moments:
+        """The same moments, read-only: what a cache may hand out again."""
+        for a in (self.x_mean, self.y_mean, self.Gxx, self.Gxy, self.yy):
+            a.flags.writeable = False
+        return self
+
+
+def moments_key(data: Any, y: np.ndarray, sw: np.ndarray | None, fit_intercept: bool) -> str:
+    """A deterministic identity of everything :func:`gram_moments` reads.
+
+    X by its DRM token (its graph's name: the data's hash for in-memory
+    input, with its row blocks; the deterministic name of a Dask array, DRM
+    or Zarr store), its dtype, ``y`` and the weights by their bytes (with
+    strides, :func:`dlinalg._tokens.array_token`), ``fit_intercept``, and the
+    ``dlinalg.*`` configuration (it fixes the reduction tree, hence the
+    rounding). Equal keys give bit-identical moments.
+    """
+    config = tokenize(dask.config.get("dlinalg", default=None))
+    X = data.matrix
+    return array_token("gram-moments", tokenize(X), str(X.dtype), y, sw, fit_intercept, config)
 
 
 def gram_moments(data: Any, y: np.ndarray, sw: np.ndarray | None, fit_intercept: bool) -> Moments:
@@ -149,7 +192,9 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         ``||y||^2 / n_samples`` (see :class:`sklearn.linear_model.ElasticNet`);
         TFOCS's relative step rule for wider X.
     warm_start : bool, default=False
-        Start from the previous ``coef_``.
+        Start from the previous ``coef_``, and reuse the previous fit's Gram
+        moments when X, y, sample_weight and ``fit_intercept`` are the same
+        (by their Dask tokens): a loop over alphas reads X once.
     positive : bool, default=False
         Force the coefficients to be ``>= 0``.
     random_state : int, RandomState instance or None, default=None
@@ -330,8 +375,33 @@ str/os.PathLike of shape (n_samples, n_features)
         if self.positive and y.ndim == 2 and y.shape[1] > 1:
             raise ValueError("positive=True is not allowed for multi-output (y.ndim != 1)")
 
+    def _moments(self, data: Any, Y: np.ndarray, sw: Any) -> Moments:
+        """The Gram moments: the previous fit's when warm-started on the same inputs.
+
+        The cache is a private attribute (``clone`` and pickling drop it) and
+        holds one entry of at most :data:`MOMENTS_CACHE_BYTES`.
+        """
+        fit_intercept = bool(self.fit_intercept)
+        if not self.warm_start:
+            self.__dict__.pop("_moments_cache", None)
+            return gram_moments(data, Y, sw, fit_intercept)
+        key = moments_key(data, Y, sw, fit_intercept)
+        cached = getattr(self, "_moments_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        self.__dict__.pop("_moments_cache", None)  # free the old moments before the pass
+        mom = gram_moments(data, Y, sw, fit_intercept)
+        if mom.nbytes <= MOMENTS_CACHE_BYTES:
+            self._moments_cache = (key, mom.frozen())
+        return mom
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
+        state.pop("_moments_cache", None)  # a cache, up to 256 MiB: not part of the model
+        return state
+
     def _fit_gram(self, data: Any, Y: np.ndarray, sw: Any, coef: np.ndarray) -> tuple:
-        mom = gram_moments(data, Y, sw, bool(self.fit_intercept))
+        mom = self._moments(data, Y, sw)
         rng = check_random_state(self.random_state)
         gaps, n_iter = [], []
         for k in range(Y.shape[1]):
@@ -347,6 +417,7 @@ str/os.PathLike of shape (n_samples, n_features)
 
     def _fit_proximal(self, data: Any, Y: np.ndarray, sw: Any, coef: np.ndarray) -> tuple:
         """Wide X: TFOCS's accelerated proximal gradient on the same objective."""
+        self.__dict__.pop("_moments_cache", None)  # no moments on this path
         a, r = float(self.alpha), self._l1_ratio()
         h = prox.elastic_net(a * r, a * (1.0 - r), positive=bool(self.positive))
         intercept, n_iter = np.zeros(Y.shape[1]), []
