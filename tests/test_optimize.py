@@ -283,6 +283,34 @@ def test_the_cluster_gives_the_synchronous_bits(client, name):
     np.testing.assert_array_equal(got.x, want.x)
 
 
+def _n_tasks(dask_scheduler=None) -> int:
+    return len(dask_scheduler.tasks)
+
+
+@pytest.mark.slow  # ~15 s: 150 iterations, each asking the scheduler
+@pytest.mark.cluster
+def test_the_scheduler_holds_a_bounded_graph_across_iterations(client):
+    """proximal_gradient keeps ``[A x | A z]`` on the workers, each step's pieces computed
+    from the last; the exact reset every RESET_EVERY iterations starts a new chain, so the
+    scheduler's task count does not grow with the iteration count. (The other optimizers
+    keep nothing on the workers between passes.)"""
+    from dlinalg.optimize.proximal import RESET_EVERY
+
+    X, _ = design((2000, 10), None, np.float64, False)
+    y = logistic_labels(X)
+    counts: list[int] = []
+    with client.as_current():
+        res = dl.proximal_gradient(
+            dl.from_array(X, chunks=200), y, loss="logistic", prox=prox.l1(1e-3),
+            restart=False, tol=0, maxiter=3 * RESET_EVERY,
+            callback=lambda _: counts.append(client.run_on_scheduler(_n_tasks)),
+        )  # fmt: skip
+    assert res.nit == 3 * RESET_EVERY == len(counts)
+    first, last = max(counts[5:RESET_EVERY]), max(counts[-RESET_EVERY:])
+    assert last <= first + 12, counts  # a busy scheduler may lag a step behind
+    assert max(counts[RESET_EVERY - 5 : RESET_EVERY]) > counts[5] + 20  # a chain, then cut
+
+
 # --- passes, history, checkpoints -----------------------------------------------------------
 
 
