@@ -47,13 +47,13 @@ DTYPES = [pytest.param(np.float32, marks=pytest.mark.slow), np.float64]
 
 
 # the default run takes the uneven chunking (the edge case); the slow step the whole table
-@pytest.fixture(
-    params=[
-        c if name == "uneven" else pytest.param(c, marks=pytest.mark.slow)
-        for c, name in zip(CHUNKINGS, CHUNK_IDS, strict=True)
-    ],
-    ids=CHUNK_IDS,
-)
+CASES = [
+    c if name == "uneven" else pytest.param(c, marks=pytest.mark.slow)
+    for c, name in zip(CHUNKINGS, CHUNK_IDS, strict=True)
+]
+
+
+@pytest.fixture(params=CASES, ids=CHUNK_IDS)
 def case(request):
     return request.param
 

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from scipy.fft import dct, idct
 from scipy.sparse.linalg import LinearOperator
 from sklearn.linear_model import Lasso
+from test_optimize import CASES, CHUNK_IDS, DTYPES, design, rel
 
 import dlinalg as dl
 from dlinalg.errors import (
@@ -258,43 +259,11 @@ def test_q_is_copied():
 
 # --- a whole fit against scikit-learn and SciPy -------------------------------------------
 
-CHUNKINGS = [
-    ((300, N), None),  # one chunk
-    ((300, N), 50),  # many equal row chunks
-    ((307, N), 50),  # uneven last chunk
-]
-CHUNK_IDS = ["one", "many", "uneven"]
-DTYPES = [pytest.param(np.float32, marks=pytest.mark.slow), np.float64]
 
-
-# the default run takes the uneven chunking (the edge case); the slow step the whole table
-@pytest.fixture(
-    params=[
-        c if name == "uneven" else pytest.param(c, marks=pytest.mark.slow)
-        for c, name in zip(CHUNKINGS, CHUNK_IDS, strict=True)
-    ],
-    ids=CHUNK_IDS,
-)
+# test_optimize's chunking table (uneven in the default run, the rest slow) and data
+@pytest.fixture(params=CASES, ids=CHUNK_IDS)
 def case(request):
     return request.param
-
-
-def design(shape, chunks, dtype, sparse, seed=0):
-    """(float64 truth of the data, the operand dlinalg gets)."""
-    rng = np.random.default_rng(seed)
-    if sparse:
-        X = sp.random_array(shape, density=0.5, rng=rng, format="csr", dtype=np.float64)
-        X.data = 2 * X.data - 1
-        X = X.astype(dtype)
-        dense = X.toarray().astype(np.float64)
-    else:
-        X = rng.standard_normal(shape).astype(dtype)
-        dense = X.astype(np.float64)
-    return dense, dl.from_array(X, chunks=chunks)
-
-
-def rel(got, want):
-    return float(np.max(np.abs(np.asarray(got) - want)) / max(np.max(np.abs(want)), 1e-12))
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
