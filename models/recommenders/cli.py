@@ -1,10 +1,22 @@
 """``dlinalg``: Mahout's spark-itemsimilarity and spark-rowsimilarity on Dask.
 
-Two subcommands, with Mahout's options in Python spelling::
+Two subcommands (also named ``spark-itemsimilarity`` and ``spark-rowsimilarity``)
+taking every Mahout option with Mahout's spelling, short form and default, so a
+Mahout script runs unchanged apart from the program name; the dashed Python
+spellings are aliases::
 
     dlinalg itemsimilarity -i actions.csv -o out --filter1 purchase --filter2 view \\
-        --row-id-column 0 --filter-column 1 --item-id-column 2
+        --rowIDColumn 0 --filterColumn 1 --itemIDColumn 2 -rd , -ma local[2]
     dlinalg rowsimilarity -i docs.tsv -o out --max-similarities-per-row 4
+
+Mahout's Spark options map to Dask: ``-ma local[N]`` starts a LocalCluster of one
+N-threaded worker, ``-ma host:port`` connects to a Dask scheduler (``spark://``
+is refused), ``-sem`` is the LocalCluster's memory limit per worker, and
+``-D:key=value`` is accepted and ignored. ``--writeAllDatasets`` writes the
+interactions as read to ``OUT/input-datasets/`` (Mahout: beside ``OUT``).
+The output delimiters are Mahout's ``-rd`` (tab), ``-cd`` (``:``) and ``-td``
+(space); ``-os`` drops the strengths. The table of options and their mapping
+is in ``docs/source/recommenders.rst``.
 
 ``itemsimilarity`` writes ``OUT/similarity-matrix/`` (A'A, LLR) and, with a
 secondary action, ``OUT/cross-similarity-matrix/`` (A'B), each a ``part-00000``
@@ -116,6 +128,7 @@ def _add_output_format(p: argparse.ArgumentParser, *, what: str, row_input: bool
         "--rowKeyDelim",
         "--row-key-delim",
         dest="row_key_delim",
+        metavar="DELIM",
         default="\\t",
         help=f"between the row ID and its list (tab{also})",
     )
@@ -124,6 +137,7 @@ def _add_output_format(p: argparse.ArgumentParser, *, what: str, row_input: bool
         "--columnIdStrengthDelim",
         "--column-id-strength-delim",
         dest="column_id_strength_delim",
+        metavar="DELIM",
         default=":",
         help=f"between an ID and its strength (':'{also})",
     )
@@ -133,6 +147,7 @@ def _add_output_format(p: argparse.ArgumentParser, *, what: str, row_input: bool
         "--element-delim",
         "--tupleDelim",
         dest="element_delim",
+        metavar="DELIM",
         default=" ",
         help=f"between the elements of the list (space{also})",
     )
@@ -160,6 +175,7 @@ def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
         "--inDelim",
         "--in-delim",
         dest="in_delim",
+        metavar="DELIM",
         default="[,\\t]",
         help="text field delimiter: a character, a character class such as '[,\\t]' "
         "(default, the one Mahout's help names) or a regular expression; '\\t' means tab"
@@ -170,6 +186,7 @@ def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
         "--filenamePattern",
         "--filename-pattern",
         dest="filename_pattern",
+        metavar="REGEX",
         default=None,
         help="in an input directory, read only files whose name matches this regular "
         "expression (default: every file not starting with '.' or '_'; Mahout's is '^part-.*')",
@@ -189,6 +206,7 @@ def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
         "-rs",
         "--randomSeed",
         dest="random_seed",
+        metavar="SEED",
         type=int,
         default=None,
         help="seed of the downsampling, > 0 (Mahout's spelling of --seed)",
@@ -286,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--row-id-column",
         "--rowIDPosition",
         dest="row_id_column",
+        metavar="COL",
         default="0",
         help="user column: position or name (0)",
     )
@@ -295,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--item-id-column",
         "--itemIDPosition",
         dest="item_id_column",
+        metavar="COL",
         default="1",
         help="item column: position or name (1)",
     )
@@ -304,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter-column",
         "--filterPosition",
         dest="filter_column",
+        metavar="COL",
         default=None,
         help="action column: position or name (default none; Mahout's -1 also means none)",
     )
@@ -315,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--maxPrefsPerUser",
         "--max-prefs-per-user",
         dest="max_prefs",
+        metavar="N",
         type=int,
         default=500,
         help="downsample each user and each item to at most this many interactions (500)",
@@ -324,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--maxSimilaritiesPerItem",
         "--max-similarities-per-item",
         dest="max_similarities_per_item",
+        metavar="N",
         type=int,
         default=100,
         help="keep at most this many similar items per item (100, Mahout's default; "
@@ -351,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rowIDColumn",
         "--row-id-column",
         dest="row_id_column",
+        metavar="COL",
         default=None,
         help="table input: row column (position/name); not in Mahout",
     )
@@ -359,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--itemIDColumn",
         "--item-id-column",
         dest="item_id_column",
+        metavar="COL",
         default=None,
         help="table input: column-ID column; not in Mahout",
     )
@@ -368,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--maxObservations",
         "--max-observations",
         dest="max_observations",
+        metavar="N",
         type=int,
         default=500,
         help="downsample each row to at most this many columns (500)",
@@ -377,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--maxSimilaritiesPerRow",
         "--max-similarities-per-row",
         dest="max_similarities_per_row",
+        metavar="N",
         type=int,
         default=100,
         help="keep at most this many similar rows per row (100)",
