@@ -39,6 +39,7 @@ __all__ = [
     "pairs_to_matrix",
     "indicator_rows",
     "write_text",
+    "DEFAULT_DELIMS",
     "write_parquet",
 ]
 
@@ -240,9 +241,16 @@ def read_table(path: str, columns: dict[str, str], spec: ReadSpec, option: str) 
     return frame
 
 
-def read_rows(path: str, spec: ReadSpec, row_key_delim: str, element_delim: str) -> pd.DataFrame:
+def read_rows(
+    path: str,
+    spec: ReadSpec,
+    row_key_delim: str,
+    element_delim: str,
+    strength_delim: str = ":",
+) -> pd.DataFrame:
     """Read Mahout's row format ``row<TAB>col[:strength] col ...`` as (user=row, item=col) pairs."""
     key_delim, elem_delim = _unescape(row_key_delim), _unescape(element_delim)
+    strength = _unescape(strength_delim)
     rows: list[str] = []
     cols: list[str] = []
     for file in list_files(path, spec, "--input"):
@@ -262,15 +270,15 @@ def read_rows(path: str, spec: ReadSpec, row_key_delim: str, element_delim: str)
             for token in rest.split(elem_delim):
                 if token:
                     rows.append(key)
-                    cols.append(_column_id(token))
+                    cols.append(_column_id(token, strength))
     if not rows:
         raise InputError(f"--input {path} has no rows")
     return pd.DataFrame({"user": rows, "item": cols})
 
 
-def _column_id(token: str) -> str:
+def _column_id(token: str, strength_delim: str = ":") -> str:
     """``col:strength`` -> ``col`` (strength numeric); any other token is a column ID."""
-    head, sep, tail = token.rpartition(":")
+    head, sep, tail = token.rpartition(strength_delim)
     if sep and head:
         try:
             float(tail)
@@ -352,17 +360,36 @@ def indicator_rows(
     return rows
 
 
-def write_text(path: Path, rows: list, *, omit_strength: bool) -> None:
-    """Mahout's text format: ``item<TAB>other:score other:score``; an item alone if none."""
+#: Mahout's default text layout, ``row<TAB>id:strength id:strength``, as the options spell it.
+DEFAULT_DELIMS = {"row_key_delim": "\\t", "strength_delim": ":", "element_delim": " "}
+
+
+def write_text(
+    path: Path,
+    rows: list,
+    *,
+    omit_strength: bool,
+    row_key_delim: str = "\\t",
+    strength_delim: str = ":",
+    element_delim: str = " ",
+) -> None:
+    """Mahout's text format: ``item<TAB>other:score other:score``; an item alone if none.
+
+    The three delimiters are Mahout's ``--rowKeyDelim``, ``--columnIdStrengthDelim``
+    and ``--elementDelim`` (``\\t`` in them means tab).
+    """
+    key, strength, elem = (_unescape(d) for d in (row_key_delim, strength_delim, element_delim))
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for label, others, scores in rows:
             if not others:
                 fh.write(f"{label}\n")
             elif omit_strength:
-                fh.write(f"{label}\t{' '.join(others)}\n")
+                fh.write(f"{label}{key}{elem.join(others)}\n")
             else:
-                body = " ".join(f"{o}:{s!r}" for o, s in zip(others, scores, strict=True))
-                fh.write(f"{label}\t{body}\n")
+                body = elem.join(
+                    f"{o}{strength}{s!r}" for o, s in zip(others, scores, strict=True)
+                )
+                fh.write(f"{label}{key}{body}\n")
 
 
 def write_parquet(path: Path, rows: list, *, omit_strength: bool) -> None:

@@ -1,10 +1,22 @@
 """``dlinalg``: Mahout's spark-itemsimilarity and spark-rowsimilarity on Dask.
 
-Two subcommands, with Mahout's options in Python spelling::
+Two subcommands (also named ``spark-itemsimilarity`` and ``spark-rowsimilarity``)
+taking every Mahout option with Mahout's spelling, short form and default, so a
+Mahout script runs unchanged apart from the program name; the dashed Python
+spellings are aliases::
 
     dlinalg itemsimilarity -i actions.csv -o out --filter1 purchase --filter2 view \\
-        --row-id-column 0 --filter-column 1 --item-id-column 2
+        --rowIDColumn 0 --filterColumn 1 --itemIDColumn 2 -rd , -ma local[2]
     dlinalg rowsimilarity -i docs.tsv -o out --max-similarities-per-row 4
+
+Mahout's Spark options map to Dask: ``-ma local[N]`` starts a LocalCluster of one
+N-threaded worker, ``-ma host:port`` connects to a Dask scheduler (``spark://``
+is refused), ``-sem`` is the LocalCluster's memory limit per worker, and
+``-D:key=value`` is accepted and ignored. ``--writeAllDatasets`` writes the
+interactions as read to ``OUT/input-datasets/`` (Mahout: beside ``OUT``).
+The output delimiters are Mahout's ``-rd`` (tab), ``-cd`` (``:``) and ``-td``
+(space); ``-os`` drops the strengths. The table of options and their mapping
+is in ``docs/source/recommenders.rst``.
 
 ``itemsimilarity`` writes ``OUT/similarity-matrix/`` (A'A, LLR) and, with a
 secondary action, ``OUT/cross-similarity-matrix/`` (A'B), each a ``part-00000``
@@ -77,42 +89,135 @@ class UsageError(ValueError):
 # ----------------------------------------------------------------------------- parser
 
 
-def _add_common(p: argparse.ArgumentParser, *, what: str) -> None:
-    g = p.add_argument_group("output")
+class _Parser(argparse.ArgumentParser):
+    """argparse without prefix matching, so ``-rd ,`` is ``-rd`` and never ``-r`` + ``d``.
+
+    ``allow_abbrev=False`` stops abbreviated long options only: single-dash
+    options still matched by prefix (``-mpp`` for ``-mppu``). Every Mahout
+    short form is registered whole and wins as an exact match; the only
+    matching kept is a one-letter option glued to its value (``-D:key=value``).
+    """
+
+    def _get_option_tuples(self, option_string):  # type: ignore[no-untyped-def]
+        tuples = super()._get_option_tuples(option_string)
+        return [t for t in tuples if t[1] == option_string[:2]]
+
+
+def _add_io(g: argparse._ArgumentGroup, *, two_inputs: bool) -> None:
+    g.add_argument("-i", "--input", required=True, help="file or directory (CSV/TSV/Parquet)")
+    if two_inputs:
+        g.add_argument(
+            "-i2",
+            "--input2",
+            default=None,
+            help="secondary input for the cross-similarity (default: --input with --filter2)",
+        )
     g.add_argument("-o", "--output", required=True, help="output directory (created)")
+
+
+def _add_output_format(p: argparse.ArgumentParser, *, what: str, row_input: bool) -> None:
+    also = "; also read from the input rows" if row_input else ""
+    g = p.add_argument_group(
+        "output",
+        "Mahout's text format: ROW<-rd>ID<-cd>STRENGTH<-td>ID<-cd>STRENGTH..., "
+        "scores descending; '\\t' means tab" + (" (the same delimiters read the input)"
+                                                 if row_input else ""),
+    )  # fmt: skip
+    g.add_argument(
+        "-rd",
+        "--rowKeyDelim",
+        "--row-key-delim",
+        dest="row_key_delim",
+        metavar="DELIM",
+        default="\\t",
+        help=f"between the row ID and its list (tab{also})",
+    )
+    g.add_argument(
+        "-cd",
+        "--columnIdStrengthDelim",
+        "--column-id-strength-delim",
+        dest="column_id_strength_delim",
+        metavar="DELIM",
+        default=":",
+        help=f"between an ID and its strength (':'{also})",
+    )
+    g.add_argument(
+        "-td",
+        "--elementDelim",
+        "--element-delim",
+        "--tupleDelim",
+        dest="element_delim",
+        metavar="DELIM",
+        default=" ",
+        help=f"between the elements of the list (space{also})",
+    )
+    g.add_argument(
+        "-os",
+        "--omitStrength",
+        "--omit-strength",
+        dest="omit_strength",
+        action="store_true",
+        help=f"write only the similar {what}, not their LLR scores (search-engine input)",
+    )
     g.add_argument(
         "--format",
         choices=("text", "parquet"),
         default="text",
-        help="Mahout's text format (default) or Parquet",
-    )
-    g.add_argument(
-        "--omit-strength",
-        "-os",
-        action="store_true",
-        help=f"write only the similar {what}, not their LLR scores (search-engine input)",
+        help="Mahout's text format (default) or Parquet (the delimiters do not apply)",
     )
     g.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+
+
+def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
     g = p.add_argument_group("input files")
     g.add_argument(
-        "--in-delim",
         "-id",
+        "--inDelim",
+        "--in-delim",
+        dest="in_delim",
+        metavar="DELIM",
         default="[,\\t]",
         help="text field delimiter: a character, a character class such as '[,\\t]' "
-        "(default, Mahout's) or a regular expression; '\\t' means tab",
+        "(default, the one Mahout's help names) or a regular expression; '\\t' means tab"
+        + ("" if element_input else " (table input with -ic only)"),
     )
     g.add_argument(
-        "--filename-pattern",
         "-fp",
+        "--filenamePattern",
+        "--filename-pattern",
+        dest="filename_pattern",
+        metavar="REGEX",
         default=None,
         help="in an input directory, read only files whose name matches this regular "
-        "expression (default: every file not starting with '.' or '_')",
+        "expression (default: every file not starting with '.' or '_'; Mahout's is '^part-.*')",
     )
     g.add_argument(
-        "--recursive", "-r", action="store_true", help="search input directories recursively"
+        "-r", "--recursive", action="store_true", help="search input directories recursively"
     )
-    g = p.add_argument_group("execution")
+    g = p.add_argument_group(
+        "execution",
+        "Mahout's Spark options map to Dask: -ma local[N] starts a LocalCluster of one "
+        "worker with N threads (local: 1, local[*]: a LocalCluster sized to this machine), "
+        "-ma host:port or tcp://host:port connects to that Dask scheduler, spark:// "
+        "masters are refused; -sem is the memory limit of the LocalCluster's workers; "
+        "-D:key=value Spark settings are accepted and ignored.",
+    )
+    g.add_argument(
+        "-rs",
+        "--randomSeed",
+        dest="random_seed",
+        metavar="SEED",
+        type=int,
+        default=None,
+        help="seed of the downsampling, > 0 (Mahout's spelling of --seed)",
+    )
     g.add_argument("--seed", type=int, default=0, help="seed of the downsampling (default 0)")
+    g.add_argument(
+        "-ma",
+        "--master",
+        default=None,
+        help="local, local[N], local[*], or a Dask scheduler host:port (Mahout's Spark master)",
+    )
     g.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -120,11 +225,44 @@ def _add_common(p: argparse.ArgumentParser, *, what: str) -> None:
         help="Dask scheduler address (tcp://host:8786), or synchronous|threads|processes; "
         "default: $DASK_SCHEDULER_ADDRESS if set, else a LocalCluster on this machine",
     )
+    g.add_argument(
+        "-sem",
+        "--sparkExecutorMem",
+        dest="executor_memory",
+        default=None,
+        metavar="MEM",
+        help="memory limit per LocalCluster worker, Spark's spelling (4g, 512m); "
+        "ignored with a running scheduler",
+    )
+    g.add_argument(
+        "-D",
+        "--define",
+        dest="define",
+        action="append",
+        default=[],
+        metavar=":KEY=VALUE",
+        help="a Spark setting (-D:spark.x=y); accepted and ignored (a note is printed)",
+    )
+    g.add_argument(
+        "--writeAllDatasets",
+        "--write-all-datasets",
+        dest="write_all_datasets",
+        action="store_true",
+        help="also write the input interactions as OUT/input-datasets/primary-interactions "
+        "(and secondary-interactions) in the output format; Mahout writes them beside OUT"
+        if element_input
+        else "accepted; no effect for rowsimilarity (as in Mahout)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dlinalg`` argument parser (subcommands ``itemsimilarity``, ``rowsimilarity``).
+
+    Every option of Mahout's ``spark-itemsimilarity`` and ``spark-rowsimilarity``
+    is accepted with Mahout's spelling, short form and default; the dashed
+    Python spellings are aliases. The subcommands also answer to Mahout's
+    names, ``spark-itemsimilarity`` and ``spark-rowsimilarity``.
 
     Returns
     -------
@@ -136,97 +274,143 @@ def build_parser() -> argparse.ArgumentParser:
     >>> args = build_parser().parse_args(["itemsimilarity", "-i", "in.csv", "-o", "out"])
     >>> args.max_prefs, args.max_similarities_per_item, args.format
     (500, 100, 'text')
+    >>> args = build_parser().parse_args(
+    ...     ["spark-itemsimilarity", "-i", "in.csv", "-o", "out", "-rd", ",", "--maxPrefs", "2"])
+    >>> args.row_key_delim, args.max_prefs, args.recursive
+    (',', 2, False)
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlinalg",
         description="Mahout-compatible item and row similarity (log-likelihood ratio) on Dask.",
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
         "itemsimilarity",
+        aliases=["spark-itemsimilarity"],
+        allow_abbrev=False,
         help="item-item (A'A) and cross (A'B) similarity: Mahout's spark-itemsimilarity",
         description="Indicator matrices by log-likelihood ratio from (user, item[, action]) "
-        "rows, like Mahout's spark-itemsimilarity.",
+        "rows, like Mahout's spark-itemsimilarity, whose options it takes.",
     )
     g = p.add_argument_group("input")
-    g.add_argument("-i", "--input", required=True, help="file or directory (CSV/TSV/Parquet)")
+    _add_io(g, two_inputs=True)
+    g.add_argument("-f1", "--filter1", default=None, help="filter value of the primary action")
+    g.add_argument("-f2", "--filter2", default=None, help="filter value of the secondary action")
     g.add_argument(
-        "-i2",
-        "--input2",
-        default=None,
-        help="secondary input for the cross-similarity (default: --input with --filter2)",
+        "-rc",
+        "--rowIDColumn",
+        "--row-id-column",
+        "--rowIDPosition",
+        dest="row_id_column",
+        metavar="COL",
+        default="0",
+        help="user column: position or name (0)",
     )
-    g.add_argument("--filter1", "-f1", default=None, help="filter value of the primary action")
-    g.add_argument("--filter2", "-f2", default=None, help="filter value of the secondary action")
-    g.add_argument("--row-id-column", "-rc", default="0", help="user column: position or name (0)")
     g.add_argument(
-        "--item-id-column", "-ic", default="1", help="item column: position or name (1)"
+        "-ic",
+        "--itemIDColumn",
+        "--item-id-column",
+        "--itemIDPosition",
+        dest="item_id_column",
+        metavar="COL",
+        default="1",
+        help="item column: position or name (1)",
     )
     g.add_argument(
-        "--filter-column",
         "-fc",
+        "--filterColumn",
+        "--filter-column",
+        "--filterPosition",
+        dest="filter_column",
+        metavar="COL",
         default=None,
         help="action column: position or name (default none; Mahout's -1 also means none)",
     )
     g = p.add_argument_group("algorithm")
     g.add_argument(
-        "--max-prefs",
         "-mppu",
+        "--maxPrefs",
+        "--max-prefs",
+        "--maxPrefsPerUser",
+        "--max-prefs-per-user",
+        dest="max_prefs",
+        metavar="N",
         type=int,
         default=500,
         help="downsample each user and each item to at most this many interactions (500)",
     )
     g.add_argument(
-        "--max-similarities-per-item",
         "-m",
+        "--maxSimilaritiesPerItem",
+        "--max-similarities-per-item",
+        dest="max_similarities_per_item",
+        metavar="N",
         type=int,
         default=100,
-        help="keep at most this many similar items per item (100)",
+        help="keep at most this many similar items per item (100, Mahout's default; "
+        "the ItemSimilarity estimator's own default is 50)",
     )
-    _add_common(p, what="items")
-    p.set_defaults(run=_run_itemsimilarity)
+    _add_output_format(p, what="items", row_input=False)
+    _add_common(p, element_input=True)
+    p.set_defaults(run=_run_itemsimilarity, command="itemsimilarity")
 
     p = sub.add_parser(
         "rowsimilarity",
+        aliases=["spark-rowsimilarity"],
+        allow_abbrev=False,
         help="row-row (AA') similarity: Mahout's spark-rowsimilarity",
-        description="Similar rows by log-likelihood ratio, like Mahout's spark-rowsimilarity. "
-        "Text input is Mahout's row format, 'row<TAB>col[:strength] col[:strength] ...' "
-        "(strengths are ignored); Parquet input, or text with --item-id-column, is a table "
-        "of (row, column) pairs.",
+        description="Similar rows by log-likelihood ratio, like Mahout's spark-rowsimilarity, "
+        "whose options it takes. Text input is Mahout's row format, "
+        "'row<TAB>col[:strength] col[:strength] ...' (strengths are ignored; -rd, -cd and "
+        "-td name its delimiters, as in Mahout); Parquet input, or text with "
+        "--item-id-column, is a table of (row, column) pairs.",
     )
     g = p.add_argument_group("input")
-    g.add_argument("-i", "--input", required=True, help="file or directory")
+    _add_io(g, two_inputs=False)
     g.add_argument(
-        "--row-key-delim",
-        "-rd",
-        default="\\t",
-        help="row format: separates the row ID from its columns (tab)",
+        "-rc",
+        "--rowIDColumn",
+        "--row-id-column",
+        dest="row_id_column",
+        metavar="COL",
+        default=None,
+        help="table input: row column (position/name); not in Mahout",
     )
     g.add_argument(
-        "--element-delim", "-td", default=" ", help="row format: separates the columns (space)"
+        "-ic",
+        "--itemIDColumn",
+        "--item-id-column",
+        dest="item_id_column",
+        metavar="COL",
+        default=None,
+        help="table input: column-ID column; not in Mahout",
     )
-    g.add_argument(
-        "--row-id-column", "-rc", default=None, help="table input: row column (position/name)"
-    )
-    g.add_argument("--item-id-column", "-ic", default=None, help="table input: column-ID column")
     g = p.add_argument_group("algorithm")
     g.add_argument(
-        "--max-observations",
         "-mo",
+        "--maxObservations",
+        "--max-observations",
+        dest="max_observations",
+        metavar="N",
         type=int,
         default=500,
         help="downsample each row to at most this many columns (500)",
     )
     g.add_argument(
-        "--max-similarities-per-row",
         "-m",
+        "--maxSimilaritiesPerRow",
+        "--max-similarities-per-row",
+        dest="max_similarities_per_row",
+        metavar="N",
         type=int,
         default=100,
         help="keep at most this many similar rows per row (100)",
     )
-    _add_common(p, what="rows")
-    p.set_defaults(run=_run_rowsimilarity)
+    _add_output_format(p, what="rows", row_input=True)
+    _add_common(p, element_input=False)
+    p.set_defaults(run=_run_rowsimilarity, command="rowsimilarity")
     return parser
 
 
@@ -251,12 +435,12 @@ def _check_reading_options(args: argparse.Namespace) -> None:
     matrix), an invalid pattern ended in a traceback, a negative position was
     taken for a column name.
     """
-    delims = [("--in-delim/-id", args.in_delim)]
-    if args.command == "rowsimilarity":
-        delims += [
-            ("--row-key-delim/-rd", args.row_key_delim),
-            ("--element-delim/-td", args.element_delim),
-        ]
+    delims = [
+        ("--in-delim/-id", args.in_delim),
+        ("--row-key-delim/-rd", args.row_key_delim),
+        ("--column-id-strength-delim/-cd", args.column_id_strength_delim),
+        ("--element-delim/-td", args.element_delim),
+    ]
     for option, delim in delims:
         if delim == "":
             raise UsageError(
@@ -311,7 +495,8 @@ def _check_distinct_columns(columns: dict[str, str]) -> None:
             raise UsageError(
                 f"argument {_COLUMN_OPTIONS[role]}: column {spec.strip()!r} is also the "
                 f"{_COLUMN_OPTIONS[first]} column; each of the user, item and action "
-                "columns must be a different column"
+                "columns must be a different column (Mahout's --rowIDColumn, --itemIDColumn "
+                "and --filterColumn: 'The row, item, and filter positions must be unique.')"
             )
         seen[key] = role
 
@@ -337,21 +522,129 @@ def _check_output(output: str, inputs: Sequence[str | None], overwrite: bool) ->
 # ----------------------------------------------------------------------------- running
 
 
+#: Spark's size suffixes (JavaUtils.byteStringAsBytes); a bare number is MiB, as
+#: for spark.executor.memory.
+_MEMORY = re.compile(r"(\d+)\s*(?:([kmgtp])b?|(b))?", re.IGNORECASE)
+_UNITS = {"b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+
+#: Spark masters with no Dask counterpart.
+_SPARK_MASTER = re.compile(r"(spark|mesos|k8s|yarn)(://.*)?|local-cluster\[.*", re.IGNORECASE)
+
+
+def _executor_memory(text: str) -> int:
+    """``-sem 4g`` -> bytes (Spark's spelling: k, m, g, t, p with an optional b; bare = MiB)."""
+    m = _MEMORY.fullmatch(text.strip())
+    if m is None or int(m[1]) == 0:
+        raise UsageError(
+            f"argument -sem/--sparkExecutorMem: {text!r} is not a memory size such as 4g or 512m"
+        )
+    unit = (m[2] or m[3] or "m").lower()
+    return int(m[1]) * _UNITS[unit]
+
+
+def _execution(args: argparse.Namespace) -> tuple[str, object]:
+    """Where to run: ``("dask", name)``, ``("address", url)``, ``("local", kwargs)`` or the default.
+
+    Mahout's ``--master`` (a Spark master URL) maps to Dask: ``local`` is a
+    LocalCluster of one single-threaded worker, ``local[N]`` one worker of N
+    threads (Spark runs local[N] in one JVM with N cores), ``local[*]`` a
+    LocalCluster sized to the machine; ``host:port`` or ``tcp://host:port`` a
+    running Dask scheduler. ``spark://`` and the other Spark cluster managers
+    are refused. Checked before any file is read.
+    """
+    master, scheduler = args.master, args.scheduler
+    if master is not None and scheduler is not None:
+        raise UsageError(
+            "argument -ma/--master: not allowed with --scheduler (both say where to run)"
+        )
+    memory = None if args.executor_memory is None else _executor_memory(args.executor_memory)
+    if scheduler is not None and scheduler.lower() in _LOCAL_SCHEDULERS:
+        return "dask", _LOCAL_SCHEDULERS[scheduler.lower()]
+    if master is None:
+        address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if address:
+            return "address", address
+        return "local", {} if memory is None else {"memory_limit": memory}
+    text = master.strip()
+    local = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", text)
+    if local is not None:
+        if local[1] == "*":
+            kwargs: dict[str, object] = {}
+        else:
+            threads = 1 if local[1] is None else int(local[1])
+            if threads < 1:
+                raise UsageError(f"argument -ma/--master: {master!r} asks for no threads")
+            kwargs = {"n_workers": 1, "threads_per_worker": threads}
+        if memory is not None:
+            kwargs["memory_limit"] = memory
+        return "local", kwargs
+    if _SPARK_MASTER.fullmatch(text):
+        raise UsageError(
+            f"argument -ma/--master: {master!r} is a Spark master; dlinalg runs on Dask: give "
+            "local, local[N], local[*] or a Dask scheduler address such as tcp://host:8786"
+        )
+    if re.fullmatch(r"(tcp|tls|ws|wss|ucx|inproc)://\S+", text):
+        return "address", text
+    if re.fullmatch(r"[\w.\-]+:\d+", text):
+        return "address", f"tcp://{text}"
+    raise UsageError(
+        f"argument -ma/--master: {master!r} is neither local, local[N], local[*] nor a Dask "
+        "scheduler address such as tcp://host:8786"
+    )
+
+
+def _spark_settings(args: argparse.Namespace) -> list[str]:
+    """The keys of ``-D:key=value``, checked as Mahout does (the value must be non-blank)."""
+    keys = []
+    for item in args.define:
+        key, sep, value = item.removeprefix(":").partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"argument -D: {item!r} is not :key=value (e.g. -D:spark.x=y)")
+        if not value.strip():
+            raise UsageError(f"argument -D: Value <sparkConfValue> must be non-blank ({item!r})")
+        keys.append(key.strip())
+    return keys
+
+
+def _check_execution(args: argparse.Namespace) -> tuple[str, object]:
+    """Check the Mahout-only options (seed, Spark master and settings); print their notes."""
+    if args.random_seed is not None:
+        if args.random_seed <= 0:
+            raise UsageError(
+                f"argument -rs/--randomSeed: Option --randomSeed must be > 0, got {args.random_seed}"
+            )
+        if args.seed != 0:
+            raise UsageError("argument -rs/--randomSeed: not allowed with --seed")
+        args.seed = args.random_seed
+    where = _execution(args)
+    notes = []
+    keys = _spark_settings(args)
+    if keys:
+        notes.append(f"ignored Spark settings (-D, no Dask equivalent): {', '.join(keys)}")
+    if args.executor_memory is not None and where[0] != "local":
+        notes.append("-sem/--sparkExecutorMem ignored: no LocalCluster is started")
+    if args.write_all_datasets and args.command == "rowsimilarity":
+        notes.append("--writeAllDatasets has no effect for rowsimilarity (as in Mahout)")
+    if not args.quiet:
+        for note in notes:
+            print(f"dlinalg {args.command}: note: {note}", file=sys.stderr)
+    return where
+
+
 @contextmanager
-def _scheduler(spec: str | None, quiet: bool) -> Iterator[None]:
-    """Run the block on the chosen scheduler; start a LocalCluster only when asked for none."""
+def _scheduler(where: tuple[str, object], quiet: bool) -> Iterator[None]:
+    """Run the block where :func:`_execution` says; start a LocalCluster only for ``local``."""
     import dask
 
-    if spec is not None and spec.lower() in _LOCAL_SCHEDULERS:
-        with dask.config.set(scheduler=_LOCAL_SCHEDULERS[spec.lower()]):
+    kind, value = where
+    if kind == "dask":
+        with dask.config.set(scheduler=value):
             yield
-        return
-    address = spec or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
-        with dl.connect(address):
+    elif kind == "address":
+        with dl.connect(str(value)):
             yield
     else:
-        with dl.local_cluster(quiet=quiet):
+        with dl.local_cluster(quiet=quiet, **dict(value)):  # type: ignore[call-overload]
             yield
 
 
@@ -378,18 +671,44 @@ def _write_matrix(
     indicator: sp.csr_array | sp.csr_matrix,
     row_labels: pd.Index,
     col_labels: pd.Index,
-    *,
-    fmt: str,
-    omit_strength: bool,
+    args: argparse.Namespace,
 ) -> int:
     rows = files.indicator_rows(indicator, row_labels, col_labels)
     directory.mkdir()
-    if fmt == "text":
-        files.write_text(directory / "part-00000", rows, omit_strength=omit_strength)
+    if args.format == "text":
+        delims = {
+            "row_key_delim": args.row_key_delim,
+            "strength_delim": args.column_id_strength_delim,
+            "element_delim": args.element_delim,
+        }
+        # Mahout's layout is passed only when changed: the writer's defaults are Mahout's.
+        changed = {k: v for k, v in delims.items() if v != files.DEFAULT_DELIMS[k]}
+        files.write_text(directory / "part-00000", rows, omit_strength=args.omit_strength,
+                         **changed)  # fmt: skip
     else:
-        files.write_parquet(directory / "part-00000.parquet", rows, omit_strength=omit_strength)
+        files.write_parquet(
+            directory / "part-00000.parquet", rows, omit_strength=args.omit_strength
+        )
     (directory / "_SUCCESS").touch()
     return len(rows)
+
+
+def _write_input_datasets(
+    directory: Path, datasets: dict[str, pd.DataFrame | None], args: argparse.Namespace
+) -> None:
+    """Mahout's ``--writeAllDatasets``: the interaction matrices as read, before downsampling.
+
+    Mahout writes ``OUTPUT/../input-datasets/primary-interactions`` (and
+    ``secondary-interactions``) beside the output directory, one line per user,
+    ``user<TAB>item:1.0 item:1.0`` in the output format; here they go inside
+    the output directory, so that the run stays atomic and writes nothing
+    outside ``--output``.
+    """
+    directory.mkdir()
+    for name, pairs in datasets.items():
+        if pairs is not None:
+            matrix, users, items = files.pairs_to_matrix(pairs)
+            _write_matrix(directory / name, matrix, users, items, args)
 
 
 def _run_itemsimilarity(args: argparse.Namespace) -> str:
@@ -412,6 +731,7 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         columns["action"] = filter_column
     _check_distinct_columns(columns)
     target = _check_output(args.output, [args.input, args.input2], args.overwrite)
+    where = _check_execution(args)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     first = files.read_table(args.input, columns, spec, option="--input")
     second = first
@@ -435,7 +755,7 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_item=args.max_prefs,
         seed=args.seed,
     )
-    with _scheduler(args.scheduler, args.quiet):
+    with _scheduler(where, args.quiet):
         model.fit(data)
     names = ["similarity-matrix", "cross-similarity-matrix"]  # one or two actions
     written = []
@@ -443,15 +763,12 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         for name, indicator, labels in zip(
             names, model.indicators_, model.item_labels_, strict=False
         ):
-            n = _write_matrix(
-                tmp / name,
-                indicator,
-                model.item_labels_[0],
-                labels,
-                fmt=args.format,
-                omit_strength=args.omit_strength,
-            )
+            n = _write_matrix(tmp / name, indicator, model.item_labels_[0], labels, args)
             written.append(f"{name} ({n} items)")
+        if args.write_all_datasets:
+            datasets = {"primary-interactions": primary, "secondary-interactions": secondary}
+            _write_input_datasets(tmp / "input-datasets", datasets, args)
+            written.append("input-datasets")
     return (
         f"read {len(frame)} interactions of {data.n_users} users; wrote {args.output}: "
         f"{', '.join(written)} in {time.perf_counter() - start:.1f} s"
@@ -469,12 +786,14 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
     if args.row_id_column is not None or args.item_id_column is not None:
         _check_distinct_columns(table_columns)
     target = _check_output(args.output, [args.input], args.overwrite)
+    where = _check_execution(args)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     if args.item_id_column is not None or files.is_parquet_input(args.input, spec):
         columns = table_columns
         pairs = files.read_table(args.input, columns, spec, option="--input")
     else:
-        pairs = files.read_rows(args.input, spec, args.row_key_delim, args.element_delim)
+        pairs = files.read_rows(args.input, spec, args.row_key_delim, args.element_delim,
+                                args.column_id_strength_delim)  # fmt: skip
     matrix, rows, cols = files.pairs_to_matrix(pairs)
 
     start = time.perf_counter()
@@ -483,17 +802,10 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_row=args.max_observations,
         seed=args.seed,
     )
-    with _scheduler(args.scheduler, args.quiet):
+    with _scheduler(where, args.quiet):
         model.fit(matrix)
     with _atomic_output(target, args.overwrite) as tmp:
-        n = _write_matrix(
-            tmp / "similarity-matrix",
-            model.indicators_,
-            rows,
-            rows,
-            fmt=args.format,
-            omit_strength=args.omit_strength,
-        )
+        n = _write_matrix(tmp / "similarity-matrix", model.indicators_, rows, rows, args)
     return (
         f"read {matrix.nnz} entries of {len(rows)} rows x {len(cols)} columns; wrote "
         f"{args.output}: similarity-matrix ({n} rows) in {time.perf_counter() - start:.1f} s"
@@ -528,6 +840,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ['a\\tb:1.046496287529096', 'b\\ta:1.046496287529096', 'c']
     """
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # scopt's long form of -D:key=value is --define:key=value
+    argv = [f"-D{a[len('--define') :]}" if a.startswith("--define:") else a for a in argv]
     args = parser.parse_args(argv)
     prog = f"dlinalg {args.command}"
     try:
