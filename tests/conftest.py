@@ -189,3 +189,29 @@ def no_graph_no_compute(monkeypatch):
     monkeypatch.setattr(dask, "delayed", _no_graph)
     with dask.config.set(scheduler=_RaisingScheduler()):
         yield
+
+
+#: Cluster cases of one parametrized test kept in the default run (the rest: slow step).
+CLUSTER_CASES_BY_DEFAULT = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test parametrized over ``scheduler`` runs every case on the synchronous scheduler
+    by default, but on the LocalCluster only its uneven chunking (a chunking-table test)
+    or its first two cases; the slow step runs the rest on the cluster. A cluster case
+    costs 1-2 s (graph submission, not the kernels, which do not depend on the scheduler),
+    and there were ~700 of them."""
+    kept: dict[tuple, int] = {}
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is None or spec.params.get("scheduler") != "distributed":
+            continue
+        if "case" in spec.params:
+            keep = "uneven" in spec.id.split("-")
+        else:
+            key = (item.path, item.originalname)
+            kept[key] = kept.get(key, 0) + 1
+            keep = kept[key] <= CLUSTER_CASES_BY_DEFAULT
+        if not keep:
+            item.add_marker(pytest.mark.slow)
