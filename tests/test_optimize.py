@@ -496,6 +496,34 @@ def test_the_loss_layer_matches_numpy():
     np.testing.assert_allclose(parts.normsq, want, rtol=1e-13)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["logistic", "multinomial", "huber"])
+def test_the_tiled_gradient_kernel_equals_numpy(monkeypatch, loss, dtype):
+    """Dense blocks larger than a tile are read tile by tile (one read per pass): the
+    value and gradient are numpy's, uneven last tile, weights and intercepts included."""
+    import dlinalg.physical.glm as G
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1000, 5)).astype(dtype)
+    s = rng.random(1000)
+    K = 3 if loss == "multinomial" else 1
+    y = rng.integers(0, K if K > 1 else 2, 1000).astype(float)
+    W, b = rng.standard_normal((5, K)), rng.standard_normal(K)
+    whole = G.glm_block(x, y, s, W, b, loss, 1.0, "grad")
+    monkeypatch.setattr(G, "TILE_BYTES", 8 * 5 * 96)  # 96-row tiles, the last one of 40
+    assert G._tile_rows(x) == 96
+    tiled = G.glm_block(x, y, s, W, b, loss, 1.0, "grad")
+    np.testing.assert_allclose(tiled.normsq, whole.normsq, rtol=1e-12)
+    np.testing.assert_allclose(tiled.atu, whole.atu, rtol=1e-12, atol=1e-12)
+    X = x.astype(np.float64)
+    Z = X @ W + b
+    if loss == "logistic":
+        dZ = s * (expit(Z[:, 0]) - y)
+        np.testing.assert_allclose(tiled.atu[:5], X.T @ dZ, rtol=1e-12)
+        np.testing.assert_allclose(tiled.normsq, s @ (np.logaddexp(0, Z[:, 0]) - y * Z[:, 0]),
+                                   rtol=1e-12)  # fmt: skip
+
+
 # --- lost workers and killed processes (slow step) -------------------------------------------
 
 

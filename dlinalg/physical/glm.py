@@ -125,7 +125,31 @@ def glm_block(
         ``"hessp"`` (instead of the gradient) ``x^T (H u)`` and ``sum H u``.
     """
     with np.errstate(all="ignore"):  # a non-finite loss is refused by the caller, with a message
-        return _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z)
+        rows = _tile_rows(x) if want == "grad" and Z is None else 0
+        if not rows or x.shape[0] <= rows:
+            return _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z)
+        # a dense gradient tile by tile: x_t W and x_t^T dZ_t while the tile is in cache,
+        # so the pass reads the block from memory once, not twice (both cores share the
+        # memory bus: two reads of a 100-column block cost ~2x one)
+        atu, value = None, 0.0
+        for start in range(0, x.shape[0], rows):
+            t = slice(start, start + rows)
+            part = _glm_block(x[t], y[t], None if s is None else s[t], W, b, loss, param,
+                              want, None, None, None)  # fmt: skip
+            atu = part.atu if atu is None else atu + part.atu
+            value += part.normsq
+        return MatvecParts(atu, value)
+
+
+#: Bytes of a dense block's row tile in the gradient kernel (fits the L2 cache).
+TILE_BYTES = 2**20
+
+
+def _tile_rows(x: Any) -> int:
+    """Rows per tile of a dense block (0: not tiled, sparse blocks stream once anyway)."""
+    if sp.issparse(x):
+        return 0
+    return max(64, TILE_BYTES // (8 * max(1, x.shape[1])))
 
 
 def _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z) -> MatvecParts:
