@@ -365,6 +365,26 @@ def _with(solve, A, y, **extra):
             setattr(dl, k, v)
 
 
+def test_a_checkpoint_without_the_predictors_resumes(tmp_path, monkeypatch):
+    """proximal_gradient checkpoints written before the predictors ``[A x | A z]`` were
+    saved resume: one pass recomputes them (not bit for bit: they were combinations)."""
+    from dlinalg.optimize.proximal import Predictors
+
+    X, A = design((400, 6), 100, np.float64, False)
+    y = logistic_labels(X)
+    kw = {"loss": "logistic", "prox": prox.l1(1e-3), "tol": 1e-12}
+    ckpt = str(tmp_path / "old.npz")
+    with monkeypatch.context() as m:
+        m.setattr(Predictors, "state", lambda self: {})  # as the older writer saved
+        first = dl.proximal_gradient(A, y, checkpoint=ckpt, maxiter=15, **kw)
+    assert first.status == 7
+    resumed = dl.proximal_gradient(A, y, checkpoint=ckpt, maxiter=400, **kw)
+    full = dl.proximal_gradient(A, y, maxiter=400, **kw)
+    assert resumed.success
+    assert full.success
+    assert rel(resumed.x, full.x) < 1e-8
+
+
 def test_checkpoint_of_another_problem_is_refused(tmp_path):
     X, A = design((200, 5), 50, np.float64, False)
     y = logistic_labels(X)

@@ -190,7 +190,13 @@ class Predictors:
         return {"P": self.P.gather()}
 
     def restore(self, saved: dict[str, Any]) -> None:
-        self.P = self.obj.op.vector(np.asarray(saved["P"]))
+        """Put the saved predictors back on the workers, bit for bit. A checkpoint
+        written before they were saved has none: one pass recomputes them."""
+        if "P" in saved:
+            self.P = self.obj.op.vector(np.asarray(saved["P"]))
+        else:
+            x, z = np.asarray(saved["x"]), np.asarray(saved["z"])
+            self.P, *_ = self.obj.accelerated(None, x=x, x_new=x, z_new=z)
 
     def restart(self) -> None:
         """``z = x``: the predictors follow on the workers, no pass."""
