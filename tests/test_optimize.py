@@ -365,6 +365,28 @@ def _with(solve, A, y, **extra):
             setattr(dl, k, v)
 
 
+def test_an_overflow_at_the_speculative_point_is_not_an_error():
+    """The AT pass also evaluates the next trial's point, further towards z than the new x:
+    a Poisson loss that overflows there (and only there) leaves that value unknown
+    instead of raising; the iterate's own value must be finite."""
+    from dlinalg.optimize.objective import check_problem
+
+    X = np.ones((40, 1))
+    p = check_problem(dl.from_array(X, chunks=10), np.ones(40), loss="poisson",
+                      sample_weight=None, n_classes=None, fit_intercept=False, l2=0.0,
+                      l1=0.0, epsilon=1.35, x0=None)  # fmt: skip
+    obj = p.objective()
+    zero, far = np.zeros(1), np.array([1000.0])  # exp(1000) overflows
+    P, *_ = obj.accelerated(None, x=zero, x_new=zero, y=zero, theta_y=0.0)
+    x = 1e-6 * far
+    _, f_x, at_y, g_x = obj.accelerated(P, x=x, z_new=far, theta=1e-6, y=far, theta_y=1.0)
+    assert at_y is None
+    np.testing.assert_allclose(f_x, np.exp(1e-3) - 1e-3, rtol=1e-12)
+    np.testing.assert_allclose(g_x, [np.exp(1e-3) - 1], rtol=1e-12)
+    with pytest.raises(NonFiniteError, match="not finite"):  # the iterate's own value
+        obj.accelerated(P, x=far, z_new=far, theta=1.0, y=far, theta_y=1.0)
+
+
 def test_a_checkpoint_without_the_predictors_resumes(tmp_path, monkeypatch):
     """proximal_gradient checkpoints written before the predictors ``[A x | A z]`` were
     saved resume: one pass recomputes them (not bit for bit: they were combinations)."""

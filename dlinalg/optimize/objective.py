@@ -262,27 +262,35 @@ class GLMObjective:
         Returns
         -------
         (P, f(x), (f(y), grad f(y)) or None, grad f(x) or None)
-            ``grad f(x)`` with a new ``z`` and ``theta_y`` (same product).
+            ``grad f(x)`` with a new ``z`` and ``theta_y`` (same product); with a
+            new ``z`` a non-finite value at ``y`` or gradient at ``x`` (an
+            overflow at a speculative point) comes back as None.
         """
         Wx, bx = (None, None) if x_new is None else self.split(x_new)
         Wz, bz = (None, None) if z_new is None else self.split(z_new)
         self.passes += 1
         P, parts = self.op.glm_at(self.yv, self.sv, P, Wx, bx, Wz, bz, theta, theta_y,
                                   self.p.loss, self.p.epsilon)  # fmt: skip
-        if not (np.isfinite(parts.normsq) and np.isfinite(parts.atu).all()):
+        flat = parts.atu
+        # with a new z, the values at y and the gradient at x are speculative (the next
+        # trial's): an overflow there leaves them unknown (None), to be computed if needed
+        half = (flat.size - 1) // 2 if z_new is not None else flat.size - 1
+        y_ok = np.isfinite(parts.normsq) and np.isfinite(flat[:half]).all()
+        x_ok = np.isfinite(flat[half:-1]).all()
+        if not np.isfinite(flat[-1]) or (z_new is None and not (y_ok and x_ok)):
             raise NonFiniteError(
                 f"the {self.p.loss} loss is not finite at this point (NaN/inf in A, y or "
                 "sample_weight, or an overflow)"
             )
-        flat = parts.atu
         f_x = float(flat[-1]) / self.total + self._ridge(x)
         if theta_y is None:
             return P, f_x, None, None
-        at_y = (parts.normsq / self.total + self._ridge(y), self._gradient(flat[:-1], y))
+        at_y = None
+        if y_ok:
+            at_y = (parts.normsq / self.total + self._ridge(y), self._gradient(flat[:half], y))
         if z_new is None:
             return P, f_x, at_y, None
-        half = (flat.size - 1) // 2
-        return P, f_x, at_y, self._gradient(flat[half:-1], x)
+        return P, f_x, at_y, self._gradient(flat[half:-1], x) if x_ok else None
 
     def hessp(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         """The Hessian at theta times v: one pass."""

@@ -293,12 +293,15 @@ def _iterate(st, obj, cache, session, prox_step, total, tol: float, restart: boo
             L = max(local, L / BETA)
         st.itn += 1
         cache.P = P
-        st.next_L, st.next_theta, (st.next_f, st.next_g) = L_next, theta_next, at_next
+        st.next_L, st.next_theta = L_next, theta_next
+        st.next_f, st.next_g = (None, None) if at_next is None else at_next
         if restart and float((yk - x) @ (x - x_old)) > 0:  # the gradient test, on G(y)
             z, theta = x.copy(), float("inf")
             cache.restart()
             st.simple = True
             st.next_theta, st.next_f, st.next_g = _theta(L_next, L, theta), f_x, g_x
+            if g_x is None:  # overflowed: computed by the next trial's own pass
+                st.next_f = None
         st.x, st.z, st.L, st.theta = x, z, L, theta
         st.f = total(x, f_x)
         gmap = L * (yk - prox_step(yk - g_y / L, 1.0 / L))
