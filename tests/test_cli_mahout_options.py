@@ -22,19 +22,14 @@ import dask
 import pytest
 from dlinalg.models import ItemSimilarity
 from dlinalg.models.cli import build_parser, main
+from test_cli import MIXED_LOG
 
 import dlinalg
 
 # u1..u4 share items a..d; e is alone: LLR gives some items two or more similar items
 ITEM_LOG = ["u1,a", "u1,b", "u1,c", "u1,d", "u2,a", "u2,b", "u2,c", "u3,a", "u3,b", "u4,c",
             "u4,d", "u5,e", "u6,a", "u6,d"]  # fmt: skip
-ACTION_LOG = [
-    "u1,purchase,iphone", "u1,purchase,ipad", "u2,purchase,nexus", "u2,purchase,galaxy",
-    "u3,purchase,surface", "u4,purchase,iphone", "u4,purchase,galaxy", "u1,view,iphone",
-    "u1,view,ipad", "u1,view,nexus", "u1,view,galaxy", "u2,view,iphone", "u2,view,ipad",
-    "u2,view,nexus", "u2,view,galaxy", "u3,view,surface", "u3,view,nexus", "u4,view,iphone",
-    "u4,view,ipad", "u4,view,galaxy",
-]  # fmt: skip
+ACTION_LOG = MIXED_LOG  # Mahout's purchase/view example, as test_cli has it
 FILTERS = ["-ic", "2", "-f1", "purchase"]
 _counter = itertools.count()
 
