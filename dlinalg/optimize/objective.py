@@ -261,7 +261,8 @@ class GLMObjective:
 
         Returns
         -------
-        (P, f(x), (f(y), grad f(y)) or None, grad f(x) or None)
+        (P, f(x) or None, (f(y), grad f(y)) or None, grad f(x) or None)
+            ``f(x)`` with a new ``z`` (a gradient pass does not evaluate it),
             ``grad f(x)`` with a new ``z`` and ``theta_y`` (same product); with a
             new ``z`` a non-finite value at ``y`` or gradient at ``x`` (an
             overflow at a speculative point) comes back as None.
@@ -282,7 +283,7 @@ class GLMObjective:
                 f"the {self.p.loss} loss is not finite at this point (NaN/inf in A, y or "
                 "sample_weight, or an overflow)"
             )
-        f_x = float(flat[-1]) / self.total + self._ridge(x)
+        f_x = float(flat[-1]) / self.total + self._ridge(x) if z_new is not None else None
         if theta_y is None:
             return P, f_x, None, None
         at_y = None

@@ -237,7 +237,7 @@ def at_block(
     -------
     (P, MatvecParts)
         The new predictors, and ``atu = [gradient terms at y, at x (with a
-        new z), f(x)]``, ``normsq = f(y)``; without ``theta_y``, ``atu = [f(x)]``
+        new z), f(x) (with a new z, else 0)]``, ``normsq = f(y)``; without ``theta_y``, ``atu = [f(x)]``
         and ``normsq = 0``. A gradient's terms are ``x_b^T dZ`` (``n K``) and
         ``sum dZ`` (``K``).
     """
@@ -255,7 +255,8 @@ def at_block(
         elif theta is not None:
             Zx = (1.0 - theta) * Zx + theta * Zz
         Zz = Zx if Zz is None else Zz
-        f_x, dZ_x = _value_dZ(Zx, y, s, loss, param)
+        # f(x) only when x moved (a new z): a gradient pass at y leaves it unread
+        f_x, dZ_x = _value_dZ(Zx, y, s, loss, param) if Wz is not None else (0.0, None)
         if theta_y is None:
             return np.hstack([Zx, Zz]), MatvecParts(np.array([f_x]), 0.0)
         f_y, dZ = _value_dZ((1.0 - theta_y) * Zx + theta_y * Zz, y, s, loss, param)
