@@ -244,10 +244,16 @@ def _wolfe_step(st: LbfgsState, obj: Any, mask: np.ndarray) -> tuple | None:
             cache[key] = obj.value_grad(x)
         return cache[key]
 
+    # The first trial: the unit step once the memory scales d (Nocedal and Wright,
+    # section 6.1: quasi-Newton methods should always try alpha = 1 first), as
+    # L-BFGS-B does; SciPy's guess from the last decrease (f_prev) takes shorter
+    # steps and, on a sparse logistic problem, twice the iterations. Without
+    # memory d = -g, and f_prev gives L-BFGS-B's first step 1 / ||g||.
+    old_f = st.f_prev if st.k == 0 else None
     with warnings.catch_warnings():  # a failed search is handled below, not warned about
         warnings.simplefilter("ignore", LineSearchWarning)
         alpha, *_ = line_search(lambda x: both(x)[0], lambda x: both(x)[1], st.x, d, st.g,
-                                st.f, st.f_prev, c1=C1, c2=C2, maxiter=20)  # fmt: skip
+                                st.f, old_f, c1=C1, c2=C2, maxiter=20)  # fmt: skip
     if alpha is None:  # near float64's precision: Armijo backtracking along -g
         st.k, d, alpha = 0, -st.g, 1.0 / max(float(np.linalg.norm(st.g)), 1.0)
         slope = float(st.g @ d)
