@@ -271,28 +271,30 @@ def _expected_top(scores, exclude, n):
 
 def test_recommend_ranks_unseen_items_by_score(model):
     for u in (0, 3, 17):
-        ids, scores = model.recommend(u, n=8)
+        ids, scores = model.recommend(u, N=8)
         seen = set(R[[u]].indices)
         want = _expected_top(model.item_factors_ @ model.user_factors_[u], seen, 8)
         np.testing.assert_array_equal(ids, want)
         np.testing.assert_allclose(scores, model.item_factors_[ids] @ model.user_factors_[u])
         assert not seen & set(ids.tolist())
-    everything, _ = model.recommend(0, n=100, exclude_seen=False)
+    everything, _ = model.recommend(0, N=100, filter_already_liked_items=False)
     assert len(everything) == N_ITEMS
-    assert len(model.recommend(0, n=100)[0]) == N_ITEMS - R[[0]].nnz
+    assert len(model.recommend(0, N=100)[0]) == N_ITEMS - R[[0]].nnz
 
 
 def test_recommend_all_equals_recommend(scheduler, model):
     users = np.array([5, 0, 17, 3])
     ids, scores = model.recommend_all(users, n=6, batch_size=3)
     for row, u in enumerate(users):
-        want_ids, want_scores = model.recommend(int(u), n=6)
+        want_ids, want_scores = model.recommend(int(u), N=6)
         np.testing.assert_array_equal(ids[row, : len(want_ids)], want_ids)
         np.testing.assert_allclose(scores[row, : len(want_ids)], want_scores, rtol=1e-12)
         assert (ids[row, len(want_ids) :] == -1).all()
     all_ids, _ = model.recommend_all(n=3, exclude_seen=False)
     assert all_ids.shape == (N_USERS, 3)
-    np.testing.assert_array_equal(all_ids[17], model.recommend(17, n=3, exclude_seen=False)[0])
+    np.testing.assert_array_equal(
+        all_ids[17], model.recommend(17, N=3, filter_already_liked_items=False)[0]
+    )
 
 
 def test_similar_items_is_cosine_on_item_factors(model):
@@ -300,20 +302,20 @@ def test_similar_items_is_cosine_on_item_factors(model):
     norms = np.linalg.norm(Y, axis=1)
     norms[norms == 0] = 1e-10
     cos = Y @ Y[2] / (norms * norms[2])
-    ids, scores = model.similar_items(2, n=5)
+    ids, scores = model.similar_items(2, N=5)
     np.testing.assert_array_equal(ids, _expected_top(cos, (), 5))
     assert ids[0] == 2
     np.testing.assert_allclose(scores, cos[ids], rtol=1e-12)
 
 
 def test_recommend_bad_arguments(model):
-    with pytest.raises(IndexError, match="user 60"):
+    with pytest.raises(KeyError, match=r"unknown user\(s\) 60"):
         model.recommend(N_USERS)
     with pytest.raises(TypeError, match="position"):
         model.recommend("u1")
-    with pytest.raises(ValueError, match="'n'"):
-        model.recommend(0, n=0)
-    with pytest.raises(IndexError, match="item -1"):
+    with pytest.raises(ValueError, match="'N'"):
+        model.recommend(0, N=0)
+    with pytest.raises(KeyError, match=r"unknown item\(s\) -1"):
         model.similar_items(-1)
     with pytest.raises(IndexError, match="positions"):
         model.recommend_all([0, N_USERS])

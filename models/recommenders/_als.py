@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import time
 from itertools import pairwise
 from typing import Any, ClassVar
 
@@ -13,10 +14,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from dlinalg.cluster import compute_collections, executor_for
+from dlinalg.solvers._progress import Progress
 
 from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range, check_params
 from ._als_input import interaction_input
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
+from ._factor_api import FactorRecommender
 from ._topk import top_k_rows
 
 __all__ = ["ALS"]
@@ -28,7 +31,7 @@ def _on_iteration(iteration: int, loss: float) -> None:
     """Called on the client after each iteration (a hook for tests and progress)."""
 
 
-class ALS(BaseEstimator):
+class ALS(FactorRecommender, BaseEstimator):
     """Alternating least squares (ALS) matrix factorisation of a user x item matrix.
 
     Finds user factors ``X`` (``n_users x factors``) and item factors ``Y``
@@ -92,7 +95,9 @@ class ALS(BaseEstimator):
         library's ``calculate_training_loss`` reports) or the number of
         stored ratings (explicit). Non-increasing with the exact solver.
     n_users_, n_items_ : int
-        Shape of the training matrix.
+        Shape of the training matrix (grown by ``partial_fit_users``/``_items``).
+    n_features_in_ : int
+        Items seen in ``fit`` (scikit-learn's name).
     user_labels_, item_labels_ : pandas.Index or None
         Labels of the rows and columns when the input had them (an
         ``Interactions`` object, a labeled DRM); positions are used
@@ -149,10 +154,10 @@ class ALS(BaseEstimator):
     >>> als = ALS(factors=2, regularization=0.1, iterations=10, alpha=10).fit(R)
     >>> als.user_factors_.shape, als.item_factors_.shape, len(als.loss_)
     ((4, 2), (6, 2), 10)
-    >>> ids, scores = als.recommend(1, n=1)  # user 1 has seen items 0 and 1
+    >>> ids, scores = als.recommend(1, N=1)  # user 1 has seen items 0 and 1
     >>> ids
     array([2])
-    >>> als.similar_items(4, n=3)[0]
+    >>> als.similar_items(4, N=3)[0]
     array([4, 5, 3])
     """
 
@@ -207,7 +212,9 @@ class ALS(BaseEstimator):
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, R: Any, y: None = None) -> ALS:
+    def fit(
+        self, R: Any, y: None = None, *, show_progress: bool | None = False, callback: Any = None
+    ) -> ALS:
         """Factorise the user x item matrix ``R``.
 
         Parameters
@@ -220,6 +227,13 @@ shape (n_users, n_items)
             about equal work; lazy input keeps its row chunks.
         y : None
             Ignored.
+        show_progress : bool or None, default=False
+            A progress bar of the iterations with the loss (:mod:`tqdm`);
+            None: on in Jupyter.
+        callback : callable, optional
+            Called after each iteration as ``callback(iteration, seconds,
+            loss)``, the implicit library's signature (``seconds``: since
+            the previous call or the start).
 
         Returns
         -------
@@ -249,6 +263,8 @@ shape (n_users, n_items)
         >>> np.array_equal(a.user_factors_, b.user_factors_), a.loss_ == b.loss_
         (True, True)
         """
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         p = self._params()
         data = interaction_input(R, p.implicit)
         n_users, n_items = data.shape
@@ -263,72 +279,39 @@ shape (n_users, n_items)
             raw = run.blocks(data.lazy)
         prep = prepare(raw, bounds, run, (n_users, n_items), dtype, p)
         del raw
-        X, Y, losses, seen = fit_factors(prep, run, dtype, p, on_iteration=_on_iteration)
+        bar, clock = Progress("ALS", p.iterations, show_progress), [time.perf_counter()]
+
+        def on_iteration(iteration: int, loss: float) -> None:
+            _on_iteration(iteration, loss)
+            bar.update(iteration + 1, np.zeros(0), loss=loss)
+            if callback is not None:
+                now = time.perf_counter()
+                callback(iteration, now - clock[0], loss)
+                clock[0] = now
+
+        try:
+            X, Y, losses, seen = fit_factors(prep, run, dtype, p, on_iteration=on_iteration)
+        finally:
+            bar.close()
         self.user_factors_ = X
         self.item_factors_ = Y
         self.loss_ = losses
         self.n_users_, self.n_items_ = n_users, n_items
         self.user_labels_, self.item_labels_ = data.user_labels, data.item_labels
+        self.n_features_in_ = n_items
         self._seen = seen
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = bool(self.implicit)  # counts; ratings may be negative
+        return tags
 
     # --- recommendations ------------------------------------------------------------------
     def _check_n(self, n: Any, method: str) -> int:
         check_params(f"{type(self).__name__}.{method}", {"n": [POSITIVE_INT]}, n=n)
         return min(int(n), self.n_items_)
-
-    def _check_row(self, index: Any, count: int, what: str) -> int:
-        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
-            raise TypeError(f"{what} must be an integer position, got {index!r}")
-        if not 0 <= index < count:
-            raise IndexError(f"{what} {index} is out of range for {count} {what}s")
-        return int(index)
-
-    def recommend(
-        self, userid: int, n: int = 10, exclude_seen: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` items of highest score ``x_u^T y_i`` for one user.
-
-        Parameters
-        ----------
-        userid : int
-            Position of the user (row of the training matrix).
-        n : int, default=10
-            Number of items.
-        exclude_seen : bool, default=True
-            Leave out the items the user interacted with in training.
-
-        Returns
-        -------
-        ids : ndarray of shape (m,)
-            Item positions, best first (ties: lower position first); ``m <=
-            n`` when fewer items are left.
-        scores : ndarray of shape (m,)
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from dlinalg.models import ALS
-        >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
-        >>> als = ALS(2, iterations=5).fit(R)
-        >>> ids, scores = als.recommend(0, n=5)
-        >>> ids
-        array([1])
-        >>> len(als.recommend(0, n=5, exclude_seen=False)[0])
-        3
-        """
-        check_is_fitted(self)
-        u = self._check_row(userid, self.n_users_, "user")
-        n = self._check_n(n, "recommend")
-        scores = self.item_factors_ @ self.user_factors_[u]
-        if exclude_seen:
-            cols = self._seen.indices[self._seen.indptr[u] : self._seen.indptr[u + 1]]
-            indptr = np.array([0, len(cols)])
-        else:
-            cols, indptr = np.zeros(0, np.int32), np.zeros(2, np.int64)
-        ids, vals = top_k_rows(scores[None, :], n, indptr, cols)
-        keep = ids[0] >= 0
-        return ids[0][keep], vals[0][keep]
 
     def recommend_all(
         self,
@@ -401,45 +384,6 @@ shape (n_users, n_items)
             return np.zeros((0, n), np.int64), np.zeros((0, n), self.item_factors_.dtype)
         results = compute_collections(*parts)
         return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
-
-    def similar_items(self, item: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` items whose factors have the highest cosine with ``item``'s.
-
-        As in the implicit library, the item itself is included (first,
-        with cosine 1); a zero factor vector has norm ``1e-10``.
-
-        Parameters
-        ----------
-        item : int
-            Item position.
-        n : int, default=10
-            Number of items.
-
-        Returns
-        -------
-        ids : ndarray of shape (n,)
-            Item positions, most similar first (ties: lower position first).
-        scores : ndarray of shape (n,)
-            Cosine similarities.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from dlinalg.models import ALS
-        >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
-        >>> ids, scores = ALS(2, iterations=5).fit(R).similar_items(0, n=2)
-        >>> int(ids[0]), round(float(scores[0]), 6)
-        (0, 1.0)
-        """
-        check_is_fitted(self)
-        i = self._check_row(item, self.n_items_, "item")
-        n = self._check_n(n, "similar_items")
-        Y = self.item_factors_
-        norms = np.linalg.norm(Y, axis=1)
-        norms[norms == 0] = 1e-10
-        scores = (Y @ Y[i]) / (norms * norms[i])
-        ids, vals = top_k_rows(scores[None, :], n)
-        return ids[0], vals[0]
 
 
 def _recommend_batch(
