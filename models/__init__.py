@@ -16,7 +16,7 @@ The estimators are grouped by family as scikit-learn's are:
 families share (the input boundary ``validate_input`` and the parameter checks).
 """
 
-from . import datasets, metrics
+from . import datasets, evaluation, metrics
 from .decomposition import PCA, TruncatedSVD
 from .linear_model import (
     ElasticNet,
@@ -54,5 +54,6 @@ __all__ = [
     "CosineSimilarity",
     "ALS",
     "metrics",
+    "evaluation",
     "datasets",
 ]

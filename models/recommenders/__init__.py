@@ -5,11 +5,12 @@
 (Mahout's correlated cross-occurrence, :func:`log_likelihood_ratio`),
 :class:`CosineSimilarity` with exact cosines, :class:`ALS` factors the
 matrix. The public modules :mod:`.metrics` (ranking metrics and the split),
+:mod:`.evaluation` (the same metrics called as ``implicit.evaluation``'s),
 :mod:`.datasets` (synthetic interaction logs) and :mod:`.cli` (the
 ``dlinalg`` command line) sit beside the private ones.
 """
 
-from . import datasets, metrics
+from . import datasets, evaluation, metrics
 from ._als import ALS
 from ._cosine import CosineSimilarity
 from ._interactions import Interactions
@@ -24,5 +25,6 @@ __all__ = [
     "CosineSimilarity",
     "ALS",
     "metrics",
+    "evaluation",
     "datasets",
 ]
