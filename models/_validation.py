@@ -304,6 +304,24 @@ class Range(Interval):
         return not isinstance(val, bool) and super().is_satisfied_by(val)
 
 
+def check_not_empty(shape: tuple, name: str) -> None:
+    """Refuse a matrix without rows or columns, in scikit-learn's words (its checks read them).
+
+    Examples
+    --------
+    >>> from dlinalg.models._validation import check_not_empty
+    >>> check_not_empty((12, 0), "A")
+    Traceback (most recent call last):
+    ...
+    ValueError: A is empty: 0 feature(s) (shape=(12, 0)) while a minimum of 1 is required.
+    """
+    if 0 in shape:
+        what = "sample(s)" if shape[0] == 0 else "feature(s)"
+        raise ValueError(
+            f"{name} is empty: 0 {what} (shape={tuple(shape)}) while a minimum of 1 is required."
+        )
+
+
 def check_params(caller: str, constraints: dict[str, list], **params: Any) -> None:
     """Check a method's or function's arguments against scikit-learn constraints.
 

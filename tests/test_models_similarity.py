@@ -423,7 +423,7 @@ def test_bad_queries():
         (RowSimilarity(), np.zeros((3, 0)), "empty"),
         (CosineSimilarity(threshold=float("inf")), GOOD, "threshold"),
         (CosineSimilarity(), np.array([[1.0, np.inf]]), "infinity"),
-        (CosineSimilarity(), np.zeros((0, 2)), "non-empty"),
+        (CosineSimilarity(), np.zeros((0, 2)), r"A is empty: 0 sample\(s\)"),
     ],
 )
 def test_bad_input_other_estimators(est, A, match, no_graph_no_compute):

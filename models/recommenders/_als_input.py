@@ -19,6 +19,8 @@ import scipy.sparse as sp
 import dlinalg as dl
 from dlinalg import DRM
 
+from .._validation import check_not_empty
+
 __all__ = ["InteractionData", "interaction_input"]
 
 
@@ -48,8 +50,7 @@ def _is_interactions(R: Any) -> bool:
 def _check_shape_dtype(shape: tuple, dtype: Any) -> None:
     if len(shape) != 2:
         raise ValueError(f"ALS needs a 2-D user x item matrix, got shape {shape}")
-    if 0 in shape:
-        raise ValueError(f"the interaction matrix is empty (shape {shape}): nothing to fit")
+    check_not_empty(shape, "the interaction matrix")
     if np.dtype(dtype).kind not in "biuf":
         raise TypeError(f"the interaction matrix must be numeric, got dtype {np.dtype(dtype)}")
 
@@ -88,7 +89,7 @@ def interaction_input(R: Any, implicit: bool) -> InteractionData:
         raise ValueError("the interaction matrix contains NaN or infinity")
     if implicit and csr.data.size and csr.data.min() < 0:
         raise ValueError(
-            f"the implicit model needs non-negative counts, found "
+            f"Negative values in data: the implicit model needs non-negative counts, found "
             f"{int((csr.data < 0).sum())} negative value(s) (smallest {float(csr.data.min())!r}); "
             "use implicit=False for ratings"
         )

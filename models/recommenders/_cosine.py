@@ -14,7 +14,7 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg.functions import compute_plan
 
-from .._validation import as_float64
+from .._validation import as_float64, check_not_empty
 from ._cooccurrence import cosine_panels, stack_panels
 from ._recommend import FINITE, threshold
 
@@ -38,6 +38,8 @@ class CosineSimilarity(BaseEstimator):
         of norm 0 have no entry. Use ``S + S.T`` for the symmetric matrix.
     column_labels_ : pandas.Index
         Column labels.
+    n_features_in_ : int
+        Columns seen in ``fit`` (scikit-learn's name).
 
     See Also
     --------
@@ -74,12 +76,14 @@ class CosineSimilarity(BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {"threshold": [FINITE, None]}
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, A: Any) -> CosineSimilarity:
+    def fit(self, A: Any, y: None = None) -> CosineSimilarity:
         """Compute the column cosines of ``A`` (any real values).
 
         Parameters
         ----------
         A : scipy.sparse, DRM, dask array or array-like of shape (n_rows, n_columns)
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
@@ -108,21 +112,31 @@ class CosineSimilarity(BaseEstimator):
         self.column_labels_ = (
             pd.Index(M.col_labels) if M.col_labels is not None else pd.RangeIndex(n)
         )
+        self.n_features_in_ = n
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
 
 def _cosine_input(A: Any) -> DRM:
     """Check a matrix for the cosines (metadata only for lazy input) and wrap it as a DRM."""
     if isinstance(A, DRM | da.Array):
-        if len(A.shape) != 2 or 0 in A.shape:
-            raise ValueError(f"A must be a non-empty 2-D matrix, got shape {A.shape}")
+        _check_shape(A.shape)
         return A if isinstance(A, DRM) else dl.from_array(A)
     x = sp.csr_array(A) if sp.issparse(A) else np.asarray(A)
-    if x.ndim != 2 or 0 in x.shape:
-        raise ValueError(f"A must be a non-empty 2-D matrix, got shape {x.shape}")
+    _check_shape(x.shape)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"A must be numeric, got dtype {x.dtype}")
     values = x.data if sp.issparse(x) else x
     if not np.isfinite(values).all():
         raise ValueError("A holds NaN or infinity; cosine similarity needs finite values")
     return dl.from_array(x)
+
+
+def _check_shape(shape: tuple) -> None:
+    if len(shape) != 2:
+        raise ValueError(f"A must be a 2-D matrix, got shape {shape}")
+    check_not_empty(shape, "A")

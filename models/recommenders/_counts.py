@@ -32,7 +32,9 @@ def check_counts(values: np.ndarray, name: str, *, hint: str = "") -> None:
     if kind == "f":
         bad = ~np.isfinite(values)
         if bad.any():
-            raise ValueError(f"{name} holds a non-finite count ({values[bad][0]!r})")
+            raise ValueError(
+                f"{name} holds a non-finite count, NaN or infinity ({values[bad][0]!r})"
+            )
         bad = values != np.floor(values)
         if bad.any():
             raise ValueError(f"{name} holds a non-integer count ({values[bad][0]!r}){hint}")

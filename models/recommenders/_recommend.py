@@ -26,7 +26,7 @@ import dlinalg as dl
 from dlinalg import DRM
 from dlinalg._validation import check_same_labels
 
-from .._validation import Range
+from .._validation import Range, check_not_empty
 from ._counts import check_counts
 from ._interactions import Interactions, encode_labels
 from ._topk import top_k_order
@@ -94,8 +94,7 @@ def _in_memory(x: Any, name: str) -> sp.csr_array:
         csr = sp.csr_array(arr)
     if csr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numeric counts, got dtype {csr.dtype}")
-    if 0 in csr.shape:
-        raise ValueError(f"{name} is empty: shape {csr.shape}")
+    check_not_empty(csr.shape, name)
     check_counts(csr.data, name)
     if csr.count_nonzero() == 0:
         raise ValueError(f"{name} is empty: no non-zero interaction in shape {csr.shape}")
@@ -108,8 +107,7 @@ def _lazy_meta(x: Any, name: str) -> None:
         raise ValueError(f"{name} must be 2-D (users x items), got shape {x.shape}")
     if any(np.isnan(s) for s in x.shape):
         raise ValueError(f"{name} has unknown shape {x.shape}; call compute_chunk_sizes() first")
-    if 0 in x.shape:
-        raise ValueError(f"{name} is empty: shape {x.shape}")
+    check_not_empty(x.shape, name)
     if np.dtype(x.dtype).kind not in "biuf":
         raise TypeError(f"{name} must hold numeric counts, got dtype {x.dtype}")
 

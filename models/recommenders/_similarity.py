@@ -304,6 +304,9 @@ class ItemSimilarity(BaseEstimator):
         self._scorer = Scorer(self.indicators_, self.item_labels_, self.actions_)
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        return _count_tags(super().__sklearn_tags__())
+
     def similar_items(
         self, item: Hashable, n: int = 10, which: Hashable | int = 0
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -441,6 +444,13 @@ class ItemSimilarity(BaseEstimator):
         return bag.map_partitions(recommend_partition, scorer, n, bool(exclude_seen))
 
 
+def _count_tags(tags: Any) -> Any:
+    """scikit-learn's tags of an estimator fitted on counts (sparse, non-negative)."""
+    tags.input_tags.sparse = True
+    tags.input_tags.positive_only = True
+    return tags
+
+
 class RowSimilarity(BaseEstimator):
     """Similar rows by log-likelihood ratio of ``A A'`` (Mahout's ``spark-rowsimilarity``).
 
@@ -522,13 +532,15 @@ class RowSimilarity(BaseEstimator):
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, A: Any) -> RowSimilarity:
+    def fit(self, A: Any, y: None = None) -> RowSimilarity:
         """Compute the row indicators of ``A`` (rows x columns counts).
 
         Parameters
         ----------
         A : Interactions, scipy.sparse, DRM, dask array or array-like of shape (n_rows, n_cols)
             Counts; an Interactions gives its primary action (users as rows).
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
@@ -562,6 +574,9 @@ class RowSimilarity(BaseEstimator):
         self.row_labels_ = data.user_labels
         self.n_columns_ = ncol
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        return _count_tags(super().__sklearn_tags__())
 
     def similar_rows(self, row: Hashable, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` rows most similar to ``row`` (a label of ``row_labels_``), best first.
