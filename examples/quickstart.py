@@ -171,6 +171,17 @@ def main() -> None:
         als = ALS(16, iterations=5, solver="cholesky", seed=0).fit(shop)  # implicit feedback
         print(f"ALS loss per iteration: {np.round(als.loss_, 5)}")
         check("ALS loss never increases", np.diff(als.loss_).clip(min=0), np.zeros(4))
+        # implicit's calls: a batch of users by label, and a new user folded in
+        # from its history (Hu, Koren and Volinsky's eq. 4, solved by numpy below)
+        users = shop.users[:2].tolist()
+        ids, _ = als.recommend(users, N=3)
+        print(f"ALS recommends to users {users}: {ids.tolist()}")
+        row = shop.matrix(0)[[0]]
+        Y, r = als.item_factors_, row.toarray()[0]
+        c = 1 + als.alpha * r
+        x = np.linalg.solve(Y.T @ (c[:, None] * Y) + als.regularization * np.eye(16),
+                            Y.T @ (c * (r > 0)))  # fmt: skip
+        check("ALS fold-in = numpy solve", als.recalculate_user("new", row), x)
 
         print(f"\nFitted intercept {fit[-1]:.6f} (true 3), slopes {fit[0]:.6f} ... {fit[-2]:.6f}")
         print(f"Dashboard: {client.dashboard_link}")

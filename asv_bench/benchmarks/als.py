@@ -126,3 +126,57 @@ class ALSImplicit(_ALS):
 
     def track_loss(self, users):
         return float(self._fit(loss=True))
+
+
+#: Users per batched ``recommend`` call of the recommendation benchmarks.
+BATCH_USERS = 2000
+
+
+def _factors(users: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded float32 factors of the benchmark's shape (the ranking does not need a fit)."""
+    rng = np.random.default_rng(0)
+    return (rng.random((users, FACTORS), dtype=np.float32),
+            rng.random((ITEMS, FACTORS), dtype=np.float32))  # fmt: skip
+
+
+class RecommendDlinalg(_ALS):
+    """``ALS.recommend(userids, user_items, N=10)`` for 2,000 users in one call (issue 17).
+
+    implicit's call on a dlinalg model holding the same factors as
+    :class:`RecommendImplicit`; the liked items of each user are filtered.
+    """
+
+    def setup(self, users):
+        from dlinalg.models import ALS
+
+        R = ratings(users)
+        model = ALS(FACTORS)  # the fitted state, set directly: the ranking is measured
+        model.user_factors_, model.item_factors_ = _factors(users)
+        model.n_users_, model.n_items_ = R.shape
+        model.user_labels_ = model.item_labels_ = None
+        model._seen, self.model = sp.csr_array(R, dtype=bool), model
+        self.ids = np.arange(BATCH_USERS)
+        self.rows = sp.csr_matrix(R[: len(self.ids)])
+
+    def time_recommend(self, users):
+        self.model.recommend(self.ids, self.rows, N=10)
+
+
+class RecommendImplicit(_ALS):
+    """Reference: implicit's ``recommend(userids, user_items, N=10)`` (``num_threads=2``)."""
+
+    def setup(self, users):
+        try:
+            from implicit.cpu.als import AlternatingLeastSquares
+        except ImportError as exc:  # asv skips a benchmark whose setup raises this
+            raise NotImplementedError("implicit is not installed") from exc
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):
+            self.model = AlternatingLeastSquares(factors=FACTORS, num_threads=IMPLICIT_THREADS)
+        self.model.user_factors, self.model.item_factors = _factors(users)
+        self.ids = np.arange(BATCH_USERS)
+        self.rows = sp.csr_matrix(ratings(users)[: len(self.ids)])
+
+    def time_recommend(self, users):
+        self.model.recommend(self.ids, self.rows, N=10)
