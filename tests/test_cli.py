@@ -576,8 +576,8 @@ def test_argparse_errors_exit_2(capsys):
     assert "required: -o/--output" in capsys.readouterr().err
 
 
-def test_default_scheduler_is_a_local_cluster(tmp_path, monkeypatch):
-    """Without --scheduler nor $DASK_SCHEDULER_ADDRESS the command runs a LocalCluster."""
+def test_default_scheduler_is_a_local_cluster_for_a_large_log(tmp_path, monkeypatch):
+    """Without --scheduler nor $DASK_SCHEDULER_ADDRESS a log above IN_PROCESS_ROWS runs a LocalCluster."""
     from contextlib import contextmanager
 
     import dask
@@ -592,8 +592,11 @@ def test_default_scheduler_is_a_local_cluster(tmp_path, monkeypatch):
         with dask.config.set(scheduler="synchronous"):
             yield None
 
+    from dlinalg.models.recommenders import cli
+
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     monkeypatch.setattr(dlinalg, "local_cluster", fake_local_cluster)
+    monkeypatch.setattr(cli, "IN_PROCESS_ROWS", 2)
     src = _write(tmp_path / "in.csv", MIXED_LOG)
     assert main(["itemsimilarity", "-i", str(src), "-o", str(tmp_path / "out"), "-q"]) == 0
     assert started == [{"quiet": True}]
@@ -608,12 +611,18 @@ def test_scheduler_address_from_environment(tmp_path, monkeypatch, client):
 
 
 @pytest.mark.slow
-def test_subprocess_default_local_cluster(tmp_path):
-    """No --scheduler: a LocalCluster is started, used and shut down by the command."""
+@pytest.mark.parametrize(
+    ("master", "cluster"),
+    [((), False), (("-ma", "local[*]"), True)],
+    ids=["default-small-log-in-process", "local-star-LocalCluster"],
+)
+def test_subprocess_default_and_local_cluster(tmp_path, master, cluster):
+    """A small log runs in the command's process; -ma local[*] starts, uses and stops a LocalCluster."""
     _write(tmp_path / "in.csv", MIXED_LOG)
-    proc = _cli("itemsimilarity", "-i", "in.csv", "-o", "out", *MIXED_OPTIONS, cwd=tmp_path)
+    proc = _cli("itemsimilarity", "-i", "in.csv", "-o", "out", *MIXED_OPTIONS, *master,
+                cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "LocalCluster" in proc.stdout + proc.stderr
+    assert ("LocalCluster" in proc.stdout + proc.stderr) == cluster
     assert "wrote out" in proc.stderr
     assert_matches_mahout(tmp_path / "out/similarity-matrix/part-00000", SELF_SIMILARITY)
     assert_matches_mahout(tmp_path / "out/cross-similarity-matrix/part-00000", CROSS_SIMILARITY)

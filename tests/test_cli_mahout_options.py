@@ -334,6 +334,35 @@ def test_master(items, cluster, spelling, master, call):
     assert _lines(out) == _lines(_run("itemsimilarity", items))
 
 
+def test_default_runs_a_small_log_in_this_process(items, cluster, monkeypatch):
+    # no -ma, --scheduler or $DASK_SCHEDULER_ADDRESS: a small log is computed on this
+    # process's threads (a LocalCluster's start-up would dominate), a large one on a
+    # LocalCluster sized to the machine; the output is the same
+    from dlinalg.models.recommenders import cli
+
+    seen = []
+    real = cli.ItemSimilarity.fit
+
+    def fit(self, *args, **kwargs):
+        seen.append(dask.config.get("scheduler", None))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cli.ItemSimilarity, "fit", fit)
+    small = _run("itemsimilarity", items, sync=False)
+    assert cluster == []
+    assert seen == ["threads"]
+    monkeypatch.setattr(cli, "IN_PROCESS_ROWS", 3)  # the log has more interactions than that
+    large = _run("itemsimilarity", items, sync=False)
+    assert cluster == [("local", {})]
+    assert _lines(small) == _lines(large)
+
+
+def test_help_says_how_the_default_decides(capsys):
+    with pytest.raises(SystemExit):
+        main(["itemsimilarity", "--help"])
+    assert "200,000 interactions" in " ".join(capsys.readouterr().out.split())
+
+
 @pytest.mark.parametrize("spelling", ["-sem", "--sparkExecutorMem"])
 @pytest.mark.parametrize(
     ("memory", "limit"),

@@ -73,6 +73,12 @@ from ._similarity import ItemSimilarity, RowSimilarity
 
 __all__ = ["main", "build_parser"]
 
+#: Interactions up to which the default runs in this process (threads) rather than
+#: starting a LocalCluster: its start-up (worker processes importing numpy, SciPy,
+#: numba; 5-10 s on 2 cores) would dominate a small log's run of well under a second.
+IN_PROCESS_ROWS = 200_000
+
+
 #: --scheduler values naming one of Dask's single-machine schedulers.
 _LOCAL_SCHEDULERS = {
     "synchronous": "synchronous",
@@ -223,7 +229,9 @@ def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
         metavar="ADDRESS",
         default=None,
         help="Dask scheduler address (tcp://host:8786), or synchronous|threads|processes; "
-        "default: $DASK_SCHEDULER_ADDRESS if set, else a LocalCluster on this machine",
+        "default: $DASK_SCHEDULER_ADDRESS if set, else this process's threads for up to "
+        f"{IN_PROCESS_ROWS:,} interactions (a small log answers at once) and a LocalCluster "
+        "on this machine above that",
     )
     g.add_argument(
         "-sem",
@@ -564,7 +572,7 @@ def _execution(args: argparse.Namespace) -> tuple[str, object]:
         address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
         if address:
             return "address", address
-        return "local", {} if memory is None else {"memory_limit": memory}
+        return ("default", {}) if memory is None else ("local", {"memory_limit": memory})
     text = master.strip()
     local = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", text)
     if local is not None:
@@ -632,11 +640,21 @@ def _check_execution(args: argparse.Namespace) -> tuple[str, object]:
 
 
 @contextmanager
-def _scheduler(where: tuple[str, object], quiet: bool) -> Iterator[None]:
-    """Run the block where :func:`_execution` says; start a LocalCluster only for ``local``."""
+def _scheduler(where: tuple[str, object], quiet: bool, n_rows: int) -> Iterator[None]:
+    """Run the block where :func:`_execution` says; start a LocalCluster only for ``local``.
+
+    The default (no ``-ma``, no ``--scheduler``, no ``$DASK_SCHEDULER_ADDRESS``)
+    decides by size: up to :data:`IN_PROCESS_ROWS` interactions run on this
+    process's threads, more on a LocalCluster sized to the machine.
+    """
     import dask
 
     kind, value = where
+    if kind == "default":
+        if n_rows <= IN_PROCESS_ROWS:
+            kind, value = "dask", "threads"
+        else:
+            kind, value = "local", {}
     if kind == "dask":
         with dask.config.set(scheduler=value):
             yield
@@ -755,7 +773,7 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_item=args.max_prefs,
         seed=args.seed,
     )
-    with _scheduler(where, args.quiet):
+    with _scheduler(where, args.quiet, len(frame)):
         model.fit(data)
     names = ["similarity-matrix", "cross-similarity-matrix"]  # one or two actions
     written = []
@@ -802,7 +820,7 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_row=args.max_observations,
         seed=args.seed,
     )
-    with _scheduler(where, args.quiet):
+    with _scheduler(where, args.quiet, matrix.nnz):
         model.fit(matrix)
     with _atomic_output(target, args.overwrite) as tmp:
         n = _write_matrix(tmp / "similarity-matrix", model.indicators_, rows, rows, args)
