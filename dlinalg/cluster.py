@@ -808,3 +808,42 @@ def executor_for(
     """
     client = _distributed_client(list(collections) or None, scheduler)
     return LocalExecutor() if client is None else ClusterExecutor(client)
+
+
+def silence_cluster_logs() -> None:
+    """No more log lines from distributed, tornado or asyncio (the run is being interrupted).
+
+    Closing a client whose gathers were cut short makes asyncio report each of
+    them ("Task exception was never retrieved", ``AllExit``).
+    """
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def stop_local_clusters_quietly() -> None:
+    """After Ctrl-C: stop any LocalCluster this process started, without logs or tracebacks.
+
+    An interrupt can land while a LocalCluster is still starting its workers;
+    distributed's own exit hook then fails on them (``AssertionError:
+    Status.init``) and prints a traceback. Here the logs are silenced, each
+    cluster is closed with a short timeout, and the hook is taken off, so the
+    command ends with its one line.
+    """
+    import atexit
+
+    try:
+        from distributed.deploy import spec
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return
+    silence_cluster_logs()
+    atexit.unregister(spec.close_clusters)
+    for cluster in list(spec.SpecCluster._instances):
+        try:
+            cluster.close(timeout=2)
+        except BaseException:  # noqa: BLE001 - half-started: its processes are still stopped
+            for worker in getattr(cluster, "workers", {}).values():
+                process = getattr(getattr(worker, "process", None), "process", None)
+                if process is not None and process.is_alive():
+                    process.kill()

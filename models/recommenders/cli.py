@@ -65,6 +65,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 import dlinalg as dl
+from dlinalg.cluster import silence_cluster_logs, stop_local_clusters_quietly
 from dlinalg.io._atomic import commit, remove_stale_leftovers, temp_sibling
 
 from . import _cli_io as files
@@ -672,7 +673,7 @@ def _quiet_interrupt() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        _silence_cluster_logs()
+        silence_cluster_logs()
         raise
 
 
@@ -840,45 +841,6 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
     )
 
 
-def _silence_cluster_logs() -> None:
-    """No more log lines from distributed, tornado or asyncio (the run is being interrupted).
-
-    Closing a client whose gathers were cut short makes asyncio report each of
-    them ("Task exception was never retrieved", ``AllExit``).
-    """
-    import logging
-
-    for name in ("distributed", "tornado", "asyncio"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-
-
-def _stop_clusters_quietly() -> None:
-    """After Ctrl-C: stop any LocalCluster this process started, without logs or tracebacks.
-
-    An interrupt can land while a LocalCluster is still starting its workers;
-    distributed's own exit hook then fails on them (``AssertionError:
-    Status.init``) and prints a traceback. Here the logs are silenced, each
-    cluster is closed with a short timeout, and the hook is taken off, so the
-    command ends with its one line.
-    """
-    import atexit
-
-    try:
-        from distributed.deploy import spec
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        return
-    _silence_cluster_logs()
-    atexit.unregister(spec.close_clusters)
-    for cluster in list(spec.SpecCluster._instances):
-        try:
-            cluster.close(timeout=2)
-        except BaseException:  # noqa: BLE001 - half-started: its processes are still stopped
-            for worker in getattr(cluster, "workers", {}).values():
-                process = getattr(getattr(worker, "process", None), "process", None)
-                if process is not None and process.is_alive():
-                    process.kill()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``dlinalg`` command line; return the exit status.
 
@@ -915,7 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = args.run(args)
     except KeyboardInterrupt:
-        _stop_clusters_quietly()
+        stop_local_clusters_quietly()
         print(f"{prog}: interrupted; no output written", file=sys.stderr)
         return 130
     except (UsageError, files.InputError, FileNotFoundError, FileExistsError) as exc:
