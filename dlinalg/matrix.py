@@ -580,7 +580,12 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         return to_xarray(self, name=name, dense=dense)
 
     def to_zarr(
-        self, path: str | os.PathLike, *, component: str | None = None, overwrite: bool = False
+        self,
+        path: str | os.PathLike,
+        *,
+        component: str | None = None,
+        overwrite: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
         """Write to a Zarr store crash-safely (temporary store, marker, rename).
 
@@ -590,13 +595,16 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         Parameters
         ----------
         path : str or os.PathLike
-            Local directory of the store. Its parent must exist.
+            Local directory of the store (its parent must exist), or an
+            fsspec URL such as ``"s3://bucket/a.zarr"``.
         component : str, optional
             Write the store as the sub-group ``component`` of the Zarr group
             at ``path`` (created when missing) instead of at ``path`` itself.
         overwrite : bool, default False
             Replace an existing store; the previous one stays intact until
             the new one is complete.
+        storage_options : dict, optional
+            Options of the fsspec filesystem of a URL ``path``.
 
         Raises
         ------
@@ -634,7 +642,9 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         ...     print(B.chunks, B.col_labels, np.allclose(B.compute(), X))
         (2, 1) ('x', 'y') True
         """
-        write_zarr(self, path, component=component, overwrite=overwrite)
+        write_zarr(
+            self, path, component=component, overwrite=overwrite, storage_options=storage_options
+        )
 
 
 def _pick(labels: tuple | None, sel: Any) -> tuple | None:

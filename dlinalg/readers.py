@@ -9,6 +9,7 @@ array and its labels, dims and attrs; these functions wrap them in a
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -28,6 +29,7 @@ def read_zarr(
     component: str | None = None,
     *,
     allow_missing_chunks: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> DRM:
     """Open a 2-D Zarr array as a lazy distributed row matrix.
 
@@ -40,14 +42,18 @@ def read_zarr(
     Parameters
     ----------
     path : str, os.PathLike or zarr.abc.store.Store
-        A directory holding a Zarr array or group, or a zarr Store (e.g.
-        ``zarr.storage.FsspecStore.from_url(...)`` for object storage).
+        A directory holding a Zarr array or group, an fsspec URL
+        (``"s3://bucket/a.zarr"``, ``"gs://..."``, ``"abfs://..."``,
+        ``"memory://..."``), or a zarr Store.
     component : str, optional
         Path of the array inside the group at ``path``, as in
         :func:`dask.array.from_zarr`.
     allow_missing_chunks : bool, default False
         For stores not written by dlinalg: read absent chunks as the array's
         fill value, as plain Zarr does, instead of raising.
+    storage_options : dict, optional
+        Options of the fsspec filesystem of a URL ``path`` (credentials,
+        ``client_kwargs={"endpoint_url": ...}``), as in :func:`xarray.open_zarr`.
 
     Returns
     -------
@@ -110,7 +116,9 @@ def read_zarr(
     >>> float(A.compute().sum())
     153.0
     """
-    m = open_zarr(path, component, allow_missing_chunks=allow_missing_chunks)
+    m = open_zarr(
+        path, component, allow_missing_chunks=allow_missing_chunks, storage_options=storage_options
+    )
     return DRM._from_dask(
         m.array,
         row_labels=m.row_labels,

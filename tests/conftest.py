@@ -215,3 +215,64 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             keep = kept[key] <= CLUSTER_CASES_BY_DEFAULT
         if not keep:
             item.add_marker(pytest.mark.slow)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-protocol endpoint on 127.0.0.1: ``moto``'s server mode, as s3fs's
+    and zarr's own suites test S3. Yields its URL; stopped at the end of the session."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto.server")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"moto's S3 server did not start on {url}") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, request) -> tuple[str, dict[str, Any]]:
+    """A fresh bucket on the local S3 endpoint: ``(s3://bucket, storage_options)``."""
+    import uuid
+
+    import s3fs
+
+    options = {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": s3_endpoint},
+        "skip_instance_cache": True,
+        "use_listings_cache": False,
+    }
+    bucket = f"dlinalg-{uuid.uuid4().hex[:12]}"
+    s3fs.S3FileSystem(**options).mkdir(bucket)
+    return f"s3://{bucket}", options

@@ -47,6 +47,8 @@ __all__ = [
     "fsync_dir",
     "is_leftover",
     "make_temp",
+    "owner_alive",
+    "owner_record",
     "remove_stale_leftovers",
     "temp_sibling",
 ]
@@ -92,14 +94,18 @@ def make_temp(target: Path, kind: str = "tmp") -> Path:
     """
     tmp = temp_sibling(target, kind)
     tmp.mkdir()
-    owner = {
+    (tmp / OWNER_FILE).write_text(json.dumps(owner_record()))
+    return tmp
+
+
+def owner_record() -> dict:
+    """Who is writing: this host, pid, the pid's start time and now."""
+    return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "pid_start": _start_time(os.getpid()),
         "created": time.time(),
     }
-    (tmp / OWNER_FILE).write_text(json.dumps(owner))
-    return tmp
 
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
@@ -189,6 +195,20 @@ def _owner(path: Path) -> dict:
 def _owner_alive(path: Path, now: float | None = None) -> bool:
     """True unless the leftover's writer is provably gone (see the module notes)."""
     owner = _owner(path)
+    if "created" not in owner:
+        try:
+            owner = {**owner, "created": path.lstat().st_mtime}
+        except OSError:
+            return True
+    return owner_alive(owner, now)
+
+
+def owner_alive(owner: dict, now: float | None = None) -> bool:
+    """True unless the writer of an :func:`owner_record` is provably gone.
+
+    Same host: gone when its pid is gone or reused by a younger process.
+    Another host, or no pid: gone once the record is older than :data:`STALE_AGE`.
+    """
     host = socket.gethostname()
     same_host = owner.get("host") == host or owner.get("host_tag") == host.replace("-", "_")
     pid = owner.get("pid")
@@ -200,8 +220,8 @@ def _owner_alive(path: Path, now: float | None = None) -> bool:
             return abs(actual - recorded) < 1.0  # a younger process reusing the pid
         return True
     try:
-        created = float(owner.get("created") or path.lstat().st_mtime)
-    except (OSError, TypeError, ValueError):
+        created = float(owner["created"])
+    except (KeyError, TypeError, ValueError):
         return True
     return (time.time() if now is None else now) - created < STALE_AGE
 

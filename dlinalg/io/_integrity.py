@@ -108,6 +108,44 @@ def scan_records(root: Path) -> tuple[dict[str, dict[str, list[int]]], dict[str,
     return dict(sorted(arrays.items())), dict(sorted(chunks.items()))
 
 
+def scan_store(store: Store) -> tuple[dict[str, dict[str, list[int]]], dict[str, list[int]]]:
+    """:func:`scan_records` for any zarr Store (an object-store prefix).
+
+    One listing, then each chunk's size and its last 4 bytes (two small
+    requests per chunk, issued concurrently); the chunks are never re-read.
+    """
+    from zarr.abc.store import SuffixByteRequest
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    async def scan() -> tuple[dict, dict]:
+        import asyncio
+
+        keys = sorted([key async for key in store.list()])
+        metas = [k for k in keys if k == "zarr.json" or k.endswith("/zarr.json")]
+        data = [k for k in keys if k not in metas and not k.endswith(".json")]
+        proto = default_buffer_prototype()
+        meta_bufs = await asyncio.gather(*(store.get(k, prototype=proto) for k in metas))
+        sizes = await asyncio.gather(*(store.getsize(k) for k in data))
+        tails = await asyncio.gather(
+            *(store.get(k, prototype=proto, byte_range=SuffixByteRequest(4)) for k in data)
+        )
+        arrays: dict[str, dict[str, list[int]]] = {}
+        for key, buf in zip(metas, meta_bufs, strict=True):
+            meta = json.loads(buf.to_bytes())
+            if meta.get("node_type") == "array":
+                rel = key[: -len("zarr.json")].rstrip("/")
+                grid = meta["chunk_grid"]["configuration"]["chunk_shape"]
+                arrays[rel] = {"shape": list(meta["shape"]), "chunks": list(grid)}
+        chunks = {
+            key: [int.from_bytes(tail.to_bytes(), "little"), int(size)]
+            for key, size, tail in zip(data, sizes, tails, strict=True)
+        }
+        return dict(sorted(arrays.items())), dict(sorted(chunks.items()))
+
+    return sync(scan())
+
+
 def chunk_key(meta: dict[str, Any], coords: tuple[int, ...]) -> str:
     """The store key of chunk ``coords`` of a Zarr v3 array (relative to the array)."""
     enc = meta.get("chunk_key_encoding") or {}

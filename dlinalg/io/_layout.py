@@ -432,7 +432,7 @@ def label_names(dims: tuple[str, str]) -> tuple[str, str]:
 
 
 def write_store(
-    tmp: Path,
+    tmp: Path | Store,
     arr: da.Array,
     dtype: np.dtype,
     dims: tuple[str, str],
@@ -440,8 +440,11 @@ def write_store(
     labels: dict[str, np.ndarray | None],
     sparse: bool,
 ) -> None:
-    """Write the whole store into ``tmp``; the completion marker goes last."""
-    store = LocalStore(tmp)
+    """Write the whole store into ``tmp``; the completion marker goes last.
+
+    ``tmp`` is a local directory or a zarr Store (an object-store version prefix).
+    """
+    store = LocalStore(tmp) if isinstance(tmp, Path) else tmp
     codecs = _integrity.CHECKSUM_CODECS
     info: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
@@ -458,7 +461,7 @@ def write_store(
         arr = arr.rechunk({1: -1})
     if sparse:
         info["row_chunks"] = [int(r) for r in arr.chunks[0]]
-        info["nnz"] = _sparse.write_csr(str(tmp), arr)
+        info["nnz"] = _sparse.write_csr(str(tmp) if isinstance(tmp, Path) else tmp, arr)
         group.update_attributes(attrs)
     else:
         rows = arr.chunks[0]
@@ -496,6 +499,8 @@ def write_store(
         z[:] = values
         info["labels"][axis] = name
     # what a complete store holds: every array's shape and every chunk's checksum
-    info["arrays"], info["chunks"] = _integrity.scan_records(tmp)
+    info["arrays"], info["chunks"] = (
+        _integrity.scan_records(tmp) if isinstance(tmp, Path) else _integrity.scan_store(store)
+    )
     info["complete"] = True  # the completion marker, written last
     group.update_attributes({"dlinalg": info})

@@ -42,11 +42,13 @@ __all__ = ["read_csr", "write_csr"]
 _CHUNK = 1 << 23
 
 
-def _write_block(block: Any, root: str, value_dtype: str, block_info: Any = None) -> np.ndarray:
+def _write_block(
+    block: Any, root: str | Store, value_dtype: str, block_info: Any = None
+) -> np.ndarray:
     """Store one row block under ``blocks/<i>``; return its nnz as a (1, 1) array."""
     i = block_info[0]["chunk-location"][0]
     csr = sp.csr_array(block)
-    store = LocalStore(root)
+    store = LocalStore(root) if isinstance(root, str) else root
     parts = {
         "data": csr.data.astype(value_dtype, copy=False),
         "indices": csr.indices,
@@ -69,12 +71,15 @@ def _write_block(block: Any, root: str, value_dtype: str, block_info: Any = None
     return np.array([[csr.nnz]], dtype=np.int64)
 
 
-def write_csr(root: str, arr: da.Array) -> list[int]:
+def write_csr(root: str | Store, arr: da.Array) -> list[int]:
     """Write every sparse row block of ``arr`` into the group at ``root``.
 
-    One ``dask.compute`` on the current scheduler; returns nnz per block.
+    ``root`` is a local directory or a zarr Store (an object-store version
+    prefix). One ``dask.compute`` on the current scheduler; returns nnz per block.
     """
-    zarr.open_group(LocalStore(root), mode="a", zarr_format=3).require_group("blocks")
+    store = LocalStore(root) if isinstance(root, str) else root
+    zarr.open_group(store, mode="a", zarr_format=3).require_group("blocks")
+    label = root if isinstance(root, str) else str(getattr(root, "path", type(root).__name__))
     nblocks = len(arr.chunks[0])
     counts = da.map_blocks(
         _write_block,
@@ -84,7 +89,7 @@ def write_csr(root: str, arr: da.Array) -> list[int]:
         dtype=np.int64,
         chunks=((1,) * nblocks, (1,)),
         meta=np.empty((0, 0), dtype=np.int64),
-        name=f"write-csr-{root.rsplit('/', 1)[-1]}",
+        name=f"write-csr-{label.rstrip('/').rsplit('/', 1)[-1]}",
     )
     return [int(v) for v in np.asarray(counts.compute()).ravel()]
 

@@ -7,9 +7,11 @@ named after the dims, and a description in ``attributes["dlinalg"]`` whose
 A dense store is also an ordinary xarray dataset:
 ``xr.open_zarr("out.zarr")["matrix"]`` has the dims, coordinates and attrs.
 
-Writes are built under a temporary sibling name and renamed into place
-(:mod:`dlinalg.io._atomic`); reads check metadata as raw JSON before zarr
-decodes anything (:mod:`dlinalg.io._meta`).
+Local writes are built under a temporary sibling name and renamed into place
+(:mod:`dlinalg.io._atomic`); writes to an fsspec URL (``s3://``, ``gs://``,
+``memory://``, ...) build an immutable version and commit it with one PUT of
+a pointer (:mod:`dlinalg.io._versioned`). Reads check metadata as raw JSON
+before zarr decodes anything (:mod:`dlinalg.io._meta`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from zarr.storage import LocalStore
 
 from dlinalg._validation import check_dtype, check_flag, check_shape_2d
 from dlinalg.errors import CorruptStoreError, IncompleteStoreError, StoreNotFoundError
-from dlinalg.io import _atomic, _integrity, _layout, _sparse
+from dlinalg.io import _atomic, _integrity, _layout, _sparse, _versioned
 from dlinalg.io._integrity import ChunkProblem
 from dlinalg.io._meta import (
     Node,
@@ -66,14 +68,19 @@ def _component(component: str | None) -> str:
     return component.strip("/")
 
 
-def _open_store(path: Any) -> tuple[Store, str, Path | None]:
-    """Return (store, name for messages, local path or None) for a path or a Store."""
+def _open_store(path: Any, storage_options: Any = None) -> tuple[Store, str, Path | None]:
+    """Return (store, name for messages, local path or None) for a path, URL or Store."""
+    options = _versioned.check_storage_options(storage_options, path)
     if isinstance(path, Store):
         return path, repr(path), None
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
             f"path must be a str, os.PathLike or zarr Store, got {type(path).__name__}"
         )
+    if _versioned.is_url(path):
+        return _versioned.open_url(str(path), options, read_only=True), str(path), None
+    if isinstance(path, str) and path.startswith("file://"):
+        path = path[len("file://") :]
     local = Path(path).expanduser().absolute()
     if _atomic.is_leftover(local):
         raise StoreNotFoundError(
@@ -85,13 +92,28 @@ def _open_store(path: Any) -> tuple[Store, str, Path | None]:
         )
     if not local.is_dir():
         hint = ""
-        if "://" in str(path):
-            hint = "; for remote stores pass zarr.storage.FsspecStore.from_url(url)"
         leftovers = _atomic.find_leftovers(local)
         if leftovers:
             hint += f"; interrupted writes left {[p.name for p in leftovers]} beside it"
         raise StoreNotFoundError(errno.ENOENT, f"no Zarr store at this path{hint}", str(path))
     return LocalStore(local, read_only=True), str(path), local
+
+
+def _follow_pointer(
+    store: Store, comp: str, node: Node | None, where: str
+) -> tuple[str, Node | None]:
+    """For a versioned root (object storage): the component and node of its current version."""
+    version = _versioned.current_version(node, where)
+    if version is None:
+        return comp, node
+    target = join(comp, version)
+    current = read_node(store, target, where)
+    if current is None:
+        raise IncompleteStoreError(
+            f"Zarr store {where}: its pointer names version {version!r}, which is missing "
+            "(deleted by hand?); rewrite the store with to_zarr(..., overwrite=True)"
+        )
+    return target, current
 
 
 class StoredMatrix(NamedTuple):
@@ -109,6 +131,7 @@ def open_zarr(
     component: str | None = None,
     *,
     allow_missing_chunks: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> StoredMatrix:
     """Open a 2-D Zarr array: its lazy Dask array and what is stored with it.
 
@@ -126,10 +149,10 @@ def open_zarr(
     >>> m.array.chunks, m.dims, m.row_labels
     (((4, 2), (3,)), ('row', 'col'), None)
     """
-    store, where, local = _open_store(path)
+    store, where, local = _open_store(path, storage_options)
     comp = _component(component)
     where = f"{where} (component {comp!r})" if comp else where
-    node = read_node(store, comp, where)
+    comp, node = _follow_pointer(store, comp, read_node(store, comp, where), where)
     if node is None:
         children = _children(store, _parent_path(comp)) if comp else []
         raise StoreNotFoundError(
@@ -319,6 +342,7 @@ def write_zarr(
     *,
     component: str | None = None,
     overwrite: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> None:
     """Write a matrix to a Zarr store, atomically: all of it or nothing.
 
@@ -335,13 +359,20 @@ def write_zarr(
     drm : DRM
         The matrix; dense or sparse (CSR blocks).
     path : str or os.PathLike
-        Local directory of the store. Its parent must exist.
+        Local directory of the store (its parent must exist), or an fsspec
+        URL such as ``"s3://bucket/a.zarr"``, ``"gs://..."``, ``"abfs://..."``
+        or ``"memory://a.zarr"`` (the filesystem's package, e.g. ``s3fs``,
+        must be installed where the chunks are written: on the workers).
     component : str, optional
         Write the store as a sub-group ``component`` of the Zarr group at
         ``path`` (created when missing) instead of at ``path`` itself.
     overwrite : bool, default False
         Replace an existing store. The previous store stays intact until the
         new one is complete; the two are then swapped atomically.
+    storage_options : dict, optional
+        Options of the fsspec filesystem of a URL ``path`` (credentials,
+        ``client_kwargs={"endpoint_url": ...}``), as in
+        :func:`xarray.Dataset.to_zarr`; refused for a local path.
 
     Raises
     ------
@@ -374,6 +405,15 @@ def write_zarr(
     out-of-memory, lost workers); surviving power loss also needs a
     filesystem that orders metadata after data (ext4 ``data=ordered``).
 
+    Object stores have no atomic rename: at a URL the matrix is written as
+    an immutable version ``<path>/v-<id>`` and committed by one PUT of
+    ``<path>/zarr.json`` naming it (:mod:`dlinalg.io._versioned`). The
+    guarantees are the same: a killed writer leaves the previous version
+    current; readers of a replaced version keep reading it for an hour
+    (dask config ``dlinalg.superseded-grace``, seconds); later writers delete
+    what no reader needs. Two writers racing on one URL both succeed and the
+    last commit wins.
+
     Examples
     --------
     >>> import numpy as np, tempfile, os
@@ -384,14 +424,30 @@ def write_zarr(
     >>> dl.read_zarr(path).row_labels
     ('a', 'b', 'c', 'd')
     """
+    options = _versioned.check_storage_options(storage_options, path)
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
-            f"write_zarr writes to a local directory; path must be a str or os.PathLike, "
-            f"got {type(path).__name__}"
+            f"write_zarr writes to a local directory or an fsspec URL; path must be a str "
+            f"or os.PathLike, got {type(path).__name__}"
         )
-    root = Path(path).expanduser().absolute()
     comp = _component(component)
     overwrite = check_flag(overwrite, "overwrite")
+    if _versioned.is_url(path):
+        store = _versioned.open_url(str(path), options, read_only=False)
+        old = _check_url_target(store, comp, str(path), overwrite)
+        parts = _checked_parts(drm)
+        if comp:  # the enclosing groups are plain metadata: create them up front
+            group = zarr.open_group(store, mode="a", zarr_format=3)
+            if _parent_path(comp):
+                group.require_group(_parent_path(comp))
+        version = _versioned.write_version(
+            store, comp, lambda sub: _layout.write_store(sub, *parts)
+        )
+        _versioned.commit_version(store, comp, version, old)
+        return
+    if isinstance(path, str) and path.startswith("file://"):
+        path = path[len("file://") :]
+    root = Path(path).expanduser().absolute()
     target = root.joinpath(*comp.split("/")) if comp else root
     if not root.parent.is_dir():
         raise FileNotFoundError(
@@ -407,6 +463,24 @@ def write_zarr(
                 errno.EEXIST, "exists and is not a Zarr store; dlinalg will not delete it",
                 str(target),
             )  # fmt: skip
+    parts = _checked_parts(drm)
+    if comp:  # the enclosing groups are plain metadata: create them up front
+        group = zarr.open_group(root, mode="a", zarr_format=3)
+        if _parent_path(comp):
+            group.require_group(_parent_path(comp))
+    _atomic.remove_stale_leftovers(target, kinds=("tmp",))  # dead writers' temporaries
+    tmp = _atomic.make_temp(target)
+    try:
+        built = tmp / _atomic.STORE_DIR
+        _layout.write_store(built, *parts)
+        _atomic.commit(built, target, replace=overwrite)
+    finally:
+        _atomic._remove(tmp)
+    _atomic.remove_stale_leftovers(target)
+
+
+def _checked_parts(drm: DRM) -> tuple:
+    """What write_store needs, every check done (before anything is written)."""
     arr = drm.to_dask()
     check_shape_2d(arr.shape, "matrix")
     dtype = check_dtype(arr.dtype, "matrix")
@@ -418,19 +492,27 @@ def write_zarr(
         "row": _layout.label_values(drm.row_labels, "row", arr.shape[0]),
         "col": _layout.label_values(drm.col_labels, "column", arr.shape[1]),
     }
-    if comp:  # the enclosing groups are plain metadata: create them up front
-        group = zarr.open_group(root, mode="a", zarr_format=3)
-        if _parent_path(comp):
-            group.require_group(_parent_path(comp))
-    _atomic.remove_stale_leftovers(target, kinds=("tmp",))  # dead writers' temporaries
-    tmp = _atomic.make_temp(target)
-    try:
-        built = tmp / _atomic.STORE_DIR
-        _layout.write_store(built, arr, dtype, dims, attrs, labels, bool(drm.is_sparse))
-        _atomic.commit(built, target, replace=overwrite)
-    finally:
-        _atomic._remove(tmp)
-    _atomic.remove_stale_leftovers(target)
+    return arr, dtype, dims, attrs, labels, bool(drm.is_sparse)
+
+
+def _check_url_target(store: Store, comp: str, url: str, overwrite: bool) -> Node | None:
+    """The node a write to ``url`` replaces (None: none); refuse what must not be replaced."""
+    where = f"{url} (component {comp!r})" if comp else url
+    old = read_node(store, comp, where)
+    if old is None:
+        others = [n for n in _children(store, comp) if not n.startswith(_versioned.PREFIX)]
+        if others:
+            raise FileExistsError(
+                errno.EEXIST,
+                f"holds {others[:5]} but is not a Zarr store; dlinalg will not delete it",
+                where,
+            )
+        return None
+    if not overwrite:
+        raise FileExistsError(
+            errno.EEXIST, "store exists; pass overwrite=True to replace it", where
+        )
+    return old
 
 
 def _is_zarr_dir(path: Path) -> bool:
@@ -496,6 +578,7 @@ def verify_zarr(
     *,
     allow_missing_chunks: bool = False,
     raise_on_error: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> VerifyReport:
     """Check every chunk of a Zarr store and report each bad one.
 
@@ -517,6 +600,9 @@ def verify_zarr(
     raise_on_error : bool, default False
         Raise :class:`~dlinalg.errors.CorruptStoreError` listing every problem
         instead of returning a report with problems.
+    storage_options : dict, optional
+        Options of the fsspec filesystem when ``path`` is a URL, as for
+        :func:`read_zarr`.
 
     Returns
     -------
@@ -550,10 +636,10 @@ def verify_zarr(
     >>> [str(p) for p in report.problems]  # doctest: +ELLIPSIS
     ['matrix/c/1/0: is missing ...']
     """
-    store, where, _local = _open_store(path)
+    store, where, _local = _open_store(path, storage_options)
     comp = _component(component)
     where = f"{where} (component {comp!r})" if comp else where
-    node = read_node(store, comp, where)
+    comp, node = _follow_pointer(store, comp, read_node(store, comp, where), where)
     if node is None:
         raise StoreNotFoundError(errno.ENOENT, f"no Zarr array or group {comp!r}", str(path))
     if node.kind == "array":

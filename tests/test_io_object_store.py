@@ -1,0 +1,343 @@
+"""Zarr on object storage: fsspec URLs, the versioned commit protocol, crash safety.
+
+The same tests run on a local directory, on fsspec's ``memory://`` and on a real
+S3-protocol endpoint (moto's server on 127.0.0.1, see ``s3_endpoint`` in
+conftest; those cases are marked ``slow`` and ``object_store``: ``-m object_store``
+runs them alone). ``memory://`` lives in one process, so it runs on the synchronous
+scheduler only; S3 and local directories also run on a LocalCluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import dask
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import zarr
+
+import dlinalg as dl
+from dlinalg.errors import (
+    CorruptStoreError,
+    IncompleteStoreError,
+    StoreChangedError,
+    StoreNotFoundError,
+)
+from dlinalg.io import _versioned
+
+# chunking table: (rows, cols, row chunk)
+CHUNKINGS = [
+    (12, 3, 12),  # one chunk
+    (40, 5, 8),  # many equal chunks
+    (43, 4, 10),  # uneven last chunk
+]
+
+
+#: S3 through moto costs ~0.1-1 s per store: the slow CI step runs those cases.
+ON_S3 = [pytest.mark.slow, pytest.mark.object_store]
+
+
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=ON_S3)])
+def where(request, tmp_path):
+    """``(url_or_dir_of(name), storage_options)`` for each backend."""
+    if request.param == "local":
+        yield (lambda name: str(tmp_path / name)), None
+    elif request.param == "memory":
+        base = f"memory://dlinalg-test-{uuid.uuid4().hex[:8]}"
+        yield (lambda name: f"{base}/{name}"), None
+        import fsspec
+
+        fs = fsspec.filesystem("memory")
+        if fs.exists(base):
+            fs.rm(base, recursive=True)
+    else:
+        bucket, options = request.getfixturevalue("s3_bucket")
+        yield (lambda name: f"{bucket}/{name}"), options
+
+
+def _truth(shape, dtype, sparse, seed=0):
+    rng = np.random.default_rng(seed)
+    if sparse:
+        return sp.random(*shape, density=0.3, format="csr", dtype=dtype, random_state=rng)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _dense(x):
+    return x.toarray() if sp.issparse(x) else np.asarray(x)
+
+
+@pytest.mark.parametrize(("rows", "cols", "chunk"), CHUNKINGS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_round_trip_bit_for_bit(where, rows, cols, chunk, sparse, dtype):
+    name, options = where
+    x = _truth((rows, cols), dtype, sparse)
+    A = dl.from_array(x, chunks=chunk, row_labels=[f"r{i}" for i in range(rows)])
+    with dask.config.set(scheduler="synchronous"):
+        A.to_zarr(name("a.zarr"), storage_options=options)
+        B = dl.read_zarr(name("a.zarr"), storage_options=options)
+        got = B.compute()
+    assert B.row_labels == A.row_labels
+    assert B.chunks == A.chunks
+    assert _dense(got).dtype == dtype
+    np.testing.assert_array_equal(_dense(got), _dense(x))
+    assert dl.verify_zarr(name("a.zarr"), storage_options=options).ok
+
+
+@pytest.mark.parametrize("backend", ["local", pytest.param("s3", marks=ON_S3)])
+def test_cluster_writes_and_reads_the_store(backend, client, tmp_path, request):
+    """Workers write the chunks and read them back; Gram from the store equals numpy's."""
+    if backend == "local":
+        path, options = str(tmp_path / "a.zarr"), None
+    else:
+        bucket, options = request.getfixturevalue("s3_bucket")
+        path = f"{bucket}/a.zarr"
+    x = _truth((43, 4), np.float64, False)
+    with client.as_current():
+        dl.from_array(x, chunks=10).to_zarr(path, storage_options=options)
+        A = dl.read_zarr(path, storage_options=options)
+        gram = (A.T @ A).compute()
+    np.testing.assert_allclose(gram, x.T @ x, rtol=1e-13)
+
+
+def test_overwrite_keeps_old_readers_then_collects(where):
+    name, options = where
+    path = name("m.zarr")
+    x = np.arange(24.0).reshape(8, 3)
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(x, chunks=3).to_zarr(path, storage_options=options)
+        old = dl.read_zarr(path, storage_options=options)
+        with pytest.raises(FileExistsError, match="overwrite=True"):
+            dl.from_array(x).to_zarr(path, storage_options=options)
+        (old * 2).to_zarr(path, overwrite=True, storage_options=options)  # reads while replaced
+        np.testing.assert_array_equal(dl.read_zarr(path, storage_options=options).compute(), 2 * x)
+        if "://" not in path:  # local stores swap directories: the old one is gone at once
+            with pytest.raises(StoreChangedError, match="replaced or removed"):
+                old.compute()
+            return
+        np.testing.assert_array_equal(old.compute(), x)  # the old version is still there
+        with dask.config.set({"dlinalg.superseded-grace": 0}):
+            dl.from_array(3 * x, chunks=3).to_zarr(path, overwrite=True, storage_options=options)
+        with pytest.raises(StoreChangedError, match="replaced or removed"):
+            old.compute()  # its version was collected: refused, never mixed
+        np.testing.assert_array_equal(dl.read_zarr(path, storage_options=options).compute(), 3 * x)
+    store = _versioned.open_url(path, options or {}, read_only=True)
+    assert len(_versioned._versions(store, "")) == 1  # only the current version is left
+
+
+def test_component_inside_a_group(where):
+    name, options = where
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.eye(3)).to_zarr(name("g.zarr"), component="x/a", storage_options=options)
+        dl.from_array(2 * np.eye(3)).to_zarr(
+            name("g.zarr"), component="x/b", storage_options=options
+        )
+        a = dl.read_zarr(name("g.zarr"), component="x/a", storage_options=options).compute()
+        b = dl.read_zarr(name("g.zarr"), component="x/b", storage_options=options).compute()
+    np.testing.assert_array_equal(a, np.eye(3))
+    np.testing.assert_array_equal(b, 2 * np.eye(3))
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def test_bad_storage_options(tmp_path):
+    A = dl.from_array(np.eye(2))
+    with pytest.raises(TypeError, match="storage_options must be a dict"):
+        A.to_zarr("memory://x/a.zarr", storage_options="anon=True")
+    with pytest.raises(ValueError, match="is a local path"):
+        A.to_zarr(str(tmp_path / "a.zarr"), storage_options={"anon": True})
+    with pytest.raises(ValueError, match="is a local path"):
+        dl.read_zarr(str(tmp_path), storage_options={"anon": True})
+    assert not (tmp_path / "a.zarr").exists()
+
+
+def test_unknown_protocol_is_named():
+    with pytest.raises(ValueError, match="nosuchfs"):
+        dl.read_zarr("nosuchfs://bucket/a.zarr")
+
+
+def test_missing_url_store(where):
+    name, options = where
+    with pytest.raises(StoreNotFoundError):
+        dl.read_zarr(name("absent.zarr"), storage_options=options)
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_refuses_to_replace_what_is_not_zarr(s3_bucket):
+    bucket, options = s3_bucket
+    import s3fs
+
+    fs = s3fs.S3FileSystem(**options)
+    fs.pipe(f"{bucket}/data/notes.txt", b"keep me")
+    with pytest.raises(FileExistsError, match="not a Zarr store"):
+        dl.from_array(np.eye(2)).to_zarr(f"{bucket}/data", overwrite=True, storage_options=options)
+    assert fs.cat(f"{bucket}/data/notes.txt") == b"keep me"
+
+
+def test_pointer_to_a_missing_version(where):
+    name, options = where
+    path = name("p.zarr")
+    if "://" not in path:
+        pytest.skip("local stores have no version pointer")
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.eye(2)).to_zarr(path, storage_options=options)
+    store = _versioned.open_url(path, options or {}, read_only=False)
+    (version,) = _versioned._versions(store, "")
+    _versioned._delete_prefix(store, version)
+    with pytest.raises(IncompleteStoreError, match=version):
+        dl.read_zarr(path, storage_options=options)
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_corrupted_chunk_on_s3_is_named(s3_bucket):
+    bucket, options = s3_bucket
+    import s3fs
+
+    path = f"{bucket}/c.zarr"
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.arange(40.0).reshape(10, 4), chunks=5).to_zarr(
+            path, storage_options=options
+        )
+    fs = s3fs.S3FileSystem(**options)
+    (chunk,) = [k for k in fs.find(path) if k.endswith("matrix/c/1/0")]
+    raw = bytearray(fs.cat(chunk))
+    raw[len(raw) // 2] ^= 0xFF
+    fs.pipe(chunk, bytes(raw))
+    report = dl.verify_zarr(path, storage_options=options)
+    assert not report.ok
+    assert "matrix/c/1/0" in str(report.problems[0])
+    with (
+        pytest.raises(CorruptStoreError, match="matrix/c/1/0"),
+        dask.config.set(scheduler="synchronous"),
+    ):
+        dl.read_zarr(path, storage_options=options).compute()
+
+
+# ------------------------------------------------------------- crash safety
+
+WRITER = """
+import json, sys, time, dask, dask.array as da, dlinalg as dl
+path, value, progress, options = sys.argv[1], float(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+
+def slow(block):  # report each block, then dawdle, so the parent can kill us mid-upload
+    with open(progress, "a") as f:
+        f.write("b")
+    time.sleep(0.15)
+    return block
+
+x = da.full((400, 8), value, chunks=(10, 8)).map_blocks(slow, dtype=float)
+with dask.config.set(scheduler="synchronous"):
+    dl.from_array(x).to_zarr(path, overwrite=True, storage_options=options)
+"""
+
+
+def _kill_writer_midway(path, value, options, tmp_path):
+    progress = tmp_path / f"progress-{value}"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, path, str(value), str(progress), json.dumps(options)]
+    )
+    deadline = time.monotonic() + 60
+    while not (progress.exists() and "bbbb" in progress.read_text()):
+        assert proc.poll() is None, "the writer exited before it could be killed"
+        assert time.monotonic() < deadline, "the writer made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_writer_killed_mid_upload_keeps_the_old_store(s3_bucket, tmp_path):
+    bucket, options = s3_bucket
+    path = f"{bucket}/m.zarr"
+    old = np.arange(800.0).reshape(400, 2)
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(old, chunks=50, row_labels=range(400)).to_zarr(path, storage_options=options)
+    _kill_writer_midway(path, 2.0, options, tmp_path)
+    store = _versioned.open_url(path, options, read_only=True)
+    assert len(_versioned._versions(store, "")) == 2  # the dead writer's half version
+    with dask.config.set(scheduler="synchronous"):
+        A = dl.read_zarr(path, storage_options=options)
+        np.testing.assert_array_equal(A.compute(), old)  # the previous store, unchanged
+        assert A.row_labels == tuple(range(400))
+        assert dl.verify_zarr(path, storage_options=options).ok
+        dl.from_array(np.full((3, 3), 3.0)).to_zarr(path, overwrite=True, storage_options=options)
+        np.testing.assert_array_equal(dl.read_zarr(path, storage_options=options).compute(), 3.0)
+    # the dead writer's version is gone (its pid is gone); the replaced one is in its grace
+    versions = _versioned._versions(store, "")
+    assert len(versions) == 2
+    assert _versioned.current_version(dl.io._meta.read_node(store, "", path), path) in versions
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_writer_killed_on_a_fresh_url_leaves_no_store(s3_bucket, tmp_path):
+    bucket, options = s3_bucket
+    path = f"{bucket}/fresh.zarr"
+    _kill_writer_midway(path, 2.0, options, tmp_path)
+    with pytest.raises(StoreNotFoundError):
+        dl.read_zarr(path, storage_options=options)
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.ones((2, 2))).to_zarr(path, storage_options=options)
+        np.testing.assert_array_equal(dl.read_zarr(path, storage_options=options).compute(), 1.0)
+    store = _versioned.open_url(path, options, read_only=True)
+    assert len(_versioned._versions(store, "")) == 1
+
+
+def test_live_writers_version_is_never_collected(where):
+    """A version whose writer is alive (this process) survives a concurrent commit."""
+    name, options = where
+    path = name("live.zarr")
+    if "://" not in path:
+        pytest.skip("local stores keep temporaries beside the store")
+    store = _versioned.open_url(path, options or {}, read_only=False)
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.eye(2)).to_zarr(path, storage_options=options)
+        # a second writer in progress: its owner record names this (live) process
+        live = _versioned.write_version(store, "", lambda sub: zarr.open_group(sub, mode="w-"))
+        with dask.config.set({"dlinalg.superseded-grace": 0}):
+            dl.from_array(2 * np.eye(2)).to_zarr(path, overwrite=True, storage_options=options)
+    assert live in _versioned._versions(store, "")
+
+
+def test_grace_config_is_checked():
+    with (
+        dask.config.set({"dlinalg.superseded-grace": -1}),
+        pytest.raises(ValueError, match="superseded-grace"),
+    ):
+        _versioned.grace_seconds()
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_xarray_opens_the_current_version(s3_bucket):
+    xr = pytest.importorskip("xarray")
+    bucket, options = s3_bucket
+    path = f"{bucket}/x.zarr"
+    x = np.arange(12.0).reshape(4, 3)
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(x, chunks=2, row_labels=list("abcd")).to_zarr(path, storage_options=options)
+    store = _versioned.open_url(path, options, read_only=True)
+    version = _versioned.current_version(dl.io._meta.read_node(store, "", path), path)
+    ds = xr.open_zarr(path, group=version, storage_options=options, consolidated=False)
+    np.testing.assert_array_equal(ds["matrix"].values, x)
+    assert list(ds["row"].values) == list("abcd")
+
+
+def test_store_guard_names_a_local_path_unchanged(tmp_path):
+    """URL support leaves local paths alone: file:// URLs are local directories."""
+    x = np.eye(3)
+    dl.from_array(x).to_zarr(f"file://{tmp_path}/f.zarr")
+    assert os.path.isdir(tmp_path / "f.zarr")
+    np.testing.assert_array_equal(dl.read_zarr(f"file://{tmp_path}/f.zarr").compute(), x)
