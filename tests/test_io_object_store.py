@@ -9,6 +9,7 @@ scheduler only; S3 and local directories also run on a LocalCluster.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ import uuid
 
 import dask
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import zarr
@@ -341,3 +343,58 @@ def test_store_guard_names_a_local_path_unchanged(tmp_path):
     dl.from_array(x).to_zarr(f"file://{tmp_path}/f.zarr")
     assert os.path.isdir(tmp_path / "f.zarr")
     np.testing.assert_array_equal(dl.read_zarr(f"file://{tmp_path}/f.zarr").compute(), x)
+
+
+# ------------------------------------------------------ interactions from URLs
+
+LOG = "u1,purchase,iphone\nu1,purchase,ipad\nu2,view,iphone\nu3,purchase,ipad\n"
+
+
+def _put_logs(name, options):
+    import fsspec
+
+    base = name("logs")
+    fs, root = fsspec.core.url_to_fs(base, **(options or {}))
+    fs.makedirs(root, exist_ok=True)
+    lines = LOG.splitlines(keepends=True)
+    fs.pipe(f"{root}/part-00000", "".join(lines[:2]).encode())
+    fs.pipe(f"{root}/part-00001", "".join(lines[2:]).encode())
+    fs.pipe(f"{root}/_SUCCESS", b"")
+    return base
+
+
+def test_interactions_read_csv_from_a_url(where):
+    from dlinalg.models import Interactions
+
+    name, options = where
+    base = _put_logs(name, options)
+    got = Interactions.read_csv(
+        base, user=0, action=1, item=2, header=None, storage_options=options
+    )
+    local = Interactions.from_dataframe(
+        pd.read_csv(io.StringIO(LOG), header=None, dtype=str),
+        user=0,
+        item=2,
+        action=1,
+    )
+    assert repr(got) == repr(local)
+    for action in ("purchase", "view"):
+        assert (got.matrix(action) != local.matrix(action)).nnz == 0
+
+
+def test_interactions_read_parquet_from_a_url(where):
+    from dlinalg.models import Interactions
+
+    name, options = where
+    df = pd.DataFrame({"user": ["a", "b", "b"], "item": ["x", "x", "y"]})
+    path = name("events.parquet")
+    if "://" not in path:
+        df.to_parquet(path)
+    else:
+        df.to_parquet(path, storage_options=options)
+    got = Interactions.read_parquet(path, storage_options=options)
+    np.testing.assert_array_equal(got.matrix(0).toarray(), [[1, 0], [1, 1]])
+    with pytest.raises(FileNotFoundError, match="absent"):
+        Interactions.read_parquet(name("absent.parquet"), storage_options=options)
+    with pytest.raises(FileNotFoundError, match="absent"):
+        Interactions.read_csv(name("absent"), user=0, item=1, storage_options=options)

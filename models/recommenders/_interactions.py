@@ -229,6 +229,7 @@ class Interactions:
         weight: Hashable | None = None,
         sep: str = ",",
         header: int | str | None = "infer",
+        storage_options: dict[str, Any] | None = None,
         **kw: Any,
     ) -> Interactions:
         """Read interactions from CSV/TSV files or directories of them.
@@ -237,7 +238,8 @@ class Interactions:
         ----------
         path : str, os.PathLike or a list of them
             Files, or directories whose regular files (not starting with
-            ``.`` or ``_``, like Spark's ``_SUCCESS``) are all read.
+            ``.`` or ``_``, like Spark's ``_SUCCESS``) are all read; local
+            or fsspec URLs (``"s3://bucket/logs/"``).
         user, item, action, actions, weight
             As in :meth:`from_dataframe`. With ``header=None`` columns are
             named by position (``user=0, item=2, action=1`` for Mahout's
@@ -246,6 +248,10 @@ class Interactions:
             Field delimiter (``"\\t"`` for TSV).
         header : int, None or "infer", default "infer"
             As in :func:`pandas.read_csv`.
+        storage_options : dict, optional
+            Options of the fsspec filesystem of URL paths (credentials,
+            ``client_kwargs={"endpoint_url": ...}``), as in
+            :func:`dask.dataframe.read_csv`.
         **kw
             Passed to :func:`dask.dataframe.read_csv`. Label columns are read
             as strings unless ``dtype`` says otherwise.
@@ -273,9 +279,11 @@ class Interactions:
         """
         import dask.dataframe as dd
 
-        files = _files(path)
+        files = _files(path, storage_options)
         labels = [c for c in (user, item, action) if c is not None]
         dtype = kw.pop("dtype", dict.fromkeys(labels, str))
+        if storage_options:
+            kw["storage_options"] = storage_options
         df = dd.read_csv(files, sep=sep, header=header, dtype=dtype, **kw)
         return cls.from_dataframe(df, user, item, action, actions=actions, weight=weight)
 
@@ -289,6 +297,7 @@ class Interactions:
         action: Hashable | None = None,
         actions: Sequence[Hashable] | None = None,
         weight: Hashable | None = None,
+        storage_options: dict[str, Any] | None = None,
         **kw: Any,
     ) -> Interactions:
         """Read interactions from Parquet files or directories (a Parquet dataset).
@@ -296,9 +305,12 @@ class Interactions:
         Parameters
         ----------
         path : str, os.PathLike or a list of them
-            Files or dataset directories.
+            Files or dataset directories, local or fsspec URLs.
         user, item, action, actions, weight
             As in :meth:`from_dataframe`.
+        storage_options : dict, optional
+            Options of the fsspec filesystem of URL paths, as in
+            :func:`dask.dataframe.read_parquet`.
         **kw
             Passed to :func:`dask.dataframe.read_parquet`.
 
@@ -327,8 +339,17 @@ class Interactions:
 
         paths = [path] if isinstance(path, str | os.PathLike) else list(path)
         for p in paths:
-            if not Path(p).exists():
+            if _is_url(p):
+                import fsspec
+
+                fs, root = fsspec.core.url_to_fs(str(p), **(storage_options or {}))
+                exists = fs.exists(root)
+            else:
+                exists = Path(p).exists()
+            if not exists:
                 raise FileNotFoundError(f"no such file or directory: {str(p)!r}")
+        if storage_options:
+            kw["storage_options"] = storage_options
         df = dd.read_parquet([os.fspath(p) for p in paths] if len(paths) > 1 else paths[0], **kw)
         return cls.from_dataframe(df, user, item, action, actions=actions, weight=weight)
 
@@ -492,11 +513,15 @@ def _split_actions(
     return {a: v == a for a in _select_actions(list(pd.unique(values)), actions, col)}
 
 
-def _files(path: Any) -> list[str]:
-    """Data files under ``path`` (a file, a directory, or a list of them)."""
+def _files(path: Any, storage_options: dict[str, Any] | None = None) -> list[str]:
+    """Data files under ``path`` (a file, a directory, an fsspec URL, or a list of them)."""
     paths = [path] if isinstance(path, str | os.PathLike) else list(path)
     out: list[str] = []
-    for p in map(Path, paths):
+    for p in paths:
+        if _is_url(p):
+            out.extend(_url_files(str(p), storage_options or {}))
+            continue
+        p = Path(p)
         if p.is_file():
             out.append(str(p))
         elif p.is_dir():
@@ -514,3 +539,27 @@ def _files(path: Any) -> list[str]:
     if not out:
         raise FileNotFoundError("no input path given")
     return out
+
+
+def _is_url(path: Any) -> bool:
+    return isinstance(path, str) and "://" in path
+
+
+def _url_files(url: str, storage_options: dict[str, Any]) -> list[str]:
+    """The data files of an object (or a prefix of objects) at an fsspec URL, as URLs."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url, **storage_options)
+    if fs.isfile(root):
+        return [url]
+    if not fs.isdir(root):
+        raise FileNotFoundError(f"no such file or directory: {url!r}")
+    base = root.rstrip("/")
+    found = sorted(
+        f
+        for f in fs.find(root)
+        if not any(part.startswith((".", "_")) for part in f[len(base) :].strip("/").split("/"))
+    )
+    if not found:
+        raise FileNotFoundError(f"the directory {url!r} holds no data files")
+    return [fs.unstrip_protocol(f) for f in found]
