@@ -21,10 +21,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._api_common import candidates, check_N, csr_entries, csr_from, one_or_batch
+from ._api_common import csr_entries, csr_from
 from ._cooccurrence import downsample, llr_panels, stack_panels
 from ._cosine import CosineSimilarity
-from ._ids import as_id_array
 from ._recommend import (
     COUNT,
     FINITE,
@@ -425,23 +424,9 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
                [ 1, -1]]), array([[1.72609243,       -inf],
                [1.72609243,       -inf]]))
         """
-        check_is_fitted(self)
-        N = check_N(self, N, "recommend")
-        ids, scalar = as_id_array(userid, "userid")
-        side = self._items(0)
-        ranked, dropped = candidates(side, items, filter_items, labels, ("items", "filter_items"))
         others = [] if others is None else list(others)
-        if len(others) > len(self.actions_) - 1:
-            raise ValueError(
-                f"others has {len(others)} histories but the model has "
-                f"{len(self.actions_) - 1} secondary actions {self.actions_[1:]}"
-            )
-        H = [self._history(user_items, len(ids), side.count, "user_items", "primary item")]
-        for j, M in enumerate(others, start=1):
-            n_j = self.indicators_[j].shape[1]
-            H.append(self._history(M, len(ids), n_j, f"others[{j - 1}]", f"item of {j}"))
-        out, scores = self._rank(H, N, filter_already_liked_items, ranked, dropped)
-        return one_or_batch(side.out(out, labels=labels), scores, scalar)
+        return self._recommend(userid, user_items, N, filter_already_liked_items, filter_items,
+                               items, labels, others)  # fmt: skip
 
     # --- persistence -----------------------------------------------------------------------
     def _state(self) -> tuple[dict, dict]:

@@ -155,13 +155,28 @@ class SimilarityRecommender:
         TypeError
             ``user_items`` that is not a numeric matrix.
         """
+        return self._recommend(userid, user_items, N, filter_already_liked_items, filter_items,
+                               items, labels, [])  # fmt: skip
+
+    def _recommend(self, userid, user_items, N, filter_liked, filter_items, items, labels,
+                   others: list) -> tuple:  # fmt: skip
+        """:meth:`recommend`, ``others`` the histories of the secondary actions (1, 2, ...)."""
         check_is_fitted(self)
         N = check_N(self, N, "recommend")
         ids, scalar = as_id_array(userid, "userid")
         side = self._items(0)
         ranked, dropped = candidates(side, items, filter_items, labels, ("items", "filter_items"))
-        H = self._history(user_items, len(ids), side.count, "user_items", side.what)
-        out, scores = self._rank([H], N, filter_already_liked_items, ranked, dropped)
+        S = self._scoring()
+        if len(others) > len(S) - 1:
+            raise ValueError(
+                f"others has {len(others)} histories but the model has {len(S) - 1} "
+                "secondary actions"
+            )
+        H = [self._history(user_items, len(ids), side.count, "user_items", side.what)]
+        for j, M in enumerate(others, start=1):
+            n_j = S[j].shape[0]
+            H.append(self._history(M, len(ids), n_j, f"others[{j - 1}]", f"item of action {j}"))
+        out, scores = self._rank(H, N, filter_liked, ranked, dropped)
         return one_or_batch(side.out(out, labels=labels), scores, scalar)
 
     def _history(self, M: Any, rows: int, cols: int, name: str, what: str) -> sp.csr_array:
