@@ -359,3 +359,26 @@ def test_save_load_keeps_labels_and_actions(tmp_path):
     bad.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="not a saved dlinalg model"):
         ItemSimilarity.load(bad)
+
+
+# ------------------------------------------------------------------ implicit.evaluation
+@pytest.mark.parametrize("K", [1, 3, 5])
+def test_ranking_metrics_equal_implicit_evaluation(K):
+    implicit_evaluation = pytest.importorskip("implicit.evaluation")
+    from dlinalg.models import evaluation
+
+    rng = np.random.default_rng(1)
+    coo = _counts(60, 20, 2).tocoo()
+    test_mask = rng.random(coo.nnz) < 0.2
+    train, test = (
+        sp.csr_array((coo.data[m], (coo.row[m], coo.col[m])), shape=coo.shape)
+        for m in (~test_mask, test_mask)
+    )
+    model = CosineSimilarity().fit(train)
+    ref = _implicit_with(model._symmetric)
+    ours = evaluation.ranking_metrics_at_k(model, train, test, K=K)
+    theirs = implicit_evaluation.ranking_metrics_at_k(
+        ref, sp.csr_matrix(train), sp.csr_matrix(test), K=K, show_progress=False
+    )
+    assert ours == pytest.approx(theirs, rel=1e-12)
+    assert ours["precision"] > 0
