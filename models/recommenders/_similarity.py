@@ -369,11 +369,11 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``N`` primary items of highest indicator score, for one user or a batch.
 
-        implicit's call (0.7, as :meth:`SimilarityRecommender.recommend
-        <dlinalg.models.recommenders._similarity_api.SimilarityRecommender.recommend>`):
-        Mahout's indicator-based recommendation, item ``i`` scoring
-        ``sum_j sum_{h in history_j} indicators_[j][i, h]`` over the items
-        the user has (presence: any positive count counts once).
+        implicit's call (0.7, ``ItemItemRecommender.recommend``; as
+        :meth:`CosineSimilarity.recommend`, plus ``others``). Mahout's
+        indicator-based recommendation, item ``i`` scoring
+        ``sum_j sum_{h in history_j} indicators_[j][i, h]`` over the items the
+        user has (presence: any positive count counts once).
 
         Parameters
         ----------
