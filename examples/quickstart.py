@@ -163,7 +163,7 @@ def main() -> None:
         sim = ItemSimilarity(  # no caps: the numpy check below counts every interaction
             max_similar_items=10, max_interactions_per_user=None, max_interactions_per_item=None
         ).fit(shop)
-        items, scores = sim.similar_items(shop.items(0)[0], n=3)
+        items, scores = sim.similar_items(shop.items(0)[0], N=3)
         print(
             f"\nItems most like item {shop.items(0)[0]}: {list(items)}, LLR {np.round(scores, 2)}"
         )

@@ -38,12 +38,19 @@ def category(label: str) -> str:
     return label.rsplit("-", 1)[0]
 
 
-def fit(log: pd.DataFrame) -> ItemSimilarity:
+def fit(log: pd.DataFrame) -> tuple[ItemSimilarity, Interactions]:
     data = Interactions.from_dataframe(
         log, user="user", item="item", action="action", actions=["purchase", "view"]
     )
     model = ItemSimilarity(max_similar_items=50, max_interactions_per_user=500)
-    return model.fit(data)
+    return model.fit(data), data
+
+
+def recommend(model: ItemSimilarity, data: Interactions, users: list, n: int) -> tuple:
+    """implicit's batched call: each shopper's purchase row, and their views (cross-occurrence)."""
+    rows = data.users.get_indexer(np.atleast_1d(users))  # one shopper or a list
+    purchases, views = data.matrix("purchase")[rows], data.matrix("view")[rows]
+    return model.recommend(users, purchases, N=n, others=[views])
 
 
 def histories(log: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
@@ -56,12 +63,13 @@ def histories(log: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
 
 def show_similar(model: ItemSimilarity, item: str) -> None:
     for which, verb in ((0, "bought"), (1, "viewed")):
-        labels, scores = model.similar_items(item, n=5, which=which)
+        labels, scores = model.similar_items(item, N=5, which=which)
         pairs = ", ".join(f"{lab} ({s:.1f})" for lab, s in zip(labels, scores, strict=True))
         print(f"  {item}: people who bought it also {verb}: {pairs}")
 
 
-def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: ItemSimilarity) -> None:
+def evaluate(train: pd.DataFrame, test: pd.DataFrame) -> None:
+    model, data = fit(train)
     history = histories(train)
     held = test[test["action"] == "purchase"].groupby("user")["item"].agg(set)
     users = [u for u in held.index if u in history]  # shoppers with a training history
@@ -73,8 +81,8 @@ def evaluate(train: pd.DataFrame, test: pd.DataFrame, model: ItemSimilarity) -> 
     held_out = [set(ids(held[u])) for u in users]
 
     t0 = time.perf_counter()
-    recs = model.recommend_all([history[u] for u in users], n=K).compute()
-    cco = [ids(labels) for labels, _ in recs]
+    labels, _ = recommend(model, data, users, K)  # padded with None
+    cco = [ids([label for label in row if label is not None]) for row in labels]
     print(f"  recommended for {len(users)} shoppers in {time.perf_counter() - t0:.1f} s")
 
     bought = train[train["action"] == "purchase"]
@@ -102,7 +110,7 @@ def main() -> None:
         print(f"cluster: {len(client.scheduler_info()['workers'])} workers")
 
         t0 = time.perf_counter()
-        model = fit(log)
+        model, data = fit(log)
         n_ind = [m.nnz for m in model.indicators_]
         print(f"fitted ItemSimilarity on all data in {time.perf_counter() - t0:.1f} s: "
               f"{n_ind[0]} purchase and {n_ind[1]} view indicators")  # fmt: skip
@@ -113,14 +121,14 @@ def main() -> None:
         same = [
             category(other) == category(item)
             for item in model.item_labels_[0]
-            for other in model.similar_items(item, n=K)[0]
+            for other in model.similar_items(item, N=K)[0]
         ]
         print(f"  {np.mean(same):.0%} of the top-{K} similar items share the product's category")
 
         every = histories(log)
         user = next(u for u in sorted(every) if len(every[u]["purchase"]) >= 3)
         mine = every[user]
-        labels, scores = model.recommend(mine, n=5)
+        labels, scores = recommend(model, data, user, 5)
         print(f"recommendations for {user} (bought {', '.join(mine['purchase'][:4])}; "
               f"viewed {len(mine['view'])} products):")  # fmt: skip
         for label, score in zip(labels, scores, strict=True):
@@ -128,7 +136,7 @@ def main() -> None:
 
         print("evaluation: each shopper's latest 20% of interactions held out")
         train, test = train_test_split(log, 0.2, by="time", time="timestamp")
-        evaluate(train, test, fit(train))
+        evaluate(train, test)
 
 
 if __name__ == "__main__":

@@ -472,36 +472,32 @@ RECOMMENDERS = [
         r"actions= .*'x'",
         id="actions-str",
     ),
-    # ItemSimilarity.recommend: a str is not a history
-    pytest.param(lambda: ITEMS.recommend("ab"), OperandTypeError, r"str 'ab'", id="history-str"),
+    # ItemSimilarity.recommend(userid, user_items, N, ...): implicit's call; a history is a
+    # matrix row, so recommend(3) no longer reads "a user who saw item 3"
     pytest.param(
-        lambda: ITEMS.recommend(b"ab"), OperandTypeError, r"bytes b'ab'", id="history-bytes"
+        lambda: ITEMS.recommend(3, None), ValueError, r"user_items is required", id="no-history"
     ),
     pytest.param(
-        lambda: ITEMS.recommend(None), OperandTypeError, r"None.*\[\]", id="history-None"
+        lambda: ITEMS.recommend(0, "ab"), TypeError, r"sparse or dense matrix", id="history-str"
     ),
     pytest.param(
-        lambda: ITEMS.recommend(np.int64(0)), OperandTypeError, r"int64", id="history-scalar"
+        lambda: ITEMS.recommend([0, 1], M[[0]]),
+        ValueError,
+        r"shape \(2, 3\).*got \(1, 3\)",
+        id="history-rows",
     ),
     pytest.param(
-        lambda: ITEMS.recommend({0: "ab"}),
-        OperandTypeError,
-        r"action 0.*'ab'",
-        id="history-dict-str",
+        lambda: ITEMS.recommend(0, -M[[0]]), ValueError, r"negative count", id="history-negative"
     ),
     pytest.param(
-        lambda: ITEMS.recommend([[0], 1]),
-        OperandTypeError,
-        r"mixes labels and lists",
-        id="history-mixed",
+        lambda: ITEMS.recommend(0, M[[0]], items=[7]), KeyError, r"item\(s\) 7", id="unknown-item"
     ),
     pytest.param(
-        lambda: ITEMS.recommend_all([[0], "ab"]),
-        OperandTypeError,
-        r"history 1.*'ab'",
-        id="all-str",
+        lambda: ITEMS.similar_users(0), NotImplementedError, r"no user vectors", id="similar-users"
     ),
-    pytest.param(lambda: ITEMS.recommend([0], n=np.inf), ValueError, r"inf", id="recommend-n-inf"),
+    pytest.param(
+        lambda: ITEMS.recommend(0, M[[0]], N=np.inf), ValueError, r"inf", id="recommend-N-inf"
+    ),
     # the estimators' own inputs
     pytest.param(lambda: ItemSimilarity().fit(M + 1j), TypeError, r"complex128", id="is-complex"),
     pytest.param(

@@ -654,7 +654,7 @@ def test_cli_writes_the_fitted_indicators(tmp_path):
         assert [line.split("\t")[0] for line in lines] == sorted(labels)
         for line in lines:
             label, entries = _entries(line)
-            others, scores = model.similar_items(label, n=7, which=j)
+            others, scores = model.similar_items(label, N=7, which=j)
             keep = scores > 0
             assert [o for o, _ in entries] == list(others[keep])
             assert [s for _, s in entries] == [repr(float(x)) for x in scores[keep]]

@@ -15,7 +15,6 @@ import os
 
 import dask
 import dask.array as da
-import dask.bag as db
 import numpy as np
 import pandas as pd
 import pytest
@@ -225,7 +224,7 @@ def lines(model: ItemSimilarity, which: int) -> set[str]:
     """Mahout's text output (``item<TAB>other:llr other:llr``), one line per primary item."""
     out = set()
     for item in model.item_labels_[0]:
-        labels, scores = model.similar_items(item, n=100, which=which)
+        labels, scores = model.similar_items(item, N=100, which=which)
         row = " ".join(f"{lab}:{float(s)!r}" for lab, s in zip(labels, scores, strict=True))
         out.add(f"{item}\t{row}" if row else item)
     return out
@@ -258,7 +257,7 @@ def test_mahout_cross_occurrence_with_missing_users_and_other_items():
     model = ItemSimilarity().fit(mahout_data(views))
     assert model.n_users_ == 4  # u3 has no view: N is still the shared dictionary's size
     got = {
-        item: dict(zip(*model.similar_items(item, n=10, which="view"), strict=True))
+        item: dict(zip(*model.similar_items(item, N=10, which="view"), strict=True))
         for item in model.item_labels_[0]
     }
     assert got == {
@@ -277,7 +276,7 @@ def test_mahout_cross_occurrence_with_missing_users_and_other_items():
 # ---------------------------------------------------------------------------
 def test_similar_items_order_ties_and_labels():
     model = ItemSimilarity(max_similar_items=100).fit(mahout_data())
-    labels, scores = model.similar_items("galaxy", n=3, which="view")
+    labels, scores = model.similar_items("galaxy", N=3, which="view")
     # four equal scores: ties go to the lower item index (alphabetical dictionary)
     assert list(labels) == ["galaxy", "ipad", "iphone"]
     np.testing.assert_array_equal(scores, [1.7260924347106847] * 3)
@@ -287,37 +286,49 @@ def test_similar_items_order_ties_and_labels():
         model.similar_items("ipad", which="cart")
 
 
+def history(model: ItemSimilarity, labels: list, j: int = 0) -> sp.csr_array:
+    """One user's history of action ``j`` as a 1 x n_items row (presence)."""
+    pos = model.item_labels_[j].get_indexer(labels)
+    assert (pos >= 0).all()
+    n = model.indicators_[j].shape[1]
+    return sp.csr_array((np.ones(len(pos)), (np.zeros(len(pos), int), pos)), shape=(1, n))
+
+
 def test_recommend_histories():
     model = ItemSimilarity().fit(mahout_data())
-    labels, scores = model.recommend(["ipad"])
+    labels, scores = model.recommend("u9", history(model, ["ipad"]))
     assert list(labels) == ["iphone"]
     assert scores[0] == pytest.approx(1.7260924347106847)
     # views of nexus and galaxy: rows of the cross indicator, summed
-    labels, scores = model.recommend({"view": ["nexus", "galaxy"]}, n=2)
+    none = sp.csr_array((1, 5))
+    labels, scores = model.recommend(0, none, N=2, others=[history(model, ["nexus", "galaxy"], 1)])
     assert list(labels) == ["galaxy", "iphone"]
     np.testing.assert_allclose(scores, [2 * 1.7260924347106847] * 2)
-    same = model.recommend([[], ["nexus", "galaxy"]], n=2)
-    np.testing.assert_array_equal(same[1], scores)
-    labels, _ = model.recommend(["ipad", "pixel", "walkman"])
-    assert model.last_unknown_ == 2
+    labels, _ = model.recommend(0, history(model, ["ipad"]))
     assert "ipad" not in labels
-    labels, _ = model.recommend(["iphone"], exclude_seen=False, n=5)
+    labels, _ = model.recommend(0, history(model, ["iphone"]), N=5,
+                                filter_already_liked_items=False)  # fmt: skip
     assert list(labels) == ["ipad"]  # iphone is not its own indicator
-    assert model.recommend(["surface"])[0].size == 0
+    assert model.recommend(0, history(model, ["surface"]))[0].size == 0
+    # counts are presence: a history of 3 purchases scores as one
+    three = history(model, ["ipad"]) * 3
+    once = model.recommend(0, history(model, ["ipad"]))
+    np.testing.assert_array_equal(model.recommend(0, three)[1], once[1])
 
 
-def test_recommend_all_is_a_lazy_bag(scheduler):
+def test_recommend_a_batch_is_the_rows_of_single_calls():
     model = ItemSimilarity().fit(mahout_data())
-    users = [["ipad"], {"view": ["nexus"]}, ["nothing-known"]]
-    bag = model.recommend_all(users, n=3)
-    assert isinstance(bag, db.Bag)
-    got = bag.compute()
-    for (labels, scores), history in zip(got, users, strict=True):
-        want = model.recommend(history, n=3)
-        np.testing.assert_array_equal(labels, want[0])
-        np.testing.assert_array_equal(scores, want[1])
-    from_bag = model.recommend_all(db.from_sequence(users, npartitions=2), n=3).compute()
-    assert [list(x[0]) for x in from_bag] == [list(x[0]) for x in got]
+    rows = sp.vstack([history(model, ["ipad"]), history(model, ["nexus", "galaxy"]),
+                      sp.csr_array((1, 5))]).tocsr()  # fmt: skip
+    ids, scores = model.recommend(["a", "b", "c"], rows, N=3)
+    assert ids.shape == scores.shape == (3, 3)
+    for u in range(3):
+        one = model.recommend("x", rows[[u]], N=3)
+        k = len(one[0])
+        assert ids[u, :k].tolist() == one[0].tolist()
+        np.testing.assert_array_equal(scores[u, :k], one[1])
+        assert all(v is None for v in ids[u, k:])
+        assert np.isneginf(scores[u, k:]).all()
 
 
 # ---------------------------------------------------------------------------
@@ -335,7 +346,7 @@ def test_row_similarity_equals_reference(chunks, entries, scheduler):
     np.testing.assert_array_equal(model.indicators_.toarray(), want)
     np.testing.assert_array_equal(model.row_counts_, Xs.sum(axis=1))
     assert model.n_columns_ == 40
-    _labels, scores = model.similar_rows(0, n=2)
+    _labels, scores = model.similar_rows(0, N=2)
     assert list(scores) == sorted(want[0][want[0] > 0], reverse=True)[:2]
 
 
@@ -406,14 +417,14 @@ def test_bad_values_of_lazy_input_surface_at_compute():
 
 def test_bad_queries():
     model = ItemSimilarity().fit(mahout_data())
-    with pytest.raises(ValueError, match="'n'"):
-        model.similar_items("ipad", n=0)
-    with pytest.raises(ValueError, match="'n'"):
-        model.recommend(["ipad"], n=-1)
-    with pytest.raises(TypeError, match="histories"):
-        model.recommend_all(42)
-    with pytest.raises(ValueError, match="2 actions"):
-        model.recommend([["ipad"], ["ipad"], ["ipad"]])
+    with pytest.raises(ValueError, match="'N'"):
+        model.similar_items("ipad", N=0)
+    with pytest.raises(ValueError, match="'N'"):
+        model.recommend(0, history(model, ["ipad"]), N=-1)
+    with pytest.raises(ValueError, match="user_items is required"):
+        model.recommend(3, None)
+    with pytest.raises(ValueError, match="1 secondary actions"):
+        model.recommend(0, history(model, ["ipad"]), others=[sp.csr_array((1, 5))] * 2)
 
 
 @pytest.mark.parametrize(

@@ -391,10 +391,8 @@ def recommender_precision() -> None:
 
     recs = {}
     cco = ItemSimilarity(max_similar_items=50).fit(bought, viewed)
-    histories = [[row(bought, u), row(viewed, u)] for u in who]
-    recs["ItemSimilarity (CCO)"] = [
-        labels for labels, _ in cco.recommend_all(histories, n=kmax).compute(scheduler="sync")
-    ]
+    ids, _ = cco.recommend(who, bought[who], N=kmax, others=[viewed[who]])  # padded with -1
+    recs["ItemSimilarity (CCO)"] = [r[r >= 0].tolist() for r in ids]
     als = ALS(factors=32, regularization=1.0, iterations=10, alpha=10.0).fit(
         sp.csr_array(bought + viewed)
     )

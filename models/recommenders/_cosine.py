@@ -12,16 +12,23 @@ from sklearn.base import BaseEstimator, _fit_context
 
 import dlinalg as dl
 from dlinalg import DRM
-from dlinalg.functions import compute_plan
 
 from .._validation import as_float64, check_not_empty
+from ._api_common import csr_entries, csr_from
 from ._cooccurrence import cosine_panels, stack_panels
 from ._recommend import FINITE, threshold
+from ._similarity_api import (
+    SimilarityRecommender,
+    check_fit_callback,
+    computed,
+    item_ids,
+    saved_labels,
+)
 
 __all__ = ["CosineSimilarity"]
 
 
-class CosineSimilarity(BaseEstimator):
+class CosineSimilarity(SimilarityRecommender, BaseEstimator):
     """Exact cosine similarity of every pair of columns (Spark's ``columnSimilarities()``).
 
     Parameters
@@ -64,11 +71,22 @@ class CosineSimilarity(BaseEstimator):
     >>> import numpy as np
     >>> from dlinalg.models import CosineSimilarity
     >>> X = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
-    >>> CosineSimilarity().fit(X).similarities_.toarray()
+    >>> model = CosineSimilarity().fit(X)
+    >>> model.similarities_.toarray()
     array([[0.        , 0.5       , 0.        ],
            [0.        , 0.        , 0.70710678],
            [0.        , 0.        , 0.        ]])
+
+    implicit's calls on the symmetric matrix (the columns are the items):
+
+    >>> model.similar_items(1)
+    (array([2, 0]), array([0.70710678, 0.5       ]))
+    >>> model.recommend(0, [[2.0, 0.0, 0.0]])  # a history weighted 2 on item 0
+    (array([1]), array([1.]))
     """
+
+    FORMAT = "dlinalg.CosineSimilarity/1"
+    BINARY = False  # histories weight the similarity rows, as implicit's CosineRecommender
 
     def __init__(self, *, threshold: float | None = None):
         self.threshold = threshold
@@ -76,7 +94,9 @@ class CosineSimilarity(BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {"threshold": [FINITE, None]}
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, A: Any, y: None = None) -> CosineSimilarity:
+    def fit(
+        self, A: Any, y: None = None, *, show_progress: bool | None = False, callback: Any = None
+    ) -> CosineSimilarity:
         """Compute the column cosines of ``A`` (any real values).
 
         Parameters
@@ -84,6 +104,12 @@ class CosineSimilarity(BaseEstimator):
         A : scipy.sparse, DRM, dask array or array-like of shape (n_rows, n_columns)
         y : None
             Ignored (scikit-learn's signature).
+        show_progress : bool or None, default=False
+            A one-step progress bar of the computation (:mod:`tqdm`); None:
+            on in Jupyter.
+        callback : None
+            implicit's signature; a callable raises ``NotImplementedError``
+            (no iterations, as implicit's ``CosineRecommender``).
 
         Returns
         -------
@@ -104,16 +130,45 @@ class CosineSimilarity(BaseEstimator):
         array([[0.        , 0.97590007],
                [0.        , 0.        ]])
         """
+        check_fit_callback(self, callback)
         M = _cosine_input(A)
         panels = cosine_panels(as_float64(M), threshold(self.threshold))
-        parts = compute_plan(panels)
+        parts = computed(self, show_progress, panels)
         n = M.shape[1]
         self.similarities_ = stack_panels(list(parts), (n, n))
         self.column_labels_ = (
             pd.Index(M.col_labels) if M.col_labels is not None else pd.RangeIndex(n)
         )
         self.n_features_in_ = n
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        """The symmetric cosine matrix (no diagonal): neighbours and scoring rows."""
+        S = self.similarities_
+        self._symmetric = sp.csr_array(S + S.T)
+        self._symmetric.sort_indices()
+
+    # --- implicit's calls (SimilarityRecommender): the columns are the items ---------------
+    def _items(self, j: int = 0):
+        return item_ids(self.column_labels_)
+
+    def _neighbours(self, j: int = 0) -> sp.csr_array:
+        return self._symmetric
+
+    def _scoring(self) -> list[sp.csr_array]:
+        return [self._symmetric]
+
+    def _state(self) -> tuple[dict, dict]:
+        return csr_entries("similarities", self.similarities_), {
+            "column_labels": item_ids(self.column_labels_).labels
+        }
+
+    def _restore(self, data: dict) -> None:
+        self.similarities_ = csr_from(data, "similarities")
+        self.n_features_in_ = self.similarities_.shape[1]
+        self.column_labels_ = saved_labels(data, "column_labels", self.n_features_in_)
+        self._prepare()
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -10,7 +10,6 @@ when the model was fitted on labeled input, positions otherwise (see
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -19,48 +18,22 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import POSITIVE_INT, check_params
 from ._als_kernels import solve_block
+from ._api_common import (
+    candidates,
+    check_N,
+    one_or_batch,
+    ranked_top,
+    read_npz,
+    rows_matrix,
+    write_npz,
+)
 from ._ids import Ids, as_id_array
-from ._topk import top_k_rows
 
 __all__ = ["FactorRecommender"]
 
-#: Scores held at once by a batched call (rows x items, float64): 256 MiB.
-SCORE_BYTES = 2**28
-
 #: The ``format`` entry of a saved model.
 FORMAT = "dlinalg.ALS/1"
-
-
-def _rows_matrix(M: Any, rows: int, cols: int, name: str, nonneg: bool) -> sp.csr_array:
-    """``M`` as a checked ``rows x cols`` CSR array of finite values."""
-    if M is None:
-        raise ValueError(f"{name} is required here (one row of interactions per id)")
-    try:
-        csr = sp.csr_array(M) if sp.issparse(M) else sp.csr_array(np.atleast_2d(np.asarray(M)))
-    except Exception as exc:  # any failure means "not a matrix"
-        raise TypeError(
-            f"{name} must be a sparse or dense matrix, got {type(M).__name__}"
-        ) from exc
-    if csr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {csr.dtype}")
-    if csr.shape != (rows, cols):
-        raise ValueError(
-            f"{name} must have shape ({rows}, {cols}) (one row per id, one column per "
-            f"{'item' if name == 'user_items' else 'user'} of the model), got {csr.shape}"
-        )
-    csr = sp.csr_array(csr, dtype=np.float64, copy=True)
-    csr.sum_duplicates()
-    csr.sort_indices()
-    if not np.isfinite(csr.data).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-    if nonneg and csr.data.size and csr.data.min() < 0:
-        raise ValueError(
-            f"{name} holds a negative count ({csr.data.min()!r}) for the implicit model"
-        )
-    csr.eliminate_zeros()
-    return csr
 
 
 def _cosine_norms(F: np.ndarray) -> np.ndarray:
@@ -86,22 +59,11 @@ class FactorRecommender:
         return Ids(self.item_labels_, self.n_items_, "item")
 
     def _check_N(self, N: Any, method: str) -> int:
-        check_params(f"{type(self).__name__}.{method}", {"N": [POSITIVE_INT]}, N=N)
-        return int(N)
+        return check_N(self, N, method)
 
     def _candidates(self, side: Ids, keep: Any, drop: Any, labels: bool, names: tuple) -> tuple:
         """``(positions ranked, positions left out)`` from ``items``/``filter_items``."""
-        if keep is not None and drop is not None:
-            raise ValueError(f"give {names[0]} or {names[1]}, not both")
-        ranked = None
-        if keep is not None:
-            ranked = np.unique(side.positions(as_id_array(keep, names[0])[0], labels=labels))
-            if not ranked.size:
-                raise ValueError(f"{names[0]} is empty: nothing to rank")
-        out = (
-            None if drop is None else side.positions(as_id_array(drop, names[1])[0], labels=labels)
-        )
-        return ranked, out
+        return candidates(side, keep, drop, labels, names)
 
     # --- fold-in ---------------------------------------------------------------------------
     def _fold_in(self, R: sp.csr_array, other: np.ndarray) -> np.ndarray:
@@ -144,7 +106,7 @@ class FactorRecommender:
         """
         check_is_fitted(self)
         ids, scalar = as_id_array(userid, "userid")
-        R = _rows_matrix(user_items, len(ids), self.n_items_, "user_items", self.implicit)
+        R = rows_matrix(user_items, len(ids), self.n_items_, "user_items", self.implicit)
         out = self._fold_in(R, self.item_factors_)
         return out[0] if scalar else out
 
@@ -156,7 +118,7 @@ class FactorRecommender:
         """
         check_is_fitted(self)
         ids, scalar = as_id_array(itemid, "itemid")
-        R = _rows_matrix(item_users, len(ids), self.n_users_, "item_users", self.implicit)
+        R = rows_matrix(item_users, len(ids), self.n_users_, "item_users", self.implicit)
         out = self._fold_in(R, self.user_factors_)
         return out[0] if scalar else out
 
@@ -181,7 +143,7 @@ class FactorRecommender:
         check_is_fitted(self)
         ids, _ = as_id_array(userids, "userids")
         factors = self.recalculate_user(ids, user_items)
-        R = _rows_matrix(user_items, len(ids), self.n_items_, "user_items", self.implicit)
+        R = rows_matrix(user_items, len(ids), self.n_items_, "user_items", self.implicit)
         grown, pos = self._users().extended(ids, labels=labels)
         self.user_factors_ = _grow(self.user_factors_, grown.count)
         self.user_factors_[pos] = factors
@@ -194,7 +156,7 @@ class FactorRecommender:
         check_is_fitted(self)
         ids, _ = as_id_array(itemids, "itemids")
         factors = self.recalculate_item(ids, item_users)
-        R = _rows_matrix(item_users, len(ids), self.n_users_, "item_users", self.implicit)
+        R = rows_matrix(item_users, len(ids), self.n_users_, "item_users", self.implicit)
         grown, pos = self._items().extended(ids, labels=labels)
         self.item_factors_ = _grow(self.item_factors_, grown.count)
         self.item_factors_[pos] = factors
@@ -279,7 +241,7 @@ class FactorRecommender:
         ranked, dropped = self._candidates(item_ids, items, filter_items, labels,
                                            ("items", "filter_items"))  # fmt: skip
         if recalculate_user or user_items is not None:
-            history = _rows_matrix(user_items, len(ids), self.n_items_, "user_items",
+            history = rows_matrix(user_items, len(ids), self.n_items_, "user_items",
                                    self.implicit)  # fmt: skip
         if recalculate_user:
             X = self._fold_in(history, self.item_factors_)
@@ -290,11 +252,7 @@ class FactorRecommender:
                 history = self._seen[pos]
         skip = history if filter_already_liked_items else None
         out_ids, scores = _top_items(X, self.item_factors_, N, skip, ranked, dropped)
-        out_ids = item_ids.out(out_ids, labels=labels)
-        if scalar:
-            keep = scores[0] > -np.inf
-            return out_ids[0][keep], scores[0][keep]
-        return out_ids, scores
+        return one_or_batch(item_ids.out(out_ids, labels=labels), scores, scalar)
 
     def similar_items(
         self,
@@ -382,35 +340,20 @@ class FactorRecommender:
         """
         check_is_fitted(self)
         arrays = {
-            "format": np.array(FORMAT),
-            "params": np.array(json.dumps(self.get_params())),
             "user_factors": self.user_factors_,
             "item_factors": self.item_factors_,
             "loss": np.asarray(self.loss_, dtype=np.float64),
             "seen_indptr": self._seen.indptr.astype(np.int64),
             "seen_indices": self._seen.indices.astype(np.int32),
         }
-        for name, index in (
-            ("user_labels", self.user_labels_),
-            ("item_labels", self.item_labels_),
-        ):
-            if index is not None:
-                arrays[name] = _label_array(index, name)
-        with open(os.fspath(path), "wb") as f:  # np.savez would append ".npz" to a bare name
-            np.savez(f, **arrays)
+        labels = {"user_labels": self.user_labels_, "item_labels": self.item_labels_}
+        write_npz(path, FORMAT, self.get_params(), arrays, labels)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Any:
         """A model written by :meth:`save` (read with ``allow_pickle=False``)."""
-        try:
-            with np.load(os.fspath(path), allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"{os.fspath(path)!r} is not a saved dlinalg model: {exc}") from exc
-        if "format" not in data or str(data["format"]) != FORMAT:
-            got = str(data["format"]) if "format" in data else "no format entry"
-            raise ValueError(f"{os.fspath(path)!r} is not a saved {FORMAT} model ({got})")
-        model = cls(**json.loads(str(data["params"])))
+        params, data = read_npz(path, FORMAT)
+        model = cls(**params)
         X, Y = data["user_factors"], data["item_factors"]
         model.user_factors_, model.item_factors_ = X, Y
         model.loss_ = [float(v) for v in data["loss"]]
@@ -424,18 +367,6 @@ class FactorRecommender:
         )
         model._seen = sp.csr_array(seen, shape=(X.shape[0], Y.shape[0]))
         return model
-
-
-def _label_array(index: pd.Index, name: str) -> np.ndarray:
-    values = index.to_numpy()
-    if values.dtype.kind in "biuf":
-        return values
-    if all(isinstance(v, str) for v in values):
-        return values.astype(str)
-    bad = next(v for v in values if not isinstance(v, str))
-    raise TypeError(
-        f"save keeps numeric or string labels; {name} holds {bad!r} ({type(bad).__name__})"
-    )
 
 
 def _grow(F: np.ndarray, rows: int) -> np.ndarray:
@@ -459,32 +390,19 @@ def _replace_rows(seen: sp.csr_array, pos: np.ndarray, R: sp.csr_array, rows: in
 def _top(Q, F, N, skip, ranked, dropped, scale=None) -> tuple[np.ndarray, np.ndarray]:
     """Top ``N`` of ``Q F^T`` per row over the candidate columns, in column positions.
 
-    ``ranked``: the only columns to rank (sorted positions); ``dropped``:
-    columns never chosen (not with ``ranked``); ``skip``: a per-row CSR
-    pattern of columns to leave out; ``scale``: row and column norms (cosine).
-    Rows are scored in batches of at most :data:`SCORE_BYTES`.
+    ``ranked``, ``dropped``, ``skip`` as :func:`._api_common.ranked_top`;
+    ``scale``: row and column norms (cosine).
     """
     cand = F if ranked is None else F[ranked]
-    N = min(N, cand.shape[0])
-    ids = np.empty((Q.shape[0], N), np.int64)
-    vals = np.empty((Q.shape[0], N), np.result_type(Q, F))
-    step = max(1, SCORE_BYTES // (8 * cand.shape[0]))
-    for a in range(0, Q.shape[0], step):
-        b = min(a + step, Q.shape[0])
+
+    def score(a: int, b: int) -> np.ndarray:
         scores = Q[a:b] @ cand.T
         if scale is not None:
             scores = scores / scale[0][a:b, None] / scale[1][None, :]
-        if dropped is not None:
-            scores[:, dropped] = np.nan  # never chosen by top_k_rows
-        pattern = (None, None)
-        if skip is not None:
-            block = skip[a:b] if ranked is None else skip[a:b][:, ranked]  # renumbered
-            block = sp.csr_array(block)
-            pattern = (block.indptr, block.indices)
-        ids[a:b], vals[a:b] = top_k_rows(scores, N, *pattern)
-    if ranked is not None:
-        ids = np.where(ids >= 0, ranked[np.maximum(ids, 0)], -1)
-    return ids, vals
+        return scores
+
+    return ranked_top(score, Q.shape[0], cand.shape[0], N, skip, ranked, dropped,
+                      dtype=np.result_type(Q, F))  # fmt: skip
 
 
 def _top_items(X, Y, N, skip, ranked, dropped) -> tuple[np.ndarray, np.ndarray]:
@@ -496,8 +414,4 @@ def _similar(Q, F, N, ranked, dropped, side: Ids, labels: bool, scalar: bool):
     qn = _cosine_norms(Q)
     ids, vals = _top(Q, F, N, None, ranked, dropped,
                      scale=(qn, norms if ranked is None else norms[ranked]))  # fmt: skip
-    ids = side.out(ids, labels=labels)
-    if scalar:
-        keep = vals[0] > -np.inf
-        return ids[0][keep], vals[0][keep]
-    return ids, vals
+    return one_or_batch(side.out(ids, labels=labels), vals, scalar)

@@ -1,26 +1,23 @@
-"""What the LLR estimators share: input checks, label lookups and history scoring.
+"""What the LLR estimators share: input checks, parameter kinds and action lookups.
 
 :func:`interaction_inputs` validates what ``fit`` receives (an
 :class:`~dlinalg.models.Interactions`, or user x item matrices of any
 kind) before any Dask graph exists, and returns DRMs with aligned row blocks.
-:class:`Scorer` turns a user's history into scores with the fitted
-indicators; it is small and picklable so a Dask bag can ship it once.
+The recommendation calls are in :mod:`._similarity_api`.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
 import dask.array as da
-import dask.bag as db
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from dask.base import tokenize
 
 import dlinalg as dl
 from dlinalg import DRM
@@ -28,8 +25,7 @@ from dlinalg._validation import check_same_labels
 
 from .._validation import Range, check_not_empty
 from ._counts import check_counts
-from ._interactions import Interactions, encode_labels
-from ._topk import top_k_order
+from ._interactions import Interactions
 
 __all__ = [
     "Inputs",
@@ -40,11 +36,6 @@ __all__ = [
     "count_or_none",
     "threshold",
     "which_index",
-    "label_position",
-    "Scorer",
-    "best_of_row",
-    "as_bag",
-    "recommend_partition",
 ]
 
 
@@ -209,104 +200,3 @@ def which_index(which: Any, names: list[Hashable]) -> int:
     ):
         return int(which)
     raise KeyError(f"no action {which!r}; the fitted actions are {names}")
-
-
-def label_position(index: pd.Index, label: Hashable, what: str) -> int:
-    """Position of ``label`` in ``index``; KeyError naming it otherwise."""
-    pos = index.get_indexer(pd.Index([label], dtype=object))
-    if pos[0] < 0:
-        raise KeyError(f"{what} {label!r} is not among the {len(index)} fitted labels")
-    return int(pos[0])
-
-
-class Scorer:
-    """A user's histories -> the top ``n`` primary items, from the fitted indicators.
-
-    ``score(i) = sum_j sum_{h in history_j} indicator_j[i, h]``: each
-    indicator's transpose (item_j x primary, CSR) gives the rows to add.
-    """
-
-    def __init__(self, indicators: list[sp.csr_array], labels: list[pd.Index], names: list):
-        self.transposed = [sp.csr_array(m.T) for m in indicators]
-        self.labels = labels
-        self.names = names
-        self._token = tokenize(
-            [(m.indptr, m.indices, m.data, m.shape) for m in indicators], labels, names
-        )
-
-    def __dask_tokenize__(self) -> str:
-        return self._token
-
-    def histories(self, history: Any) -> tuple[list[np.ndarray], int]:
-        """Parse one user's history into index arrays per action, and count unknown labels."""
-        n_actions = len(self.names)
-        if isinstance(history, Mapping):
-            per = [[] for _ in range(n_actions)]
-            for key, items in history.items():
-                per[which_index(key, self.names)] = items
-        elif _is_nested(history):
-            per = list(history)
-            if len(per) > n_actions:
-                raise ValueError(
-                    f"the history has {len(per)} lists but the model has {n_actions} actions"
-                )
-            per += [[]] * (n_actions - len(per))
-        else:
-            per = [history] + [[]] * (n_actions - 1)
-        unknown = 0
-        out = []
-        for j, items in enumerate(per):
-            idx, miss = encode_labels(self.labels[j], [] if items is None else items)
-            out.append(idx)
-            unknown += miss
-        return out, unknown
-
-    def recommend(self, history: Any, n: int, exclude_seen: bool) -> tuple:
-        """``(labels, scores, n_unknown)`` for one user."""
-        hist, unknown = self.histories(history)
-        scores = np.zeros(len(self.labels[0]))
-        for t, idx in zip(self.transposed, hist, strict=True):
-            if idx.size:
-                scores += np.asarray(t[idx].sum(axis=0)).ravel()
-        if exclude_seen and hist[0].size:
-            scores[hist[0]] = 0.0
-        scores[scores < 0] = 0.0
-        cand = np.flatnonzero(scores > 0)
-        order = cand[top_k_order(scores[cand], n)]
-        return self.labels[0][order].to_numpy(), scores[order], unknown
-
-    def recommend_partition(self, histories: Any, n: int, exclude_seen: bool) -> list:
-        """Recommendations for a partition of a Dask bag of histories."""
-        return [self.recommend(h, n, exclude_seen)[:2] for h in histories]
-
-
-def _is_nested(history: Any) -> bool:
-    if isinstance(history, str | bytes) or not isinstance(history, Sequence | np.ndarray):
-        return False
-    items = list(history)
-    return bool(items) and all(
-        isinstance(h, list | tuple | set | frozenset | np.ndarray | pd.Index) for h in items
-    )
-
-
-def best_of_row(matrix: sp.csr_array, i: int, labels: pd.Index, n: int) -> tuple:
-    """Labels and scores of the ``n`` best entries of row ``i``, descending, ties by index."""
-    start, stop = matrix.indptr[i], matrix.indptr[i + 1]
-    cols, vals = matrix.indices[start:stop], matrix.data[start:stop]
-    order = top_k_order(vals, n)
-    return labels[cols[order]].to_numpy(), vals[order]
-
-
-def as_bag(users: Any) -> db.Bag:
-    """A list of histories as a Dask bag (at most 64 partitions)."""
-    if not isinstance(users, Iterable) or isinstance(users, str | bytes | dict):
-        raise TypeError(f"users must be a Dask bag or a list of histories, got {users!r}")
-    seq = list(users)
-    if not seq:
-        raise ValueError("users is empty: pass at least one history")
-    return db.from_sequence(seq, npartitions=min(len(seq), 64))
-
-
-def recommend_partition(histories: Any, scorer: Scorer, n: int, exclude_seen: bool) -> list:
-    """Bag partition function: ``(labels, scores)`` per history."""
-    return scorer.recommend_partition(histories, n, exclude_seen)

@@ -12,81 +12,39 @@ never exists anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
-import dask
-import dask.bag as db
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from dlinalg.errors import OperandTypeError
-from dlinalg.functions import compute_plan
-
-from .._validation import check_params
+from ._api_common import csr_entries, csr_from
 from ._cooccurrence import downsample, llr_panels, stack_panels
 from ._cosine import CosineSimilarity
 from ._recommend import (
     COUNT,
     FINITE,
     SEED,
-    Scorer,
-    as_bag,
-    best_of_row,
     count_or_none,
     interaction_inputs,
-    label_position,
-    recommend_partition,
     threshold,
     which_index,
+)
+from ._similarity_api import (
+    SimilarityRecommender,
+    check_fit_callback,
+    computed,
+    item_ids,
+    saved_labels,
 )
 
 __all__ = ["ItemSimilarity", "RowSimilarity", "CosineSimilarity"]
 
 
-def _labels_or_fail(items: Any, what: str) -> None:
-    """Refuse what cannot be a list of item labels: a str or bytes, None, a scalar."""
-    if isinstance(items, str | bytes):
-        raise OperandTypeError(
-            f"{what} must be a list-like of item labels, got the {type(items).__name__} "
-            f"{items!r}, which would be read as one label, or as its characters; pass a "
-            f"list: [{items!r}]"
-        )
-    if not isinstance(items, Iterable) or (isinstance(items, np.ndarray) and items.ndim == 0):
-        remedy = "[] for no history" if items is None else f"[{items!r}]"
-        raise OperandTypeError(
-            f"{what} must be a list-like of item labels, a dict {{action: labels}} or a "
-            f"list of lists, got {items!r} of type {type(items).__name__}; pass a list: "
-            f"{remedy}"
-        )
-
-
-def check_history(history: Any, what: str = "user_history") -> None:
-    """Refuse a history :meth:`ItemSimilarity.recommend` would silently misread.
-
-    A str or bytes (``"ab"`` is neither the label ``"ab"`` nor the labels
-    ``"a"``, ``"b"`` with certainty), None or a scalar, at the top level or as
-    one action's labels in a dict, is an :class:`~dlinalg.errors.OperandTypeError`
-    naming the value. Unknown labels are not an error (see ``recommend``).
-    """
-    if isinstance(history, Mapping):
-        for key, items in history.items():
-            if items is not None:
-                _labels_or_fail(items, f"the labels of action {key!r} in {what}")
-        return
-    _labels_or_fail(history, what)
-    if isinstance(history, Sequence):
-        lists = [isinstance(h, list | set | frozenset | np.ndarray) for h in history]
-        if any(lists) and not all(lists):
-            odd = history[lists.index(True)]
-            raise OperandTypeError(
-                f"{what} mixes labels and lists (such as {odd!r}): pass either a list of "
-                "labels, or one list of labels per action"
-            )
-
-
-class ItemSimilarity(BaseEstimator):
+class ItemSimilarity(SimilarityRecommender, BaseEstimator):
     """Correlated cross-occurrence (CCO) item indicators scored by log-likelihood ratio.
 
     Mahout's ``spark-itemsimilarity`` on dlinalg: for a primary action A
@@ -128,8 +86,6 @@ class ItemSimilarity(BaseEstimator):
     actions_ : list
         Action names (``Interactions.actions``), or positions 0, 1, ... for
         matrices.
-    last_unknown_ : int
-        Labels ignored as unknown by the last :meth:`recommend` call.
 
     See Also
     --------
@@ -195,9 +151,12 @@ class ItemSimilarity(BaseEstimator):
     >>> labels, scores = model.similar_items(4, which=1)  # surface, by views
     >>> labels, scores
     (array([4, 3]), array([4.49868116, 0.67959615]))
-    >>> model.recommend([1])  # a user who bought an ipad
+    >>> bought_ipad = np.array([[0, 1, 0, 0, 0]])  # one user's history, item columns
+    >>> model.recommend(0, bought_ipad)
     (array([2]), array([1.72609243]))
     """
+
+    FORMAT = "dlinalg.ItemSimilarity/1"
 
     def __init__(
         self,
@@ -233,7 +192,9 @@ class ItemSimilarity(BaseEstimator):
         }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, A: Any, *others: Any) -> ItemSimilarity:
+    def fit(
+        self, A: Any, *others: Any, show_progress: bool | None = False, callback: Any = None
+    ) -> ItemSimilarity:
         """Compute the indicator matrices of the primary action against every action.
 
         Parameters
@@ -244,6 +205,12 @@ class ItemSimilarity(BaseEstimator):
             :class:`~dlinalg.models.Interactions` holding every action.
         *others : same kinds as A, of shape (n_users, n_items_j)
             Secondary actions on the same users (not with an Interactions).
+        show_progress : bool or None, default=False
+            A one-step progress bar of the computation (:mod:`tqdm`); None:
+            on in Jupyter.
+        callback : None
+            implicit's signature; a callable raises ``NotImplementedError``
+            (no iterations to report, as implicit's ``ItemItemRecommender``).
 
         Returns
         -------
@@ -276,6 +243,7 @@ class ItemSimilarity(BaseEstimator):
         >>> model.actions_, model.n_users_, model.indicators_[1].shape
         (['buy', 'view'], 3, (2, 2))
         """
+        check_fit_callback(self, callback)
         p = self._params()
         data = interaction_inputs(A, others, type(self).__name__)
         sampled = [
@@ -290,7 +258,7 @@ class ItemSimilarity(BaseEstimator):
         ]
         counts = [s.col_counts for s in sampled]
         flat = [d for group in panels for d in group]
-        results = compute_plan([*flat, *counts])
+        results = computed(self, show_progress, [*flat, *counts])
         parts, self.item_counts_ = list(results[: len(flat)]), list(results[len(flat) :])
         n0 = data.matrices[0].shape[1]
         self.indicators_ = []
@@ -300,89 +268,75 @@ class ItemSimilarity(BaseEstimator):
         self.item_labels_ = data.item_labels
         self.n_users_ = data.n_users
         self.actions_ = data.names
-        self.last_unknown_ = 0
-        self._scorer = Scorer(self.indicators_, self.item_labels_, self.actions_)
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        """The indicators transposed (action items x primary items): the scoring rows."""
+        self._transposed = [sp.csr_array(m.T) for m in self.indicators_]
 
     def __sklearn_tags__(self) -> Any:
         return _count_tags(super().__sklearn_tags__())
 
+    # --- implicit's calls (SimilarityRecommender) ----------------------------------------
+    def _items(self, j: int = 0):
+        return item_ids(self.item_labels_[j])
+
+    def _neighbours(self, j: int = 0) -> sp.csr_array:
+        return self.indicators_[j]
+
+    def _scoring(self) -> list[sp.csr_array]:
+        return self._transposed
+
     def similar_items(
-        self, item: Hashable, n: int = 10, which: Hashable | int = 0
+        self,
+        itemid: Any,
+        N: int = 10,
+        recalculate_item: bool = False,
+        item_users: Any = None,
+        filter_items: Any = None,
+        items: Any = None,
+        *,
+        which: Hashable | int = 0,
+        labels: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` indicators of a primary item in one action, best first.
+        """The ``N`` indicators of primary items in one action, best first.
+
+        implicit's call (0.7): row ``itemid`` of ``indicators_[which]``,
+        highest LLR first (ties to the lower item position); the item itself
+        is never its own indicator.
 
         Parameters
         ----------
-        item : label
-            A primary item (a label of ``item_labels_[0]``).
-        n : int, default=10
-            How many to return (fewer if the item has fewer indicators).
+        itemid : id or array of ids
+            Primary items (labels of ``item_labels_[0]``, positions when
+            fitted on plain matrices). One id gives 1-D results, an array
+            2-D ones padded with ``-1`` (None for labels) and ``-inf``.
+        N : int, default=10
+            Indicators per item (fewer if the item has fewer).
+        recalculate_item, item_users
+            implicit's signature; ``recalculate_item=True`` raises
+            ``NotImplementedError``.
+        filter_items, items : array of ids of action ``which``, optional
+            Items never returned, or the only items returned (not both).
         which : action name or int, default=0
             The action whose items are returned (0: the primary action).
+        labels : bool, default=True
+            Ids as labels; False: positions.
 
         Returns
         -------
-        labels : ndarray
-            Item labels of action ``which``.
+        ids : ndarray
+            Items of action ``which``.
         scores : ndarray of float64
-            Their LLR scores, descending (ties: lower item index first).
+            Their LLR scores, descending.
 
         Raises
         ------
         KeyError
-            If ``item`` or ``which`` is unknown.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from dlinalg.models import ItemSimilarity
-        >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
-        >>> ItemSimilarity().fit(A).similar_items(0)
-        (array([1]), array([1.72609243]))
-        """
-        check_is_fitted(self, "indicators_")
-        check_params("ItemSimilarity.similar_items", {"n": [COUNT]}, n=n)
-        n = int(n)
-        j = which_index(which, self.actions_)
-        i = label_position(self.item_labels_[0], item, "item")
-        return best_of_row(self.indicators_[j], i, self.item_labels_[j], n)
-
-    def recommend(
-        self, user_history: Any, n: int = 10, exclude_seen: bool = True
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top ``n`` primary items for one user's history.
-
-        Parameters
-        ----------
-        user_history : list-like of labels, dict or list of lists
-            Primary item labels; or a dict ``{action: labels}``; or one
-            list of labels per action, in the order of ``actions_``. Unknown
-            labels are ignored and counted in ``last_unknown_`` (as Mahout's
-            search-engine recommender ignores items it has no indicator for,
-            and new items appear faster than models are refitted): check
-            ``last_unknown_`` to detect a history in the wrong label type.
-        n : int, default=10
-            How many items to return.
-        exclude_seen : bool, default=True
-            Leave out the items of the primary history.
-
-        Returns
-        -------
-        labels : ndarray
-            Primary item labels with a positive score, best first.
-        scores : ndarray of float64
-            ``sum_j sum_{h in history_j} indicators_[j][item, h]``.
-
-        Raises
-        ------
-        TypeError
-            :class:`~dlinalg.errors.OperandTypeError` if the history (or one
-            action's labels in a dict) is a str or bytes (``"ab"``: one label
-            or two? pass ``["ab"]``), None or a scalar; the message names it.
+            Unknown item ids or action ``which``, naming them.
         ValueError
-            If ``n`` is not a positive int, or a list of lists has more lists
-            than the model has actions.
+            ``N < 1``, both ``items`` and ``filter_items``.
 
         Examples
         --------
@@ -390,58 +344,110 @@ class ItemSimilarity(BaseEstimator):
         >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
         >>> model = ItemSimilarity().fit(A)
-        >>> model.recommend([0, 42])  # 42 is no item: ignored, and counted
+        >>> model.similar_items(0)
         (array([1]), array([1.72609243]))
-        >>> model.last_unknown_
-        1
+        >>> model.similar_items([0, 2], N=2)[0]
+        array([[ 1, -1],
+               [ 1, -1]])
         """
-        check_is_fitted(self, "indicators_")
-        check_params("ItemSimilarity.recommend", {"n": [COUNT]}, n=n)
-        n = int(n)
-        check_history(user_history)
-        labels, scores, self.last_unknown_ = self._scorer.recommend(
-            user_history, n, bool(exclude_seen)
-        )
-        return labels, scores
+        check_is_fitted(self)
+        j = which_index(which, self.actions_)
+        return self._similar(itemid, N, recalculate_item, filter_items, items, j, labels)
 
-    def recommend_all(self, users: Any, n: int = 10, exclude_seen: bool = True) -> db.Bag:
-        """Recommendations for many users, lazily: a Dask bag of ``(labels, scores)``.
+    def recommend(
+        self,
+        userid: Any,
+        user_items: Any,
+        N: int = 10,
+        filter_already_liked_items: bool = True,
+        filter_items: Any = None,
+        recalculate_user: bool = False,
+        items: Any = None,
+        *,
+        others: Any = None,
+        labels: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``N`` primary items of highest indicator score, for one user or a batch.
+
+        implicit's call (0.7, ``ItemItemRecommender.recommend``; as
+        :meth:`CosineSimilarity.recommend`, plus ``others``). Mahout's
+        indicator-based recommendation, item ``i`` scoring
+        ``sum_j sum_{h in history_j} indicators_[j][i, h]`` over the items the
+        user has (presence: any positive count counts once).
 
         Parameters
         ----------
-        users : dask.bag.Bag or iterable of histories
-            One history per user, in any form :meth:`recommend` accepts.
-        n, exclude_seen
-            As in :meth:`recommend`.
+        userid : id or array of ids
+            Only their number is used: every user is scored from its row of
+            ``user_items`` (one id: 1-D results; an array: 2-D).
+        user_items : sparse or dense matrix of shape (n, n_items)
+            The users' primary histories, one column per primary item
+            (``indicators_[0].shape[1]``), in position order.
+        N, filter_already_liked_items, filter_items, recalculate_user, items, labels
+            As implicit's: ``N`` items per user; leave out the user's
+            primary items; never recommend ``filter_items``;
+            ``recalculate_user`` has no effect (an item-item model); rank
+            only ``items``; ids as labels (False: positions).
+        others : list of matrices, optional
+            Secondary histories (cross-occurrence): ``others[j - 1]`` of
+            shape (n, n_items of action j) for the actions after the
+            primary, in the order of ``actions_``.
 
         Returns
         -------
-        dask.bag.Bag
-            One ``(labels, scores)`` per user, in order. The fitted model is
-            sent to the workers once.
+        ids, scores : ndarray of shape (N,) or (n, N)
+            Primary items with a positive score, best first, ties to the
+            lower position. One user: the items scored; a batch: rows
+            padded with ``-1`` (None for labels) and ``-inf``.
+
+        Raises
+        ------
+        KeyError
+            Unknown item ids in ``items``/``filter_items``, naming them.
+        ValueError
+            ``user_items`` (or one of ``others``) missing, of the wrong
+            shape, negative or not finite; more ``others`` than secondary
+            actions; ``N < 1``; both ``items`` and ``filter_items``.
+        TypeError
+            A history that is not a numeric matrix.
 
         Examples
         --------
         >>> import numpy as np
         >>> from dlinalg.models import ItemSimilarity
         >>> A = np.array([[1, 1, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]])
-        >>> bag = ItemSimilarity().fit(A).recommend_all([[0], [2], []])
-        >>> [labels.tolist() for labels, scores in bag.compute(scheduler="threads")]
-        [[1], [1], []]
+        >>> model = ItemSimilarity().fit(A)
+        >>> model.recommend(0, [[1, 0, 0]])  # a new user with item 0
+        (array([1]), array([1.72609243]))
+        >>> model.recommend([7, 8], np.array([[1, 0, 0], [0, 0, 1]]), N=2)
+        (array([[ 1, -1],
+               [ 1, -1]]), array([[1.72609243,       -inf],
+               [1.72609243,       -inf]]))
         """
-        check_is_fitted(self, "indicators_")
-        check_params("ItemSimilarity.recommend_all", {"n": [COUNT]}, n=n)
-        n = int(n)
-        if not isinstance(users, db.Bag):
-            if isinstance(users, Iterable) and not isinstance(users, str | bytes | dict):
-                users = list(users)
-                for i, history in enumerate(users):
-                    check_history(history, f"history {i} of users")
-            bag = as_bag(users)
-        else:
-            bag = users
-        scorer = dask.delayed(self._scorer, pure=True, traverse=False)
-        return bag.map_partitions(recommend_partition, scorer, n, bool(exclude_seen))
+        others = [] if others is None else list(others)
+        return self._recommend(userid, user_items, N, filter_already_liked_items, filter_items,
+                               items, labels, others)  # fmt: skip
+
+    # --- persistence -----------------------------------------------------------------------
+    def _state(self) -> tuple[dict, dict]:
+        arrays: dict[str, Any] = {"n_users": np.int64(self.n_users_)}
+        labels: dict[str, Any] = {"actions": pd.Index(self.actions_)}
+        for j, m in enumerate(self.indicators_):
+            arrays.update(csr_entries(f"indicators{j}", m))
+            arrays[f"item_counts{j}"] = np.asarray(self.item_counts_[j], dtype=np.int64)
+            labels[f"item_labels{j}"] = item_ids(self.item_labels_[j]).labels
+        return arrays, labels
+
+    def _restore(self, data: dict) -> None:
+        self.actions_ = data["actions"].tolist()
+        self.n_users_ = int(data["n_users"])
+        self.indicators_, self.item_counts_, self.item_labels_ = [], [], []
+        for j in range(len(self.actions_)):
+            m = csr_from(data, f"indicators{j}")
+            self.indicators_.append(m)
+            self.item_counts_.append(data[f"item_counts{j}"])
+            self.item_labels_.append(saved_labels(data, f"item_labels{j}", m.shape[1]))
+        self._prepare()
 
 
 def _count_tags(tags: Any) -> Any:
@@ -451,7 +457,7 @@ def _count_tags(tags: Any) -> Any:
     return tags
 
 
-class RowSimilarity(BaseEstimator):
+class RowSimilarity(SimilarityRecommender, BaseEstimator):
     """Similar rows by log-likelihood ratio of ``A A'`` (Mahout's ``spark-rowsimilarity``).
 
     Rows are the things compared (documents, users), columns what they
@@ -507,9 +513,11 @@ class RowSimilarity(BaseEstimator):
     >>> from dlinalg.models import RowSimilarity
     >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
     >>> model = RowSimilarity().fit(docs)
-    >>> model.similar_rows(0)
+    >>> model.similar_items(0)  # the rows are the "items"; similar_rows is the same call
     (array([1, 3]), array([5.54517744, 1.72609243]))
     """
+
+    FORMAT = "dlinalg.RowSimilarity/1"
 
     def __init__(
         self,
@@ -532,7 +540,9 @@ class RowSimilarity(BaseEstimator):
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, A: Any, y: None = None) -> RowSimilarity:
+    def fit(
+        self, A: Any, y: None = None, *, show_progress: bool | None = False, callback: Any = None
+    ) -> RowSimilarity:
         """Compute the row indicators of ``A`` (rows x columns counts).
 
         Parameters
@@ -541,6 +551,8 @@ class RowSimilarity(BaseEstimator):
             Counts; an Interactions gives its primary action (users as rows).
         y : None
             Ignored (scikit-learn's signature).
+        show_progress, callback
+            As :meth:`ItemSimilarity.fit`.
 
         Returns
         -------
@@ -559,6 +571,7 @@ class RowSimilarity(BaseEstimator):
         >>> RowSimilarity(max_similar_rows=1).fit(docs).indicators_.nnz
         4
         """
+        check_fit_callback(self, callback)
         est = type(self).__name__
         k, cap = int(self.max_similar_rows), count_or_none(self.max_interactions_per_row)
         min_llr, seed = threshold(self.min_llr), int(self.seed)
@@ -568,35 +581,44 @@ class RowSimilarity(BaseEstimator):
         panels = llr_panels(
             sampled, sampled, n=ncol, k=k, min_llr=min_llr, exclude_self=True, rows_of_a=True
         )
-        *parts, self.row_counts_ = compute_plan([*panels, sampled.row_counts])
+        *parts, self.row_counts_ = computed(self, show_progress, [*panels, sampled.row_counts])
         nrow = data.n_users
         self.indicators_ = stack_panels(parts, (nrow, nrow))
         self.row_labels_ = data.user_labels
         self.n_columns_ = ncol
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        self._transposed = sp.csr_array(self.indicators_.T)
 
     def __sklearn_tags__(self) -> Any:
         return _count_tags(super().__sklearn_tags__())
 
-    def similar_rows(self, row: Hashable, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` rows most similar to ``row`` (a label of ``row_labels_``), best first.
+    # --- implicit's calls (SimilarityRecommender): the rows are the items -----------------
+    def _items(self, j: int = 0):
+        return item_ids(self.row_labels_, "row")
 
-        Returns
-        -------
-        labels : ndarray
-        scores : ndarray of float64
-            Descending; ties to the lower row index.
+    def _neighbours(self, j: int = 0) -> sp.csr_array:
+        return self.indicators_
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from dlinalg.models import RowSimilarity
-        >>> docs = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 1, 1, 1]])
-        >>> RowSimilarity().fit(docs).similar_rows(3, n=2)  # a tie: lower rows first
-        (array([0, 1]), array([1.72609243, 1.72609243]))
-        """
-        check_is_fitted(self, "indicators_")
-        check_params("RowSimilarity.similar_rows", {"n": [COUNT]}, n=n)
-        n = int(n)
-        i = label_position(self.row_labels_, row, "row")
-        return best_of_row(self.indicators_, i, self.row_labels_, n)
+    def _scoring(self) -> list[sp.csr_array]:
+        return [self._transposed]
+
+    #: :meth:`similar_items` under Mahout's name: the rows most similar to each row.
+    similar_rows = SimilarityRecommender.similar_items
+
+    def _state(self) -> tuple[dict, dict]:
+        arrays = {
+            **csr_entries("indicators", self.indicators_),
+            "row_counts": np.asarray(self.row_counts_, dtype=np.int64),
+            "n_columns": np.int64(self.n_columns_),
+        }
+        return arrays, {"row_labels": item_ids(self.row_labels_).labels}
+
+    def _restore(self, data: dict) -> None:
+        self.indicators_ = csr_from(data, "indicators")
+        self.row_counts_ = data["row_counts"]
+        self.n_columns_ = int(data["n_columns"])
+        self.row_labels_ = saved_labels(data, "row_labels", self.indicators_.shape[0])
+        self._prepare()
