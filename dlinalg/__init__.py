@@ -13,6 +13,7 @@ Examples
 """
 
 from dlinalg import errors
+from dlinalg._version import __version__ as __version__
 from dlinalg.cluster import connect, local_cluster
 from dlinalg.construct import eye, from_array, ones, random, zeros
 from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
@@ -23,8 +24,6 @@ from dlinalg.optimize import OptimizeResult, lbfgs, linprog, newton_cg, proximal
 from dlinalg.plans import Explanation, explain
 from dlinalg.readers import from_xarray, read_zarr
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, plot_convergence, svds
-
-__version__ = "0.1.0"
 
 __all__ = [
     # construction

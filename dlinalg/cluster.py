@@ -60,7 +60,7 @@ from dask.core import flatten
 from dask.system import CPU_COUNT
 from dask.utils import key_split, parse_bytes
 
-from dlinalg import _trace
+from dlinalg import _trace, _version
 from dlinalg._tokens import one_task_per_key
 from dlinalg._validation import check_flag
 from dlinalg.errors import ClusterError, DTypeError
@@ -440,13 +440,26 @@ def connect(address: str | None = None, security: Any = None, **kwargs: Any) -> 
     ValueError
         :class:`~dlinalg.errors.ClusterError` if no address is given nor
         configured, the address is malformed, a ``tls://`` address comes
-        without credentials (neither ``security`` nor the dask config), or
-        ``security`` holds no certificate.
+        without credentials (neither ``security`` nor the dask config),
+        ``security`` holds no certificate, the TLS handshake fails (the
+        scheduler's certificate is not signed by the client's CA, or the
+        scheduler does not trust the client's certificate), or a worker runs
+        another version of dlinalg than this client, or none (the client is
+        closed first).
     TypeError
         :class:`~dlinalg.errors.DTypeError` if ``address`` is not a str or
         ``security`` is not a Security object or None.
     OSError
         From distributed if no scheduler answers within the timeout.
+
+    Notes
+    -----
+    Every worker must import the same dlinalg as the client: tasks are
+    pickled functions of dlinalg's modules, so another version would run
+    other code. On connecting, each worker reports its ``dlinalg.__version__``
+    (one :meth:`distributed.Client.run`, which imports dlinalg there); a
+    mismatch is refused. Workers that join later are not checked. A client
+    made with ``asynchronous=True`` is not checked either.
 
     See Also
     --------
@@ -504,7 +517,98 @@ def connect(address: str | None = None, security: Any = None, **kwargs: Any) -> 
 
     from distributed import Client
 
-    return Client(address, security=security, **kwargs)
+    try:
+        client = Client(address, security=security, **kwargs)
+    except OSError as exc:
+        refusal = _tls_refusal(exc, address, security)
+        if refusal is None:
+            raise
+        raise ClusterError(refusal) from exc
+    if not kwargs.get("asynchronous"):
+        _check_worker_versions(client)
+    return client
+
+
+def _credential(value: Any) -> str:
+    """A certificate file for an error message (Security also holds PEM text itself)."""
+    if not value:
+        return "none given (the dask config's distributed.comm.tls section)"
+    text = str(value)
+    return "an in-memory PEM certificate" if text.lstrip().startswith("-----BEGIN") else text
+
+
+def _tls_refusal(exc: BaseException, address: str, security: Any) -> str | None:
+    """What went wrong when a TLS handshake failed (else None): whose CA refused whom."""
+    import ssl
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        # tornado's StreamClosedError keeps the SSL error it closed on aside
+        real = getattr(cause, "real_error", None)
+        cause = real if isinstance(real, ssl.SSLError) else cause.__cause__ or cause.__context__
+    if cause is None:
+        return None
+    ca = _credential(getattr(security, "tls_ca_file", None))
+    cert = _credential(
+        getattr(security, "tls_client_cert", None) or getattr(security, "tls_cert", None)
+    )
+    reason = getattr(cause, "reason", None) or str(cause)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"TLS handshake with {address} failed: the scheduler's certificate is not signed "
+            f"by the CA this client trusts (tls_ca_file={ca}); pass the CA certificate that "
+            f"signed the cluster's certificates ({reason}: {cause.verify_message})"
+        )
+    return (
+        f"TLS handshake with {address} failed: the scheduler refused this client's "
+        f"certificate (tls_client_cert={cert}); it must be signed by the CA the scheduler "
+        f"trusts (its --tls-ca-file) ({reason})"
+    )
+
+
+def _check_worker_versions(client: Client) -> None:
+    """Refuse a cluster whose workers run another dlinalg than this client (or none).
+
+    Tasks are pickled functions of dlinalg's modules: a worker with another
+    version would run other code (other keys, other kernels), and one without
+    dlinalg fails on the first task. The workers connected now are checked;
+    one that joins later is not. The client is closed before raising.
+    """
+    __version__ = _version.__version__  # read now: a test may stand in another
+
+    # Defined here, not at module level, so cloudpickle sends it by value: a
+    # worker without dlinalg can run it (a module-level function is pickled as
+    # a reference to dlinalg.cluster, which such a worker cannot import).
+    def version() -> str | None:
+        try:
+            from importlib import import_module
+
+            return import_module("dlinalg").__version__
+        except ImportError:
+            return None
+
+    try:
+        found = client.run(version, on_error="return")
+    except BaseException:
+        client.close()
+        raise
+    wrong = {w: v for w, v in sorted(found.items()) if v != __version__}
+    if not wrong:
+        return
+    client.close()
+    address, theirs = next(iter(wrong.items()))
+    if isinstance(theirs, BaseException):
+        theirs = f"an error ({type(theirs).__name__}: {theirs})"
+    elif theirs is None:
+        theirs = "no dlinalg (it cannot be imported there)"
+    else:
+        theirs = f"dlinalg {theirs}"
+    more = f" ({len(wrong) - 1} more worker(s) differ too)" if len(wrong) > 1 else ""
+    raise ClusterError(
+        f"this client runs dlinalg {__version__} but worker {address} runs {theirs}{more}; "
+        f"install dlinalg=={__version__} on every worker (and the client), so tasks run the "
+        "same code everywhere"
+    )
 
 
 def _as_bool(value: Any, name: str) -> bool:

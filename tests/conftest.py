@@ -215,6 +215,52 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             keep = kept[key] <= CLUSTER_CASES_BY_DEFAULT
         if not keep:
             item.add_marker(pytest.mark.slow)
+    for item in items:
+        _skip_without_real_cluster(item)
+
+
+#: Marker of the tests run against a cluster started by ``.ci/cluster`` -> the scheme
+#: of the address it needs.
+REAL_CLUSTER_MARKERS = {"real_cluster": "tcp", "real_cluster_tls": "tls"}
+
+
+def real_cluster_missing(marker: str) -> str | None:
+    """Why the tests marked ``marker`` cannot run here (None: they can).
+
+    They need the variables ``.ci/cluster env`` prints: the address alone is not
+    enough, since these tests kill and add workers and must only ever meet a
+    throwaway cluster that ``.ci/cluster`` started (DLINALG_CLUSTER_DIR).
+    """
+    scheme = REAL_CLUSTER_MARKERS[marker]
+    address = os.environ.get("DASK_SCHEDULER_ADDRESS", "")
+    needed = ["DLINALG_CLUSTER_DIR"]
+    if scheme == "tls":
+        needed += ["DLINALG_TLS_CA", "DLINALG_TLS_CERT", "DLINALG_TLS_KEY"]
+    missing = [name for name in needed if not os.environ.get(name)]
+    if not address.startswith(f"{scheme}://") or missing:
+        flag = " --tls" if scheme == "tls" else ""
+        return (
+            f"needs a {scheme}:// cluster from `.ci/cluster start{flag}` and "
+            '`eval "$(.ci/cluster env)"` (DASK_SCHEDULER_ADDRESS='
+            f"{address or 'unset'}{', missing ' + ', '.join(missing) if missing else ''})"
+        )
+    return None
+
+
+def _skip_without_real_cluster(item: pytest.Item) -> None:
+    """Skip a real-cluster test without its cluster; it may never be slow as well.
+
+    The markers are exclusive with ``slow`` so the slow step (``-m slow``) never
+    selects them: they run in CI's "real cluster" step only.
+    """
+    for marker in REAL_CLUSTER_MARKERS:
+        if item.get_closest_marker(marker) is None:
+            continue
+        if item.get_closest_marker("slow") is not None:
+            raise pytest.UsageError(f"{item.nodeid}: {marker} tests cannot be marked slow")
+        reason = real_cluster_missing(marker)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _free_port() -> int:

@@ -26,7 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Bottom to top; a module may import modules of its own layer and of the
 #: layers below it. A module belongs to the first layer with a matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("dlinalg.errors", "dlinalg._validation", "dlinalg._tokens", "dlinalg._trace")),
+    (
+        "foundation",
+        (
+            "dlinalg.errors",
+            "dlinalg._validation",
+            "dlinalg._tokens",
+            "dlinalg._trace",
+            "dlinalg._version",
+        ),
+    ),
     ("physical", ("dlinalg.physical",)),
     ("plan", ("dlinalg.plan",)),
     ("runtime", ("dlinalg.cluster",)),

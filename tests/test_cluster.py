@@ -14,6 +14,7 @@ import sys
 import time
 import types
 import urllib.request
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import dask
@@ -289,6 +290,148 @@ def test_connect_refuses_plain_tcp_with_required_encryption(tls_security, monkey
     monkeypatch.setattr(distributed, "Client", None)
     with pytest.raises(ClusterError, match=r"'tcp://127.0.0.1:1' is not encrypted.*tls://"):
         connect("tcp://127.0.0.1:1", security=tls_security)
+
+
+def _in_process_tls_cluster(security):
+    return distributed.LocalCluster(
+        n_workers=1,
+        processes=False,
+        host=LOOPBACK,
+        protocol="tls://",
+        security=security,
+        dashboard_address=f"{LOOPBACK}:0",
+    )
+
+
+def test_connect_names_the_ca_when_tls_refuses(tls_security):
+    """Both directions of a failed handshake become a ClusterError that names the CA."""
+    from distributed.security import Security
+
+    stranger = Security.temporary()  # its own, unrelated CA
+    distrusting = Security(  # trusts nothing the cluster's certificates were signed with
+        tls_ca_file=stranger.tls_ca_file,
+        tls_client_cert=stranger.tls_client_cert,
+        tls_client_key=stranger.tls_client_key,
+    )
+    untrusted = Security(  # trusts the cluster, but its own certificate is the stranger's
+        tls_ca_file=tls_security.tls_ca_file,
+        tls_client_cert=stranger.tls_client_cert,
+        tls_client_key=stranger.tls_client_key,
+    )
+    with _in_process_tls_cluster(tls_security) as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(ClusterError, match=r"scheduler's certificate is not signed by the CA"):
+            connect(address, security=distrusting, timeout="10s", set_as_default=False)
+        with pytest.raises(ClusterError, match=r"refused this client's certificate.*CA") as info:
+            connect(address, security=untrusted, timeout="10s", set_as_default=False)
+        assert "in-memory PEM" in str(info.value) or "cert" in str(info.value)
+
+
+def test_connect_still_raises_oserror_when_nobody_answers():
+    with pytest.raises(OSError, match=r"127\.0\.0\.1:1") as info:  # a closed port: not TLS's fault
+        connect("tcp://127.0.0.1:1", timeout="1s", set_as_default=False)
+    assert not isinstance(info.value, ClusterError)
+
+
+# ------------------------------------------------------- dlinalg version on connect
+
+
+class _Recording(distributed.Client):
+    """A Client that remembers every instance (to see that connect closed it)."""
+
+    made: ClassVar[list] = []
+
+    def __init__(self, *args, **kwargs):
+        _Recording.made.append(self)
+        super().__init__(*args, **kwargs)
+
+
+def test_connect_refuses_workers_with_another_dlinalg(client, monkeypatch):
+    """Monkeypatching the client's version: a second real install is not possible here."""
+    real = dl.__version__
+    monkeypatch.setattr(dl._version, "__version__", "0.0.0+elsewhere")
+    monkeypatch.setattr(distributed, "Client", _Recording)
+    _Recording.made = []
+    with pytest.raises(ClusterError) as info:
+        connect(client.scheduler.address, set_as_default=False)
+    message = str(info.value)
+    assert "this client runs dlinalg 0.0.0+elsewhere" in message
+    assert f"runs dlinalg {real}" in message
+    workers = sorted(client.scheduler_info()["workers"])
+    assert f"worker {workers[0]} runs" in message
+    assert "1 more worker(s) differ too" in message
+    assert "dlinalg==0.0.0+elsewhere" in message
+    assert [c.status for c in _Recording.made] == ["closed"]
+
+
+def test_connect_accepts_workers_with_the_same_dlinalg(client, monkeypatch):
+    monkeypatch.setattr(distributed, "Client", _Recording)
+    _Recording.made = []
+    with connect(client.scheduler.address, set_as_default=False) as other:
+        assert other.status == "running"
+        assert other.run(lambda: __import__("dlinalg").__version__) == dict.fromkeys(
+            client.scheduler_info()["workers"], dl.__version__
+        )
+
+
+class _FakeClient:
+    def __init__(self, found):
+        self.found, self.closed = found, False
+
+    def run(self, fn, on_error):
+        assert on_error == "return"
+        assert fn() == dl.__version__  # the function itself reports this install's version
+        return self.found
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    ("found", "match"),
+    [
+        ({"tcp://10.0.0.7:1234": None}, r"worker tcp://10.0.0.7:1234 runs no dlinalg"),
+        (
+            {"tcp://a:1": ModuleNotFoundError("No module named 'numba'")},
+            r"worker tcp://a:1 runs an error \(ModuleNotFoundError: No module named 'numba'\)",
+        ),
+        ({"tcp://b:1": "0.2.0", "tcp://a:1": None}, r"worker tcp://a:1 runs no dlinalg.*1 more"),
+    ],
+)
+def test_version_check_names_workers_without_dlinalg(found, match):
+    fake = _FakeClient(found)
+    with pytest.raises(ClusterError, match=match):
+        dlc._check_worker_versions(fake)
+    assert fake.closed
+
+
+def test_version_check_passes_without_workers():
+    fake = _FakeClient({})
+    dlc._check_worker_versions(fake)
+    assert not fake.closed
+
+
+def test_version_probe_runs_where_dlinalg_cannot_be_imported():
+    """The probe is pickled by value: a worker without dlinalg unpickles it and says None."""
+    import cloudpickle
+
+    sent = []
+
+    class Capture(_FakeClient):
+        def run(self, fn, on_error):
+            sent.append(cloudpickle.dumps(fn))
+            return {}
+
+    dlc._check_worker_versions(Capture({}))
+    code = (
+        "import pickle, sys\n"
+        "sys.modules['dlinalg'] = None  # as if not installed\n"
+        "print(pickle.loads(sys.stdin.buffer.read())())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=sent[0], capture_output=True, check=True
+    )
+    assert done.stdout.decode().strip() == "None"
 
 
 # ---------------------------------------------------------- compute_collections
