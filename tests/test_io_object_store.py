@@ -398,3 +398,53 @@ def test_interactions_read_parquet_from_a_url(where):
         Interactions.read_parquet(name("absent.parquet"), storage_options=options)
     with pytest.raises(FileNotFoundError, match="absent"):
         Interactions.read_csv(name("absent"), user=0, item=1, storage_options=options)
+
+
+# ------------------------------------------------------ the command line on URLs
+
+CLI_LOG = b"u1,a\nu1,b\nu2,a\nu3,c\n"
+CLI_OUT = b"a\tb:1.046496287529096\nb\ta:1.046496287529096\nc\n"
+
+
+def _cli_round_trip(base, fs, root, capsys):
+    from dlinalg.models.cli import main
+
+    fs.pipe(f"{root}/in/part-0", CLI_LOG)
+    fs.pipe(f"{root}/in/_SUCCESS", b"")
+    args = ["itemsimilarity", "-i", f"{base}/in", "-o", f"{base}/out"]
+    assert main(args) == 0
+    assert f"wrote {base}/out" in capsys.readouterr().err
+    assert fs.cat(f"{root}/out/similarity-matrix/part-00000") == CLI_OUT
+    assert fs.exists(f"{root}/out/_SUCCESS")
+    assert main(args) == 2  # exists: refused, as for a local --output
+    assert "pass --overwrite" in capsys.readouterr().err
+    fs.pipe(f"{root}/out/similarity-matrix/part-00099", b"stale")
+    assert main([*args, "--overwrite"]) == 0
+    assert not fs.exists(f"{root}/out/similarity-matrix/part-00099")  # replaced, not merged
+    assert main(["itemsimilarity", "-i", f"{base}/absent", "-o", f"{base}/o2"]) == 2
+    assert f"input not found: {base}/absent" in capsys.readouterr().err
+
+
+def test_cli_reads_and_writes_memory_urls(capsys):
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    root = f"/cli-{uuid.uuid4().hex[:8]}"
+    try:
+        _cli_round_trip(f"memory://{root}", fs, root, capsys)
+    finally:
+        fs.rm(root, recursive=True)
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_cli_reads_and_writes_s3(s3_bucket, capsys, monkeypatch):
+    """Credentials and endpoint from the AWS environment, as a shell user sets them."""
+    import s3fs
+
+    bucket, options = s3_bucket
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", options["key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", options["secret"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", options["client_kwargs"]["endpoint_url"])
+    fs = s3fs.S3FileSystem(**options)
+    _cli_round_trip(bucket, fs, bucket[len("s3://") :], capsys)

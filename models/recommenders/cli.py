@@ -60,6 +60,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import scipy.sparse as sp
@@ -667,6 +668,87 @@ def _scheduler(where: tuple[str, object], quiet: bool, n_rows: int) -> Iterator[
             yield
 
 
+def _is_url(path: str | None) -> bool:
+    return path is not None and "://" in path and not path.startswith("file://")
+
+
+@contextmanager
+def _object_storage(args: argparse.Namespace) -> Iterator[None]:
+    """Run with ``--input``/``--input2``/``--output`` given as fsspec URLs (``s3://...``).
+
+    Credentials and endpoints come from the filesystem's own configuration
+    (for S3: the AWS environment variables and files, ``AWS_ENDPOINT_URL``).
+    Inputs are downloaded to a temporary directory first (hidden files and
+    ``_SUCCESS`` skipped, as locally); the output is built locally, as
+    always, then uploaded with its ``_SUCCESS`` markers last (the Hadoop
+    convention Mahout's readers follow): an interrupted upload leaves no
+    top-level ``_SUCCESS``, and an existing output loses its markers before
+    any of its files is replaced.
+    """
+    import tempfile
+
+    urls = {
+        name: getattr(args, name)
+        for name in ("input", "input2", "output")
+        if _is_url(getattr(args, name, None))
+    }
+    if not urls:
+        yield
+        return
+    import fsspec
+
+    out = urls.pop("output", None)
+    if out is not None:
+        ofs, oroot = fsspec.core.url_to_fs(out)
+        if ofs.exists(oroot) and not args.overwrite:
+            raise UsageError(
+                f"output {out} already exists; pass --overwrite to replace it, "
+                "or choose another --output"
+            )
+        if out in urls.values():
+            raise UsageError(f"--output {out} would replace the input {out}")
+    with tempfile.TemporaryDirectory(prefix="dlinalg-cli-") as tmp:
+        fetched: dict[str, str] = {}
+        for name, url in urls.items():
+            if url in fetched:  # --input2 naming --input's URL: one download
+                setattr(args, name, fetched[url])
+                continue
+            fs, root = fsspec.core.url_to_fs(url)
+            if not fs.exists(root):
+                raise FileNotFoundError(2, f"--{name} not found", url)
+            local = Path(tmp) / name
+            if fs.isfile(root):
+                local.mkdir()
+                fs.get(root, str(local / Path(root).name))
+            else:
+                fs.get(root.rstrip("/") + "/", str(local), recursive=True)
+            setattr(args, name, str(local))
+            fetched[url] = str(local)
+        if out is not None:
+            args.output = str(Path(tmp) / "output")
+            args.shown_as = {args.output: out}  # the summary names the URL
+        yield
+        if out is not None:
+            _upload(Path(args.output), ofs, oroot)
+            args.output = out
+
+
+def _upload(local: Path, fs: Any, root: str) -> None:
+    """Upload an output directory: existing ``_SUCCESS`` markers go first, new ones last."""
+    base = root.rstrip("/")
+    new = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
+    old = [f[len(base) :].lstrip("/") for f in fs.find(root)] if fs.exists(root) else []
+    for rel in sorted(old, key=lambda r: not r.endswith("_SUCCESS")):  # markers first
+        if rel.endswith("_SUCCESS") or rel not in new:
+            fs.rm(f"{base}/{rel}")
+    markers = sorted(r for r in new if r.rsplit("/", 1)[-1] == "_SUCCESS")
+    for rel in sorted(new - set(markers)):
+        fs.put(str(local / rel), f"{base}/{rel}")
+    for rel in markers:
+        fs.pipe(f"{base}/{rel}", b"")
+    fs.pipe(f"{base}/_SUCCESS", b"")
+
+
 @contextmanager
 def _quiet_interrupt() -> Iterator[None]:
     """On Ctrl-C, silence the cluster's logs before its client and workers close."""
@@ -875,7 +957,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     prog = f"dlinalg {args.command}"
     try:
-        summary = args.run(args)
+        with _object_storage(args):
+            summary = args.run(args)
     except KeyboardInterrupt:
         stop_local_clusters_quietly()
         print(f"{prog}: interrupted; no output written", file=sys.stderr)
@@ -889,6 +972,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # writing failed (disk full, permissions): nothing was committed
         print(f"{prog}: failed: {_one_line(exc)}; no output written", file=sys.stderr)
         return 1
+    for local, url in getattr(args, "shown_as", {}).items():
+        summary = summary.replace(local, url)
     if not args.quiet:
         print(f"{prog}: {summary}", file=sys.stderr)
     return 0
