@@ -879,14 +879,48 @@ class ClusterExecutor:
         return blocks
 
     def groups(self, blocks: list) -> tuple[list[list[int]], list]:
-        """Block indices grouped by the worker holding them, in block order."""
+        """Block indices grouped by the worker holding them, in block order.
+
+        A worker's blocks are split into consecutive groups of at most
+        :meth:`group_bytes` each, so that one group task's inputs fit its
+        worker's memory when the matrix does not (the persisted blocks then
+        spill to disk and each task loads only its group). Results do not
+        depend on the grouping: each block's partial sum is combined in a
+        fixed tree over the blocks.
+        """
         who = self.client.who_has(blocks)
         by_worker: dict[str, list[int]] = {}
         for i, f in enumerate(blocks):
             holders = sorted(who.get(f.key, ())) or [""]
             by_worker.setdefault(holders[0], []).append(i)
-        ordered = sorted(by_worker.items(), key=lambda kv: kv[1][0])
+        budget = self.group_bytes()
+        sizes = self.client.nbytes(keys=[f.key for f in blocks], summary=False) if budget else {}
+        split: list[tuple[str, list[int]]] = []
+        for addr, idx in by_worker.items():
+            group: list[int] = []
+            held = 0
+            for i in idx:
+                size = int(sizes.get(blocks[i].key, 0))
+                if group and held + size > budget:
+                    split.append((addr, group))
+                    group, held = [], 0
+                group.append(i)
+                held += size
+            split.append((addr, group))
+        ordered = sorted(split, key=lambda kv: kv[1][0])
         return [idx for _, idx in ordered], [addr or None for addr, _ in ordered]
+
+    def group_bytes(self) -> int:
+        """Bytes of blocks one group task may hold: a quarter of the smallest memory limit.
+
+        0 (no split) when no worker has a memory limit. The dask config key
+        ``dlinalg.group-bytes`` overrides it.
+        """
+        configured = dask.config.get("dlinalg.group-bytes", None)
+        if configured is not None:
+            return int(parse_bytes(configured) if isinstance(configured, str) else configured)
+        limits = [int(w.get("memory_limit") or 0) for w in self._info.values()]
+        return min(limits) // 4 if limits and min(limits) > 0 else 0
 
     def rebase(self, handles: list, where: list) -> list:
         """The values of ``handles`` as new tasks holding their data, placed at ``where``."""

@@ -352,3 +352,28 @@ def test_partial_sums_combined_in_client_or_on_cluster_give_the_same_bits(client
         there = dl.lsqr(A, y, atol=0, btol=0, conlim=0, maxiter=15)
     np.testing.assert_array_equal(here.x, there.x)
     np.testing.assert_allclose(here.x, np.linalg.lstsq(X, y, rcond=None)[0], rtol=1e-8)
+
+
+def test_groups_bounded_by_worker_memory_give_the_same_bits(client):
+    """A matrix larger than a worker's memory is read group by group (each group a
+    quarter of the memory limit, ``dlinalg.group-bytes`` here), with the bits of one
+    group per worker and of the synchronous scheduler."""
+    from dlinalg.solvers._operator import RowOperator
+
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((300, 12))
+    y = rng.standard_normal(300)
+    with dask.config.set(scheduler="synchronous"):
+        sync = dl.lsqr(dl.from_array(X, chunks=40), y, atol=0, btol=0, conlim=0, maxiter=15)
+    with client.as_current():
+        A = dl.from_array(X, chunks=40).persist()
+        whole = dl.lsqr(A, y, atol=0, btol=0, conlim=0, maxiter=15)
+        assert len(RowOperator(A).groups) <= 2  # 2 GiB workers: one group each
+        with dask.config.set({"dlinalg.group-bytes": 2 * 40 * 12 * 8}):
+            groups = RowOperator(A).groups
+            split = dl.lsqr(A, y, atol=0, btol=0, conlim=0, maxiter=15)
+    assert len(groups) >= 4
+    assert all(len(g) <= 2 for g in groups)
+    assert sorted(i for g in groups for i in g) == list(range(8))
+    np.testing.assert_array_equal(split.x, whole.x)
+    np.testing.assert_array_equal(split.x, sync.x)
