@@ -355,8 +355,8 @@ def test_partial_sums_combined_in_client_or_on_cluster_give_the_same_bits(client
 
 
 def test_groups_bounded_by_worker_memory_give_the_same_bits(client):
-    """A matrix larger than a worker's memory is read group by group (each group a
-    quarter of the memory limit, ``dlinalg.group-bytes`` here), with the bits of one
+    """A matrix larger than a worker's memory is read group by group (each group at most an
+    eighth of the memory limit, ``dlinalg.group-bytes`` here), with the bits of one
     group per worker and of the synchronous scheduler."""
     from dlinalg.solvers._operator import RowOperator
 
