@@ -911,7 +911,7 @@ class ClusterExecutor:
         return [idx for _, idx in ordered], [addr or None for addr, _ in ordered]
 
     def group_bytes(self) -> int:
-        """Bytes of blocks one group task may hold: an eighth of the smallest memory limit.
+        """Bytes of blocks one group task may hold: an eighth of the smallest memory per thread.
 
         A worker process holds ~300 MiB of its own before any data, and dask
         pauses it at 80% of its limit: an eighth leaves room under a 512 MiB limit.
@@ -922,8 +922,12 @@ class ClusterExecutor:
         configured = dask.config.get("dlinalg.group-bytes", None)
         if configured is not None:
             return int(parse_bytes(configured) if isinstance(configured, str) else configured)
-        limits = [int(w.get("memory_limit") or 0) for w in self._info.values()]
-        return min(limits) // 8 if limits and min(limits) > 0 else 0
+        per_thread = [  # a worker runs up to nthreads groups at once
+            int(w.get("memory_limit") or 0) // max(1, int(w.get("nthreads") or 1))
+            for w in self._info.values()
+        ]
+        per_thread = [b for b in per_thread if b > 0]
+        return min(per_thread) // 8 if per_thread else 0
 
     def rebase(self, handles: list, where: list) -> list:
         """The values of ``handles`` as new tasks holding their data, placed at ``where``."""

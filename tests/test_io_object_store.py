@@ -448,3 +448,99 @@ def test_cli_reads_and_writes_s3(s3_bucket, capsys, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", options["client_kwargs"]["endpoint_url"])
     fs = s3fs.S3FileSystem(**options)
     _cli_round_trip(bucket, fs, bucket[len("s3://") :], capsys)
+
+
+# ------------------------------------------------------------- review findings
+
+
+def test_same_hostname_other_pid_space_is_not_judged_by_pid():
+    """A writer on another machine (or container) with this hostname: its pid says nothing."""
+    from dlinalg.io import _atomic
+
+    mine = _atomic.owner_record()
+    gone = {**mine, "pid": 2**22 + 7}  # no such pid here
+    assert not _atomic.owner_alive(gone)  # same pid space: provably gone
+    elsewhere = {**gone, "pid_space": "another-boot/pid:[1]"}
+    assert _atomic.owner_alive(elsewhere)  # another pid space: alive until stale
+    assert not _atomic.owner_alive(elsewhere, now=mine["created"] + _atomic.STALE_AGE + 1)
+
+
+def test_bad_grace_is_refused_before_writing(where):
+    name, options = where
+    path = name("g.zarr")
+    if "://" not in path:
+        pytest.skip("local stores have no grace period")
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.eye(2)).to_zarr(path, storage_options=options)
+        with (
+            dask.config.set({"dlinalg.superseded-grace": "1h"}),
+            pytest.raises(ValueError, match="superseded-grace"),
+        ):
+            dl.from_array(2 * np.eye(2)).to_zarr(path, overwrite=True, storage_options=options)
+        np.testing.assert_array_equal(
+            dl.read_zarr(path, storage_options=options).compute(), np.eye(2)
+        )
+    store = _versioned.open_url(path, options or {}, read_only=True)
+    assert len(_versioned._versions(store, "")) == 1
+
+
+def test_overwriting_a_plain_zarr_store_keeps_it_for_its_readers(where):
+    name, options = where
+    path = name("plain.zarr")
+    if "://" not in path:
+        pytest.skip("local stores swap directories")
+    x = np.arange(12.0).reshape(4, 3)
+    z = zarr.create_array(
+        zarr.storage.FsspecStore.from_url(path, storage_options=options or {}),
+        shape=x.shape, chunks=(2, 3), dtype="f8",
+    )  # fmt: skip
+    z[:] = x
+    with dask.config.set(scheduler="synchronous"):
+        old = dl.read_zarr(path, storage_options=options)
+        dl.from_array(2 * x).to_zarr(path, overwrite=True, storage_options=options)
+        np.testing.assert_array_equal(old.compute(), x)  # its chunks are still there
+        np.testing.assert_array_equal(dl.read_zarr(path, storage_options=options).compute(), 2 * x)
+        with dask.config.set({"dlinalg.superseded-grace": 0}):
+            dl.from_array(3 * x).to_zarr(path, overwrite=True, storage_options=options)
+    store = _versioned.open_url(path, options or {}, read_only=True)
+    assert _versioned._plain_children(store, "") == []  # collected after the grace
+
+
+def test_component_inside_the_current_version(where):
+    name, options = where
+    path = name("c.zarr")
+    with dask.config.set(scheduler="synchronous"):
+        dl.from_array(np.eye(3), chunks=2).to_zarr(path, storage_options=options)
+        got = dl.read_zarr(path, component="matrix", storage_options=options).compute()
+    np.testing.assert_array_equal(got, np.eye(3))
+
+
+def test_cli_refuses_an_output_url_holding_the_input(capsys):
+    import fsspec
+    from dlinalg.models.cli import main
+
+    root = f"/cli-{uuid.uuid4().hex[:8]}"
+    fs = fsspec.filesystem("memory")
+    fs.pipe(f"{root}/d/in.csv", CLI_LOG)
+    try:
+        for out in (f"memory://{root}/d", f"memory://{root}/d/"):
+            args = ["itemsimilarity", "-i", f"memory://{root}/d/in.csv", "-o", out, "--overwrite"]
+            assert main(args) == 2
+            assert "would replace the input" in capsys.readouterr().err
+        assert fs.cat(f"{root}/d/in.csv") == CLI_LOG
+    finally:
+        fs.rm(root, recursive=True)
+
+
+def test_group_budget_is_per_thread():
+    from dlinalg.cluster import ClusterExecutor
+
+    run = ClusterExecutor(None)
+    run.__dict__["_info"] = {
+        "a": {"memory_limit": 8 * 2**30, "nthreads": 4},
+        "b": {"memory_limit": 16 * 2**30, "nthreads": 2},
+        "c": {"memory_limit": 0, "nthreads": 1},  # no limit: does not switch grouping off
+    }
+    assert run.group_bytes() == 2**30 // 4  # 2 GiB per thread on "a", an eighth of it
+    run.__dict__["_info"] = {"a": {"memory_limit": 0, "nthreads": 2}}
+    assert run.group_bytes() == 0

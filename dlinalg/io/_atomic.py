@@ -99,13 +99,28 @@ def make_temp(target: Path, kind: str = "tmp") -> Path:
 
 
 def owner_record() -> dict:
-    """Who is writing: this host, pid, the pid's start time and now."""
+    """Who is writing: this host, its pid space, pid, the pid's start time and now."""
     return {
         "host": socket.gethostname(),
+        "pid_space": _pid_space(),
         "pid": os.getpid(),
         "pid_start": _start_time(os.getpid()),
         "created": time.time(),
     }
+
+
+def _pid_space() -> str | None:
+    """This kernel's boot id and this process's pid namespace, where Linux tells them.
+
+    A hostname alone does not say that two processes share pids: containers
+    with the host's network (``--network host``, Kubernetes ``hostNetwork``)
+    and cluster nodes with identical names share a hostname, not a pid space.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}/{os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None
 
 
 def _renameat2(src: Path, dst: Path, flags: int) -> bool:
@@ -206,11 +221,15 @@ def _owner_alive(path: Path, now: float | None = None) -> bool:
 def owner_alive(owner: dict, now: float | None = None) -> bool:
     """True unless the writer of an :func:`owner_record` is provably gone.
 
-    Same host: gone when its pid is gone or reused by a younger process.
-    Another host, or no pid: gone once the record is older than :data:`STALE_AGE`.
+    Same host (and, when recorded, the same boot and pid namespace): gone when
+    its pid is gone or reused by a younger process. Another host, another pid
+    space, or no pid: gone once the record is older than :data:`STALE_AGE`.
     """
     host = socket.gethostname()
     same_host = owner.get("host") == host or owner.get("host_tag") == host.replace("-", "_")
+    if "pid_space" in owner:  # recorded: the pid is checkable only in the same pid space
+        same_host = same_host and owner["pid_space"] is not None
+        same_host = same_host and owner["pid_space"] == _pid_space()
     pid = owner.get("pid")
     if same_host and isinstance(pid, int):
         if not psutil.pid_exists(pid):

@@ -44,6 +44,7 @@ The store is an ordinary Zarr group: xarray opens the current version with
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import json
 import time
@@ -59,7 +60,7 @@ from zarr.storage import FsspecStore
 
 from dlinalg.errors import IncompleteStoreError
 from dlinalg.io._atomic import owner_alive, owner_record
-from dlinalg.io._meta import Node, get_bytes, join, list_keys, read_node
+from dlinalg.io._meta import Node, get_bytes, join, read_node
 
 __all__ = [
     "POINTER",
@@ -193,9 +194,11 @@ def write_version(store: Store, root: str, build: Callable[[Store], None]) -> st
 def commit_version(store: Store, root: str, version: str, old: Node | None) -> None:
     """Point ``root`` at ``version`` with one PUT; then collect what no reader needs.
 
-    ``old`` is the node at ``root`` before the write (None when absent): a
-    plain (unversioned) Zarr node there is replaced and its objects deleted.
+    ``old`` is the node at ``root`` before the write (None when absent). A
+    plain (unversioned) Zarr store there is superseded like a version: its
+    objects stay for the grace period, then a later writer deletes them.
     """
+    grace = grace_seconds()  # checked before the commit: a bad setting changes nothing
     now = time.time()
     previous = pointer_of(read_node(store, root, root or "/"))
     superseded = dict((previous or {}).get("superseded") or {})
@@ -205,30 +208,58 @@ def commit_version(store: Store, root: str, version: str, old: Node | None) -> N
     present = set(_versions(store, root))  # forget versions already collected
     superseded = {v: t for v, t in superseded.items() if v in present}
     doc = {"format": FORMAT, "current": version, "committed": now, "superseded": superseded}
+    plain = (previous or {}).get("plain_superseded")
+    if old is not None and pointer_of(old) is None:
+        plain = now
+    if plain is not None and _plain_children(store, root):
+        doc["plain_superseded"] = plain
     meta = {"zarr_format": 3, "node_type": "group", "attributes": {POINTER: doc}}
     _put(store, join(root, "zarr.json"), json.dumps(meta, indent=2).encode())  # the commit
     sync(store.delete(join(root, WRITERS, version)))  # committed: no longer a dead writer's
-    if old is not None and pointer_of(old) is None:
-        _delete_plain(store, root)
-    collect(store, root, doc, now)
+    collect(store, root, doc, now, grace)
 
 
-def _delete_plain(store: Store, root: str) -> None:
-    """Delete the objects of the unversioned store a commit replaced."""
-    for key in list_keys(store, root):
-        rel = key[len(root) :].lstrip("/") if root else key
-        if not rel.startswith(PREFIX) and rel != "zarr.json":
-            sync(store.delete(key))
+def _plain_children(store: Store, root: str) -> list[str]:
+    """Top-level names under ``root`` that belong to a replaced unversioned store."""
+
+    async def names() -> list[str]:
+        return sorted([n async for n in store.list_dir(root)])
+
+    return [
+        n.rstrip("/")
+        for n in sync(names())
+        if not n.startswith(PREFIX) and n.rstrip("/") not in ("zarr.json", WRITERS)
+    ]
 
 
-def collect(store: Store, root: str, doc: dict[str, Any], now: float) -> list[str]:
+def _created(version: str) -> float | None:
+    """The creation time a version's name records (``v-YYYYmmddTHHMMSS-<id>``)."""
+    try:
+        return calendar.timegm(
+            time.strptime(version[len(PREFIX) :].split("-")[0], "%Y%m%dT%H%M%S")
+        )
+    except ValueError:
+        return None
+
+
+def collect(
+    store: Store, root: str, doc: dict[str, Any], now: float, grace: float | None = None
+) -> list[str]:
     """Delete versions no reader needs; return them.
 
-    A superseded version goes once its grace period is over; a version no
-    pointer ever named (a dead writer's) once its owner is provably gone.
+    A superseded version (or replaced unversioned store) goes once its grace
+    period is over; a version no pointer names (a dead writer's) once its
+    owner is provably gone, or, without an owner record (a lost commit race,
+    an interrupted clean-up), once its name is older than ``STALE_AGE``.
     """
-    grace = grace_seconds()
+    grace = grace_seconds() if grace is None else grace
     removed = []
+    plain = doc.get("plain_superseded")
+    if plain is not None and now - float(plain) >= grace:
+        for name in _plain_children(store, root):
+            _delete_prefix(store, join(root, name))
+            with contextlib.suppress(FileNotFoundError):
+                sync(store.delete(join(root, name)))
     for version in _versions(store, root):
         if version == doc.get("current"):
             continue
@@ -238,10 +269,12 @@ def collect(store: Store, root: str, doc: dict[str, Any], now: float) -> list[st
         else:
             raw = get_bytes(store, join(root, WRITERS, version))
             try:
-                owner = json.loads(raw) if raw else {}
+                owner = json.loads(raw) if raw else None
             except ValueError:
-                owner = {}
-            drop = not owner_alive(owner if isinstance(owner, dict) else {}, now)
+                owner = None
+            if not isinstance(owner, dict):
+                owner = {"created": _created(version)}
+            drop = not owner_alive(owner, now)
         if drop:
             _delete_prefix(store, join(root, version))
             sync(store.delete(join(root, WRITERS, version)))

@@ -70,9 +70,14 @@ def _component(component: str | None) -> str:
 
 def _open_store(path: Any, storage_options: Any = None) -> tuple[Store, str, Path | None]:
     """Return (store, name for messages, local path or None) for a path, URL or Store."""
-    options = _versioned.check_storage_options(storage_options, path)
     if isinstance(path, Store):
+        if storage_options:
+            raise ValueError(
+                "storage_options apply to fsspec URLs; a zarr Store is already opened "
+                "with its own options"
+            )
         return path, repr(path), None
+    options = _versioned.check_storage_options(storage_options, path)
     if not isinstance(path, str | os.PathLike):
         raise TypeError(
             f"path must be a str, os.PathLike or zarr Store, got {type(path).__name__}"
@@ -97,6 +102,14 @@ def _open_store(path: Any, storage_options: Any = None) -> tuple[Store, str, Pat
             hint += f"; interrupted writes left {[p.name for p in leftovers]} beside it"
         raise StoreNotFoundError(errno.ENOENT, f"no Zarr store at this path{hint}", str(path))
     return LocalStore(local, read_only=True), str(path), local
+
+
+def _in_current(store: Store, comp: str, where: str) -> str:
+    """A component of a versioned root names a path inside its current version."""
+    if not comp or comp.startswith(_versioned.PREFIX):
+        return comp
+    version = _versioned.current_version(read_node(store, "", where), where)
+    return join(version, comp) if version else comp
 
 
 def _follow_pointer(
@@ -152,6 +165,7 @@ def open_zarr(
     store, where, local = _open_store(path, storage_options)
     comp = _component(component)
     where = f"{where} (component {comp!r})" if comp else where
+    comp = _in_current(store, comp, where)
     comp, node = _follow_pointer(store, comp, read_node(store, comp, where), where)
     if node is None:
         children = _children(store, _parent_path(comp)) if comp else []
@@ -433,6 +447,7 @@ def write_zarr(
     comp = _component(component)
     overwrite = check_flag(overwrite, "overwrite")
     if _versioned.is_url(path):
+        _versioned.grace_seconds()  # a bad setting is refused before anything is written
         store = _versioned.open_url(str(path), options, read_only=False)
         old = _check_url_target(store, comp, str(path), overwrite)
         parts = _checked_parts(drm)
@@ -639,6 +654,7 @@ def verify_zarr(
     store, where, _local = _open_store(path, storage_options)
     comp = _component(component)
     where = f"{where} (component {comp!r})" if comp else where
+    comp = _in_current(store, comp, where)
     comp, node = _follow_pointer(store, comp, read_node(store, comp, where), where)
     if node is None:
         raise StoreNotFoundError(errno.ENOENT, f"no Zarr array or group {comp!r}", str(path))

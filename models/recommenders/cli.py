@@ -705,8 +705,12 @@ def _object_storage(args: argparse.Namespace) -> Iterator[None]:
                 f"output {out} already exists; pass --overwrite to replace it, "
                 "or choose another --output"
             )
-        if out in urls.values():
-            raise UsageError(f"--output {out} would replace the input {out}")
+        target = out.rstrip("/")
+        for name in ("input", "input2"):
+            src = getattr(args, name, None)
+            src = src.rstrip("/") if src else None
+            if src and (src == target or src.startswith(target + "/")):
+                raise UsageError(f"--output {out} would replace the input {getattr(args, name)}")
     with tempfile.TemporaryDirectory(prefix="dlinalg-cli-") as tmp:
         fetched: dict[str, str] = {}
         for name, url in urls.items():
