@@ -544,3 +544,32 @@ def test_group_budget_is_per_thread():
     assert run.group_bytes() == 2**30 // 4  # 2 GiB per thread on "a", an eighth of it
     run.__dict__["_info"] = {"a": {"memory_limit": 0, "nthreads": 2}}
     assert run.group_bytes() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.object_store
+def test_worker_killed_mid_gram_from_s3_gives_the_same_bits(
+    s3_bucket, fresh_cluster, killing_a_worker_when
+):
+    """A worker SIGKILLed while Gram streams blocks from S3: the survivor re-reads
+    the lost blocks from the store and the result has the same bits."""
+    _, client = fresh_cluster
+    bucket, options = s3_bucket
+    path = f"{bucket}/kill.zarr"
+    x = _truth((6_000, 8), np.float64, False)
+    with client.as_current():
+        dl.from_array(x, chunks=100).to_zarr(path, storage_options=options)  # 60 S3 chunks
+        A = dl.read_zarr(path, storage_options=options)
+        want = (A.T @ A).compute()  # also warms the workers up
+        start = time.monotonic()
+        np.testing.assert_array_equal((A.T @ A).compute(), want)
+        client.cancel(list(client.futures))  # nothing of the pass stays in memory
+        kill_after = 0.4 * (time.monotonic() - start)
+        start = time.monotonic()
+        with killing_a_worker_when(
+            client, lambda: time.monotonic() > start + kill_after
+        ) as victim:
+            got = (A.T @ A).compute()
+    assert victim not in client.run(os.getpid).values(), "the pass ended before the kill"
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(want, x.T @ x, rtol=1e-12)
