@@ -537,6 +537,19 @@ def _credential(value: Any) -> str:
     return "an in-memory PEM certificate" if text.lstrip().startswith("-----BEGIN") else text
 
 
+#: The peer's TLS alerts that mean "your certificate is not acceptable" (OpenSSL's reasons).
+_CLIENT_CERT_ALERTS = (
+    "UNKNOWN_CA",
+    "BAD_CERTIFICATE",
+    "CERTIFICATE_REQUIRED",
+    "CERTIFICATE_UNKNOWN",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_REVOKED",
+    "UNSUPPORTED_CERTIFICATE",
+    "ACCESS_DENIED",
+)
+
+
 def _tls_refusal(exc: BaseException, address: str, security: Any) -> str | None:
     """What went wrong when a TLS handshake failed (else None): whose CA refused whom."""
     import ssl
@@ -559,10 +572,16 @@ def _tls_refusal(exc: BaseException, address: str, security: Any) -> str | None:
             f"by the CA this client trusts (tls_ca_file={ca}); pass the CA certificate that "
             f"signed the cluster's certificates ({reason}: {cause.verify_message})"
         )
+    if any(alert in str(reason).upper() for alert in _CLIENT_CERT_ALERTS):
+        return (
+            f"TLS handshake with {address} failed: the scheduler refused this client's "
+            f"certificate (tls_client_cert={cert}); it must be signed by the CA the scheduler "
+            f"trusts (its --tls-ca-file) ({reason})"
+        )
     return (
-        f"TLS handshake with {address} failed: the scheduler refused this client's "
-        f"certificate (tls_client_cert={cert}); it must be signed by the CA the scheduler "
-        f"trusts (its --tls-ca-file) ({reason})"
+        f"TLS handshake with {address} failed ({reason}); check that the address is a "
+        f"tls:// endpoint of the cluster and that this client's TLS settings match it "
+        f"(tls_ca_file={ca}, tls_client_cert={cert})"
     )
 
 

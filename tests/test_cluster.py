@@ -327,6 +327,28 @@ def test_connect_names_the_ca_when_tls_refuses(tls_security):
         assert "in-memory PEM" in str(info.value) or "cert" in str(info.value)
 
 
+def test_tls_error_that_is_not_about_the_client_certificate_does_not_blame_it():
+    """Only the peer's certificate alerts blame the client's certificate."""
+    import ssl
+
+    from dlinalg.cluster import _tls_refusal
+
+    other = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    other.reason = "WRONG_VERSION_NUMBER"
+    text = _tls_refusal(OSError("closed"), "tls://127.0.0.1:8786", None)
+    assert text is None  # no SSL error in the chain: not a TLS refusal
+    wrapped = OSError("handshake failed")
+    wrapped.__cause__ = other
+    text = _tls_refusal(wrapped, "tls://127.0.0.1:8786", None)
+    assert "WRONG_VERSION_NUMBER" in text
+    assert "tls://127.0.0.1:8786" in text
+    assert "refused this client's certificate" not in text
+    alert = ssl.SSLError(1, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca")
+    alert.reason = "TLSV1_ALERT_UNKNOWN_CA"
+    wrapped.__cause__ = alert
+    assert "refused this client's certificate" in _tls_refusal(wrapped, "tls://h:1", None)
+
+
 def test_connect_still_raises_oserror_when_nobody_answers():
     with pytest.raises(OSError, match=r"127\.0\.0\.1:1") as info:  # a closed port: not TLS's fault
         connect("tcp://127.0.0.1:1", timeout="1s", set_as_default=False)

@@ -573,3 +573,35 @@ def test_worker_killed_mid_gram_from_s3_gives_the_same_bits(
     assert victim not in client.run(os.getpid).values(), "the pass ended before the kill"
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(want, x.T @ x, rtol=1e-12)
+
+
+@pytest.mark.parametrize("failure", [OSError("connection reset"), KeyboardInterrupt()])
+def test_cli_upload_stopped_part_way_says_so(failure, capsys, monkeypatch):
+    """An upload that fails or is interrupted half-way does not claim "no output written"."""
+    import fsspec
+    from dlinalg.models.recommenders import cli
+
+    fs = fsspec.filesystem("memory")
+    root = f"/cli-{uuid.uuid4().hex[:8]}"
+    fs.pipe(f"{root}/in/log.csv", b"u1,a\nu1,b\nu2,a\nu3,c\n")
+
+    def failing_pipe(self, *args, **kwargs):  # the files are up, the markers fail
+        raise failure
+
+    monkeypatch.setattr(type(fs), "pipe", failing_pipe)
+    try:
+        code = cli.main(
+            ["itemsimilarity", "-i", f"memory://{root}/in", "-o", f"memory://{root}/out",
+             "--scheduler", "synchronous", "--quiet"]
+        )  # fmt: skip
+        err = capsys.readouterr().err
+        assert code == (130 if isinstance(failure, KeyboardInterrupt) else 1)
+        assert "no output written" not in err
+        assert f"memory://{root}/out" in err
+        assert "_SUCCESS" in err
+        assert "--overwrite" in err
+        assert fs.exists(f"{root}/out/similarity-matrix/part-00000")
+        assert not fs.exists(f"{root}/out/_SUCCESS")
+    finally:
+        monkeypatch.undo()
+        fs.rm(root, recursive=True)

@@ -94,6 +94,10 @@ class UsageError(ValueError):
     """Bad options or bad input: reported in one line, exit status 2."""
 
 
+class IncompleteUploadError(OSError):
+    """The upload of the output to a URL stopped part-way (no top-level ``_SUCCESS``)."""
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -733,7 +737,15 @@ def _object_storage(args: argparse.Namespace) -> Iterator[None]:
             args.shown_as = {args.output: out}  # the summary names the URL
         yield
         if out is not None:
-            _upload(Path(args.output), ofs, oroot)
+            args.uploading = out  # Ctrl-C from here on leaves part of an output
+            try:
+                _upload(Path(args.output), ofs, oroot)
+            except OSError as exc:
+                raise IncompleteUploadError(
+                    f"uploading the output to {out} stopped part-way ({_one_line(exc)}); "
+                    "what was uploaded has no top-level _SUCCESS marker; "
+                    "run again with --overwrite"
+                ) from exc
             args.output = out
 
 
@@ -965,7 +977,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             summary = args.run(args)
     except KeyboardInterrupt:
         stop_local_clusters_quietly()
-        print(f"{prog}: interrupted; no output written", file=sys.stderr)
+        uploading = getattr(args, "uploading", None)
+        if uploading:
+            print(
+                f"{prog}: interrupted while uploading to {uploading}; what was uploaded has "
+                "no top-level _SUCCESS marker; run again with --overwrite",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{prog}: interrupted; no output written", file=sys.stderr)
         return 130
     except (UsageError, files.InputError, FileNotFoundError, FileExistsError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
@@ -973,6 +993,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:  # raised by the models' own validation
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except IncompleteUploadError as exc:  # the one case where part of an output exists
+        print(f"{prog}: failed: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except OSError as exc:  # writing failed (disk full, permissions): nothing was committed
         print(f"{prog}: failed: {_one_line(exc)}; no output written", file=sys.stderr)
         return 1
