@@ -566,6 +566,38 @@ def test_the_tiled_gradient_kernel_equals_numpy(monkeypatch, loss, dtype):
                                    rtol=1e-12)  # fmt: skip
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["logistic", "poisson", "huber"])
+def test_the_tiled_hessian_kernel_equals_numpy(monkeypatch, loss, dtype):
+    """Newton's exact pass is tiled like the gradient's: value, gradient and
+    ``[x 1]^T diag(s l'') [x 1]`` are numpy's, uneven last tile, weights included."""
+    import dlinalg.physical.glm as G
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1000, 5)).astype(dtype)
+    s = rng.random(1000)
+    y = rng.integers(0, 2 if loss == "logistic" else 4, 1000).astype(float)
+    W, b = 0.3 * rng.standard_normal((5, 1)), 0.1 * rng.standard_normal(1)
+    whole = G.glm_block(x, y, s, W, b, loss, 1.0, "hess")
+    monkeypatch.setattr(G, "TILE_BYTES", 8 * 5 * 96)  # 96-row tiles, the last one of 40
+    assert G._tile_rows(x) == 96
+    tiled = G.glm_block(x, y, s, W, b, loss, 1.0, "hess")
+    np.testing.assert_allclose(tiled.normsq, whole.normsq, rtol=1e-12)
+    np.testing.assert_allclose(tiled.atu, whole.atu, rtol=1e-12, atol=1e-12)
+    X = x.astype(np.float64)
+    z = X @ W[:, 0] + b[0]
+    if loss == "logistic":
+        d2 = expit(z) * (1 - expit(z))
+    elif loss == "poisson":
+        d2 = np.exp(z)
+    else:
+        d2 = (np.abs(z - y) <= 1.0).astype(float)
+    H = (X * (s * d2)[:, None]).T @ X
+    np.testing.assert_allclose(tiled.atu[6:31].reshape(5, 5), H, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tiled.atu[31:36], (s * d2) @ X, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tiled.atu[36], (s * d2).sum(), rtol=1e-12)
+
+
 # --- lost workers and killed processes (slow step) -------------------------------------------
 
 

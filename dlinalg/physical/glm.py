@@ -125,12 +125,15 @@ def glm_block(
         ``"hessp"`` (instead of the gradient) ``x^T (H u)`` and ``sum H u``.
     """
     with np.errstate(all="ignore"):  # a non-finite loss is refused by the caller, with a message
-        rows = _tile_rows(x) if want == "grad" and Z is None else 0
+        rows = _tile_rows(x) if want in ("grad", "hess") and Z is None else 0
         if not rows or x.shape[0] <= rows:
             return _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z)
         # a dense gradient tile by tile: x_t W and x_t^T dZ_t while the tile is in cache,
         # so the pass reads the block from memory once, not twice (both cores share the
-        # memory bus: two reads of a 100-column block cost ~2x one)
+        # memory bus: two reads of a 100-column block cost ~2x one). The Hessian's
+        # x_t^T D_t x_t too: its scaled copy of the tile stays in cache (a whole
+        # 200,000 x 100 block's Hessian terms took 0.15-0.21 s, tiled 0.10-0.11 s,
+        # the bare syrk 0.09 s)
         atu, value = None, 0.0
         for start in range(0, x.shape[0], rows):
             t = slice(start, start + rows)
