@@ -210,6 +210,26 @@ def test_interactions_input_uses_the_primary_action_and_its_labels():
     np.testing.assert_array_equal(got.item_factors_, ref.item_factors_)
 
 
+def test_recommend_all_takes_and_gives_labels_like_recommend():
+    inter = pytest.importorskip("dlinalg.models.recommenders._interactions")
+    rows, cols = R.nonzero()
+    df = pd.DataFrame({"user": [f"u{u:02d}" for u in rows], "item": [f"i{i:02d}" for i in cols]})
+    model = fit(inter.Interactions.from_dataframe(df, user="user", item="item"))
+    who = ["u07", "u00", "u13"]
+    ids, scores = model.recommend_all(who, N=4, batch_size=2)
+    for row, u in enumerate(who):
+        want_ids, want_scores = model.recommend(u, N=4)
+        assert list(ids[row, : len(want_ids)]) == list(want_ids)
+        np.testing.assert_allclose(scores[row, : len(want_ids)], want_scores, rtol=1e-12)
+    users = pd.Index(model.user_labels_).get_indexer(who)
+    pos, _ = model.recommend_all(users, N=4, batch_size=2, labels=False)
+    for row in range(len(who)):
+        named = [model.item_labels_[p] for p in pos[row] if p >= 0]
+        assert named == [i for i in ids[row] if i is not None]
+    with pytest.raises(KeyError, match=r"unknown user\(s\) 'nobody'"):
+        model.recommend_all(["u00", "nobody"])
+
+
 def test_lazy_input_with_negative_counts_fails_in_the_first_pass():
     bad = R.copy()
     bad.data[0] = -1.0
@@ -284,13 +304,13 @@ def test_recommend_ranks_unseen_items_by_score(model):
 
 def test_recommend_all_equals_recommend(scheduler, model):
     users = np.array([5, 0, 17, 3])
-    ids, scores = model.recommend_all(users, n=6, batch_size=3)
+    ids, scores = model.recommend_all(users, N=6, batch_size=3)
     for row, u in enumerate(users):
         want_ids, want_scores = model.recommend(int(u), N=6)
         np.testing.assert_array_equal(ids[row, : len(want_ids)], want_ids)
         np.testing.assert_allclose(scores[row, : len(want_ids)], want_scores, rtol=1e-12)
         assert (ids[row, len(want_ids) :] == -1).all()
-    all_ids, _ = model.recommend_all(n=3, exclude_seen=False)
+    all_ids, _ = model.recommend_all(N=3, filter_already_liked_items=False)
     assert all_ids.shape == (N_USERS, 3)
     np.testing.assert_array_equal(
         all_ids[17], model.recommend(17, N=3, filter_already_liked_items=False)[0]
@@ -317,7 +337,7 @@ def test_recommend_bad_arguments(model):
         model.recommend(0, N=0)
     with pytest.raises(KeyError, match=r"unknown item\(s\) -1"):
         model.similar_items(-1)
-    with pytest.raises(IndexError, match="positions"):
+    with pytest.raises(KeyError, match=rf"unknown user\(s\) {N_USERS}"):
         model.recommend_all([0, N_USERS])
     with pytest.raises(NotFittedError):
         ALS().recommend(0)

@@ -398,7 +398,7 @@ def recommender_precision() -> None:
     )
     # as the others, leave out only the training purchases (a viewed item may be bought)
     most = int(np.diff(bought.indptr).max())
-    ranked = als.recommend_all(who, n=kmax + most, exclude_seen=False)[0]
+    ranked = als.recommend_all(who, N=kmax + most, filter_already_liked_items=False)[0]
     recs["ALS (implicit)"] = [
         [i for i in r if i not in set(row(bought, u))][:kmax]
         for u, r in zip(who, ranked, strict=True)

@@ -20,6 +20,7 @@ from .._validation import NON_NEGATIVE_INT, POSITIVE_INT, Range, check_params
 from ._als_input import interaction_input
 from ._als_plan import Params, balanced_bounds, block_count, fit_factors, prepare
 from ._factor_api import FactorRecommender
+from ._ids import as_id_array
 from ._topk import top_k_rows
 
 __all__ = ["ALS"]
@@ -309,66 +310,75 @@ shape (n_users, n_items)
         return tags
 
     # --- recommendations ------------------------------------------------------------------
-    def _check_n(self, n: Any, method: str) -> int:
-        check_params(f"{type(self).__name__}.{method}", {"n": [POSITIVE_INT]}, n=n)
-        return min(int(n), self.n_items_)
-
     def recommend_all(
         self,
-        users: Any = None,
-        n: int = 10,
-        exclude_seen: bool = True,
+        userids: Any = None,
+        N: int = 10,
+        filter_already_liked_items: bool = True,
         *,
+        labels: bool = True,
         batch_size: int = 2048,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`recommend` for many users at once, in batches on the current Dask scheduler.
+        """:meth:`recommend` for many users, in batches on the current Dask scheduler.
+
+        The same ranking as :meth:`recommend` with the training history
+        filtering, computed as one task per ``batch_size`` users (each holds
+        ``batch_size x n_items`` scores): for scoring every user of a large
+        model on a cluster. The names are implicit's (``userids``, ``N``,
+        ``filter_already_liked_items``).
 
         Parameters
         ----------
-        users : array-like of int, optional
-            User positions; default all users, in order.
-        n : int, default=10
+        userids : array-like of ids, optional
+            Users (labels when the model has them, else positions); default
+            every user, in order.
+        N : int, default=10
             Items per user.
-        exclude_seen : bool, default=True
+        filter_already_liked_items : bool, default=True
             Leave out each user's training items.
+        labels : bool, default=True
+            Ids as labels when the model has them; False: positions.
         batch_size : int, default=2048
-            Users per task (a task holds ``batch_size x n_items`` scores).
+            Users per task.
 
         Returns
         -------
-        ids : ndarray of shape (n_users, n)
-            Item positions per user, best first; ``-1`` pads users with
-            fewer than ``n`` items left.
-        scores : ndarray of shape (n_users, n)
-            ``-inf`` where ``ids`` is ``-1``.
+        ids : ndarray of shape (n_users, N)
+            Items per user, best first; rows with fewer than ``N`` items left
+            are padded with ``-1`` (None for labels).
+        scores : ndarray of shape (n_users, N)
+            ``-inf`` where ``ids`` pads.
+
+        Raises
+        ------
+        KeyError
+            Unknown users, naming them.
 
         Examples
         --------
         >>> import numpy as np
         >>> from dlinalg.models import ALS
         >>> R = np.array([[3, 0, 1], [0, 2, 1], [1, 1, 0]], dtype=float)
-        >>> ids, scores = ALS(2, iterations=5).fit(R).recommend_all(n=2)
+        >>> ids, scores = ALS(2, iterations=5).fit(R).recommend_all(N=2)
         >>> ids
         array([[ 1, -1],
                [ 0, -1],
                [ 2, -1]])
         """
         check_is_fitted(self)
-        n = self._check_n(n, "recommend_all")
+        N = self._check_N(N, "recommend_all")
         check_params(
             f"{type(self).__name__}.recommend_all",
             {"batch_size": [POSITIVE_INT]},
             batch_size=batch_size,
         )
         batch_size = int(batch_size)
-        if users is None:
+        if userids is None:
             users = np.arange(self.n_users_)
-        users = np.asarray(users)
-        if users.ndim != 1 or (users.size and users.dtype.kind not in "iu"):
-            raise TypeError(f"users must be a 1-D array of integer positions, got {users!r}")
-        if users.size and (users.min() < 0 or users.max() >= self.n_users_):
-            raise IndexError(f"users must be positions in [0, {self.n_users_}), got {users!r}")
-        seen = self._seen[users] if exclude_seen else None
+        else:
+            ids, _ = as_id_array(userids, "userids")
+            users = self._users().positions(ids, labels=labels)
+        seen = self._seen[users] if filter_already_liked_items else None
         Y = dask.delayed(self.item_factors_, pure=True)
         parts = []
         for start in range(0, len(users), batch_size):
@@ -379,11 +389,15 @@ shape (n_users, n_items)
             else:
                 block = seen[sel]
                 pattern = (block.indptr, block.indices)
-            parts.append(dask.delayed(_recommend_batch, pure=True)(X, Y, *pattern, n))
+            parts.append(dask.delayed(_recommend_batch, pure=True)(X, Y, *pattern, N))
         if not parts:
-            return np.zeros((0, n), np.int64), np.zeros((0, n), self.item_factors_.dtype)
+            out_ids = np.zeros((0, N), np.int64)
+            return self._items().out(out_ids, labels=labels), np.zeros(
+                (0, N), self.item_factors_.dtype
+            )
         results = compute_collections(*parts)
-        return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
+        out_ids = np.concatenate([r[0] for r in results])
+        return self._items().out(out_ids, labels=labels), np.concatenate([r[1] for r in results])
 
 
 def _recommend_batch(
