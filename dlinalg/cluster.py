@@ -45,6 +45,7 @@ stays fast for users who only need the synchronous or threaded scheduler.
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
 import os
@@ -340,6 +341,7 @@ def _running_local_cluster(
     # The scheduler's HTTP server (health, metrics, dashboard) starts even without
     # a dashboard, on 8787 by default: pin it to a free loopback port either way.
     kwargs["scheduler_kwargs"] = {**kwargs.get("scheduler_kwargs", {}), "dashboard": dashboard}
+    _drop_cancelled_gather_reports()
     with (
         dask.config.set(worker_environment()),
         LocalCluster(
@@ -359,7 +361,15 @@ def _running_local_cluster(
                 f"dlinalg: LocalCluster with {n_workers} worker(s) x "
                 f"{threads_per_worker} thread(s) at {cluster.scheduler_address}; {where}"
             )
-        yield client
+        try:
+            yield client
+        except KeyboardInterrupt:
+            # Ctrl-C: nothing the workers hold is worth waiting for. A graceful close
+            # waits for each nanny to stop its worker (4 s of a 5 s exit, measured);
+            # killing the worker processes first makes it return at once.
+            silence_cluster_logs()
+            _kill_worker_processes(cluster)
+            raise
 
 
 def worker_environment() -> dict[str, str]:
@@ -986,6 +996,35 @@ def silence_cluster_logs() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+class _CancelledGatherFilter(logging.Filter):
+    """Drops asyncio's "Task exception was never retrieved" for a gather cut short.
+
+    When Ctrl-C interrupts ``Client.gather``, distributed cancels its waiting
+    task with ``AllExit``, and asyncio reports that task when it is collected:
+    a traceback of distributed's own, about nothing the user did, that can
+    land before the logs are silenced.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return type(exc).__name__ != "AllExit"
+
+
+def _drop_cancelled_gather_reports() -> None:
+    """Install :class:`_CancelledGatherFilter` on asyncio's logger (once)."""
+    log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _CancelledGatherFilter) for f in log.filters):
+        log.addFilter(_CancelledGatherFilter())
+
+
+def _kill_worker_processes(cluster: Any) -> None:
+    """SIGKILL the worker processes of a LocalCluster (its nannies then see them gone)."""
+    for worker in list(getattr(cluster, "workers", {}).values()):
+        process = getattr(getattr(worker, "process", None), "process", None)
+        if process is not None and process.is_alive():
+            process.kill()
+
+
 def stop_local_clusters_quietly() -> None:
     """After Ctrl-C: stop any LocalCluster this process started, without logs or tracebacks.
 
@@ -1007,7 +1046,4 @@ def stop_local_clusters_quietly() -> None:
         try:
             cluster.close(timeout=2)
         except BaseException:  # noqa: BLE001 - half-started: its processes are still stopped
-            for worker in getattr(cluster, "workers", {}).values():
-                process = getattr(getattr(worker, "process", None), "process", None)
-                if process is not None and process.is_alive():
-                    process.kill()
+            _kill_worker_processes(cluster)

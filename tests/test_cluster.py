@@ -576,3 +576,29 @@ def test_local_cluster_workers_skip_numpys_hugepage_hint():
         assert set(c.run(os.environ.get, "NUMPY_MADVISE_HUGEPAGE").values()) == {"0"}
     with dask.config.set({"dlinalg.numpy-hugepages": True}):
         assert dlc.worker_environment() == {}
+
+
+def test_ctrl_c_inside_local_cluster_kills_the_workers_and_propagates():
+    """KeyboardInterrupt in the block: the worker processes are killed, not waited for."""
+    with pytest.raises(KeyboardInterrupt), local_cluster(n_workers=2, quiet=True) as client:
+        pids = list(client.run(os.getpid).values())
+        raise KeyboardInterrupt
+    assert len(pids) == 2
+    assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+
+
+def test_a_cancelled_gather_report_is_dropped_and_others_are_kept():
+    import logging
+
+    from dlinalg.cluster import _CancelledGatherFilter
+
+    class AllExit(Exception):  # distributed.client.AllExit, by name
+        pass
+
+    def record(exc):
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1,
+                                 "Task exception was never retrieved", None,
+                                 (type(exc), exc, None))  # fmt: skip
+
+    assert not _CancelledGatherFilter().filter(record(AllExit()))
+    assert _CancelledGatherFilter().filter(record(ValueError("real")))
