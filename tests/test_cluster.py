@@ -580,9 +580,15 @@ def test_local_cluster_workers_skip_numpys_hugepage_hint():
 
 def test_ctrl_c_inside_local_cluster_kills_the_workers_and_propagates():
     """KeyboardInterrupt in the block: the worker processes are killed, not waited for."""
-    with pytest.raises(KeyboardInterrupt), local_cluster(n_workers=2, quiet=True) as client:
-        pids = list(client.run(os.getpid).values())
-        raise KeyboardInterrupt
+    pids: list[int] = []
+
+    def interrupted() -> None:
+        with local_cluster(n_workers=2, quiet=True) as client:
+            pids.extend(client.run(os.getpid).values())
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
     assert len(pids) == 2
     assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
 
