@@ -707,3 +707,38 @@ def test_ctrl_c_on_a_local_cluster_ends_with_one_line(tmp_path):
         err.rstrip().splitlines()[-1] == "dlinalg itemsimilarity: interrupted; no output written"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["itemsimilarity", "rowsimilarity"])
+def test_progress_lines_name_each_stage_before_the_summary(tmp_path, capsys, monkeypatch, command):
+    """Stages still running after PROGRESS_AFTER seconds get a line (0 here: all of them)."""
+    from dlinalg.models.recommenders import cli
+
+    monkeypatch.setattr(cli, "PROGRESS_AFTER", 0.0)
+    if command == "itemsimilarity":
+        log = _write(tmp_path / "in.csv", MIXED_LOG)
+        extra = MIXED_OPTIONS
+    else:
+        log = _write(tmp_path / "in.txt", ["a\tb:1 c:1", "b\ta:1", "c\ta:1 b:1"])
+        extra = []
+    code = main([command, "-i", str(log), "-o", str(tmp_path / "out"), *extra,
+                 "--scheduler", "synchronous"])  # fmt: skip
+    assert code == 0
+    lines = capsys.readouterr().err.splitlines()
+    stages = [line.split("] ", 1)[1] for line in lines if "] " in line]
+    assert stages[0] == f"reading {log}"
+    assert stages[1].startswith("counting co-occurrences and their LLR: ")
+    assert stages[2] == f"writing {tmp_path / 'out'}"
+    assert lines[-1].startswith(f"dlinalg {command}: read ")  # the summary comes last
+    assert len(lines) == 4
+
+
+def test_no_progress_line_for_a_quick_run_or_with_quiet(tmp_path, capsys):
+    log = _write(tmp_path / "in.csv", MIXED_LOG)
+    assert main(["itemsimilarity", "-i", str(log), "-o", str(tmp_path / "out"), *MIXED_OPTIONS,
+                 "--scheduler", "synchronous"]) == 0  # fmt: skip
+    assert len(capsys.readouterr().err.splitlines()) == 1  # the summary alone
+    assert main(["itemsimilarity", "-i", str(log), "-o", str(tmp_path / "q"), *MIXED_OPTIONS,
+                 "--scheduler", "synchronous", "--quiet"]) == 0  # fmt: skip
+    time.sleep(1.2)  # a stage's timer, had one been left running, would have fired
+    assert capsys.readouterr().err == ""

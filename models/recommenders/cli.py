@@ -56,6 +56,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -732,9 +733,10 @@ def _object_storage(args: argparse.Namespace) -> Iterator[None]:
                 fs.get(root.rstrip("/") + "/", str(local), recursive=True)
             setattr(args, name, str(local))
             fetched[url] = str(local)
+        args.shown_as = {local: url for url, local in fetched.items()}  # messages name URLs
         if out is not None:
             args.output = str(Path(tmp) / "output")
-            args.shown_as = {args.output: out}  # the summary names the URL
+            args.shown_as[args.output] = out
         yield
         if out is not None:
             args.uploading = out  # Ctrl-C from here on leaves part of an output
@@ -763,6 +765,53 @@ def _upload(local: Path, fs: Any, root: str) -> None:
     for rel in markers:
         fs.pipe(f"{base}/{rel}", b"")
     fs.pipe(f"{base}/_SUCCESS", b"")
+
+
+#: Seconds a stage runs before its progress line is printed: a small log's run, or an
+#: error found at once, stays one line.
+PROGRESS_AFTER = 1.0
+
+
+class _Stages:
+    """Progress: a line on stderr for each stage still running after :data:`PROGRESS_AFTER` s.
+
+    ``dlinalg itemsimilarity: [  1.0 s] reading in.csv``, then the counting and
+    the writing (none with ``--quiet``); the fit itself shows a progress bar
+    when stderr is a terminal.
+    """
+
+    def __init__(self, args: argparse.Namespace, after: float | None = None):
+        self.prog, self.quiet = f"dlinalg {args.command}", bool(args.quiet)
+        self.shown = getattr(args, "shown_as", {})
+        self.after = PROGRESS_AFTER if after is None else after
+        self.start = time.perf_counter()
+        self.timer: threading.Timer | None = None
+
+    @property
+    def bar(self) -> bool:
+        """Show the fit's progress bar (a terminal only: a log file gets the lines)."""
+        return not self.quiet and sys.stderr.isatty()
+
+    def _print(self, text: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        print(f"{self.prog}: [{elapsed:5.1f} s] {text}", file=sys.stderr, flush=True)
+
+    def __call__(self, text: str) -> None:
+        """Stage ``text`` begins (the previous one has ended)."""
+        self.done()
+        if self.quiet:
+            return
+        for local, url in self.shown.items():
+            text = text.replace(local, url)
+        self.timer = threading.Timer(self.after, self._print, (text,))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def done(self) -> None:
+        """The current stage has ended: its line is not printed if not printed yet."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 @contextmanager
@@ -860,6 +909,9 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
     target = _check_output(args.output, [args.input, args.input2], args.overwrite)
     where = _check_execution(args)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
+    stage = args.stages = _Stages(args)
+    files.list_files(args.input, spec, "--input")  # a missing input: its error, no progress
+    stage(f"reading {args.input}" + ("" if same_input else f" and {args.input2}"))
     first = files.read_table(args.input, columns, spec, option="--input")
     second = first
     if args.input2 is not None and not same_input:
@@ -882,10 +934,15 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_item=args.max_prefs,
         seed=args.seed,
     )
+    stage(
+        f"counting co-occurrences and their LLR: {len(frame):,} interactions of "
+        f"{data.n_users:,} users, {len(actions)} action(s)"
+    )
     with _scheduler(where, args.quiet, len(frame)):
-        model.fit(data)
+        model.fit(data, show_progress=stage.bar)
     names = ["similarity-matrix", "cross-similarity-matrix"]  # one or two actions
     written = []
+    stage(f"writing {args.output}")
     with _atomic_output(target, args.overwrite) as tmp:
         for name, indicator, labels in zip(
             names, model.indicators_, model.item_labels_, strict=False
@@ -915,6 +972,9 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
     target = _check_output(args.output, [args.input], args.overwrite)
     where = _check_execution(args)
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
+    stage = args.stages = _Stages(args)
+    files.list_files(args.input, spec, "--input")  # a missing input: its error, no progress
+    stage(f"reading {args.input}")
     if args.item_id_column is not None or files.is_parquet_input(args.input, spec):
         columns = table_columns
         pairs = files.read_table(args.input, columns, spec, option="--input")
@@ -929,8 +989,10 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
         max_interactions_per_row=args.max_observations,
         seed=args.seed,
     )
+    stage(f"counting co-occurrences and their LLR: {matrix.nnz:,} entries of {len(rows):,} rows")
     with _scheduler(where, args.quiet, matrix.nnz):
-        model.fit(matrix)
+        model.fit(matrix, show_progress=stage.bar)
+    stage(f"writing {args.output}")
     with _atomic_output(target, args.overwrite) as tmp:
         n = _write_matrix(tmp / "similarity-matrix", model.indicators_, rows, rows, args)
     return (
@@ -974,7 +1036,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"dlinalg {args.command}"
     try:
         with _object_storage(args):
-            summary = args.run(args)
+            try:
+                summary = args.run(args)
+            finally:  # a stage's line never follows the summary or the error
+                if getattr(args, "stages", None) is not None:
+                    args.stages.done()
     except KeyboardInterrupt:
         stop_local_clusters_quietly()
         uploading = getattr(args, "uploading", None)
