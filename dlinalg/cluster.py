@@ -582,7 +582,11 @@ def _tls_refusal(exc: BaseException, address: str, security: Any) -> str | None:
             f"by the CA this client trusts (tls_ca_file={ca}); pass the CA certificate that "
             f"signed the cluster's certificates ({reason}: {cause.verify_message})"
         )
-    if any(alert in str(reason).upper() for alert in _CLIENT_CERT_ALERTS):
+    # Under TLS 1.3 the scheduler checks the client's certificate after the client
+    # has finished its part of the handshake: a refusal often arrives as the
+    # connection closing (an EOF), not as the alert itself.
+    closed = isinstance(cause, ssl.SSLEOFError) or "EOF" in str(reason).upper()
+    if closed or any(alert in str(reason).upper() for alert in _CLIENT_CERT_ALERTS):
         return (
             f"TLS handshake with {address} failed: the scheduler refused this client's "
             f"certificate (tls_client_cert={cert}); it must be signed by the CA the scheduler "

@@ -343,6 +343,9 @@ def test_tls_error_that_is_not_about_the_client_certificate_does_not_blame_it():
     assert "WRONG_VERSION_NUMBER" in text
     assert "tls://127.0.0.1:8786" in text
     assert "refused this client's certificate" not in text
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol (_ssl.c:2427)")
+    wrapped.__cause__ = eof  # TLS 1.3: the scheduler hangs up on a refused certificate
+    assert "refused this client's certificate" in _tls_refusal(wrapped, "tls://h:1", None)
     alert = ssl.SSLError(1, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca")
     alert.reason = "TLSV1_ALERT_UNKNOWN_CA"
     wrapped.__cause__ = alert
