@@ -50,6 +50,7 @@ import math
 import numbers
 import os
 import sys
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
@@ -332,8 +333,6 @@ def _running_local_cluster(
     quiet: bool,
     kwargs: dict[str, Any],
 ) -> Iterator[Client]:
-    from distributed import Client, LocalCluster
-
     kwargs.setdefault("processes", True)
     # host= makes LocalCluster pick the in-process transport when processes=False,
     # and inproc addresses have no host: stay on TCP over loopback.
@@ -342,6 +341,32 @@ def _running_local_cluster(
     # a dashboard, on 8787 by default: pin it to a free loopback port either way.
     kwargs["scheduler_kwargs"] = {**kwargs.get("scheduler_kwargs", {}), "dashboard": dashboard}
     _drop_cancelled_gather_reports()
+    from distributed.deploy.spec import SpecCluster
+
+    existing = set(SpecCluster._instances)
+    try:
+        with _cluster_and_client(n_workers, threads_per_worker, memory_limit, dashboard, quiet,
+                                 kwargs) as client:  # fmt: skip
+            yield client
+    finally:  # ours, also one interrupted while starting: only these are stopped on Ctrl-C
+        _STARTED.update(set(SpecCluster._instances) - existing)
+
+
+#: The clusters :func:`local_cluster` started (weakly): what Ctrl-C's cleanup may stop.
+_STARTED: weakref.WeakSet = weakref.WeakSet()
+
+
+@contextmanager
+def _cluster_and_client(
+    n_workers: int,
+    threads_per_worker: int,
+    memory_limit: str | float | None,
+    dashboard: bool,
+    quiet: bool,
+    kwargs: dict[str, Any],
+) -> Iterator[Client]:
+    from distributed import Client, LocalCluster
+
     with (
         dask.config.set(worker_environment()),
         LocalCluster(
@@ -1045,9 +1070,13 @@ def stop_local_clusters_quietly() -> None:
     except ImportError:  # pragma: no cover - distributed is a dependency
         return
     silence_cluster_logs()
-    atexit.unregister(spec.close_clusters)
-    for cluster in list(spec.SpecCluster._instances):
+    ours = [c for c in list(spec.SpecCluster._instances) if c in _STARTED]
+    for cluster in ours:
         try:
             cluster.close(timeout=2)
         except BaseException:  # noqa: BLE001 - half-started: its processes are still stopped
             _kill_worker_processes(cluster)
+    if all(c in _STARTED for c in list(spec.SpecCluster._instances)):
+        # distributed's exit hook fails on a cluster interrupted while starting; a
+        # cluster of someone else's (the caller's own) keeps it
+        atexit.unregister(spec.close_clusters)

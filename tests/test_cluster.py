@@ -611,3 +611,14 @@ def test_a_cancelled_gather_report_is_dropped_and_others_are_kept():
 
     assert not _CancelledGatherFilter().filter(record(AllExit()))
     assert _CancelledGatherFilter().filter(record(ValueError("real")))
+
+
+def test_ctrl_c_cleanup_leaves_a_cluster_it_did_not_start(client):
+    """main() called where a cluster of the caller's runs (a notebook, this test session):
+    the cleanup after Ctrl-C stops only what dl.local_cluster started."""
+    from dlinalg.cluster import stop_local_clusters_quietly
+
+    with pytest.raises(KeyboardInterrupt), local_cluster(n_workers=1, quiet=True):
+        raise KeyboardInterrupt
+    stop_local_clusters_quietly()
+    assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
