@@ -5,7 +5,9 @@ dataclass; the checkpoint file keeps the flat dict it always stored. These tests
 pin the boundary: the dict round-trips, it has the layout the checkpoint checks,
 files written before the dataclasses (``tests/data/checkpoints_pre_state``, by
 the dict-based solvers, with ``fingerprint=``) still resume, and a resumed solve
-gives bit for bit the uninterrupted one.
+gives bit for bit the uninterrupted one. (Bit for bit from those files only where
+the BLAS rounds the test problem as the machine that wrote them did: an AMD EPYC
+builds ``M`` with other last bits than the machine of 2026-12-06.)
 """
 
 from __future__ import annotations
@@ -111,8 +113,22 @@ def test_a_checkpoint_written_before_the_dataclasses_resumes_bit_for_bit(tmp_pat
     with sync():
         full = solve(maxiter=60)
         resumed = solve(maxiter=60, checkpoint=path, fingerprint="dlinalg-test-state")
+        fresh = tmp_path / "fresh.npz"
+        solve(maxiter=5, checkpoint=fresh, fingerprint="dlinalg-test-state")
     assert full.itn > 5
-    assert_same_result(resumed, full)
+    _, old_arrays = check_file(DATA / f"{name}_v0.npz", name)
+    _, new_arrays = check_file(fresh, name)
+    same_bits = old_arrays.keys() == new_arrays.keys() and all(
+        np.array_equal(old_arrays[k], new_arrays[k]) for k in old_arrays
+    )
+    if same_bits:  # this machine's BLAS rounds the problem as the one that wrote the files
+        assert_same_result(resumed, full)
+    else:  # another CPU's BLAS kernels built M (qr, matmul) with other last bits
+        assert abs(resumed.itn - full.itn) <= 1
+        np.testing.assert_allclose(resumed.x, full.x, rtol=1e-4, atol=1e-6)  # cond(M) 100
+        np.testing.assert_allclose(
+            resumed.normr, full.normr, rtol=1e-6, atol=1e-9 * np.linalg.norm(b)
+        )
 
 
 @pytest.mark.parametrize("name", STATE_OF)
