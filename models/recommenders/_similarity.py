@@ -104,7 +104,9 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
        and users above the cap are sampled, not dropped.
     2. Co-occurrence counts ``A'A`` and ``A'B`` with dlinalg's ``AtB`` plan
        on sparse row blocks, in panels of rows of at most 2**23 counts (Dask
-       config ``dlinalg.models.similarity.panel-entries``); a panel's rows ``s:e``
+       config ``dlinalg.models.similarity.panel-entries``), fewer on a
+       cluster where ``split-every`` + 1 panels would not fit an eighth of
+       a worker's memory; a panel's rows ``s:e``
        of ``A'B`` are computed as their transpose ``B.T @ A[:, s:e]``, the
        orientation in which no block of B needs converting.
     3. In the task that summed a panel: for each non-zero count k11 of
