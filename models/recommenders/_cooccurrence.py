@@ -26,7 +26,7 @@ with the LLR and keeps its top ``k`` per row in the same task
 Everything here is stated in the plan, so one ``compute_plan`` runs a fit
 and :func:`dlinalg.explain` shows it: the row and column caps are
 :class:`~dlinalg.plan.blockmap.BlockMap` nodes (with each block's first row),
-the column counts and the caps' merge tree
+the column counts and the caps' merge trees (one per panel of columns)
 :class:`~dlinalg.plan.blockreduce.BlockReduce` nodes, the thresholds and each
 scored panel :class:`~dlinalg.plan.blockmap.Apply` nodes.
 """
@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
-import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -80,10 +79,15 @@ PANEL_ENTRIES = 2**23
 #: Entries one merged list of column-cap candidates may hold at most (``cap``
 #: entries per column of its panel), unless the Dask config
 #: ``dlinalg.models.similarity.candidate-entries`` says otherwise; an entry is 24
-#: bytes (column, priority, row). On a cluster also cut to :func:`task_bytes`.
+#: bytes (column, priority, row), 96 at the peak of a merge. On a cluster also cut
+#: to :func:`task_bytes`.
 CANDIDATE_ENTRIES = 2**21
-#: Bytes of one count in a panel (int32 value and int32 column index), of one candidate.
-COUNT_BYTES, CANDIDATE_BYTES = 8, 24
+#: Bytes of one count in a panel (int32 value and int32 column index).
+COUNT_BYTES = 8
+#: Peak bytes of :func:`merge_candidates` per input entry: the inputs (column,
+#: priority, row: 24), their concatenation (24), the sort order and its
+#: temporaries (48).
+MERGE_BYTES = 96
 #: Hash salts: the row caps and the column caps draw independent priorities.
 SALT_ROWS, SALT_COLS = 1, 2
 
@@ -208,56 +212,17 @@ def candidates_block(
     return _best_per_column(cols, priority(seed, rows, cols, SALT_COLS), rows, cap)
 
 
-@numba.njit(cache=True, nogil=True)
-def _merge_two(ac, ak, ar, bc, bk, br, cap):  # pragma: no cover - compiled
-    """Merge two lists sorted by (column, key, row), keeping the first ``cap`` per column."""
-    n = ac.size + bc.size
-    oc = np.empty(n, dtype=np.int64)
-    ok = np.empty(n, dtype=np.uint64)
-    orow = np.empty(n, dtype=np.int64)
-    i = j = t = 0
-    col = -1
-    run = 0
-    while i < ac.size or j < bc.size:
-        if j == bc.size:
-            take_a = True
-        elif i == ac.size:
-            take_a = False
-        elif ac[i] != bc[j]:
-            take_a = ac[i] < bc[j]
-        elif ak[i] != bk[j]:
-            take_a = ak[i] < bk[j]
-        else:
-            take_a = ar[i] < br[j]
-        if take_a:
-            c, k, r = ac[i], ak[i], ar[i]
-            i += 1
-        else:
-            c, k, r = bc[j], bk[j], br[j]
-            j += 1
-        if c != col:
-            col = c
-            run = 0
-        if run < cap:
-            oc[t] = c
-            ok[t] = k
-            orow[t] = r
-            t += 1
-            run += 1
-    return oc[:t].copy(), ok[:t].copy(), orow[:t].copy()
-
-
 def merge_candidates(cap: int, *parts: tuple) -> tuple:
     """Merge candidate lists, keeping the best ``cap`` per column.
 
-    The lists are folded in pairwise, each merge a linear sweep of two sorted
-    lists: nothing is held beyond the inputs, the running result and the next
-    one (each at most ``cap`` entries per column of the panel).
+    Plain numpy (no compiled code, so a worker that only downsamples never
+    loads numba's ~55 MiB): about 96 bytes per input entry at the peak,
+    inputs included (:data:`MERGE_BYTES`).
     """
-    merged = tuple(np.asarray(a) for a in parts[0])
-    for p in parts[1:]:
-        merged = _merge_two(*merged, *p, cap)
-    return merged
+    cols, keys, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    order = np.lexsort((rows, keys, cols))
+    keep = order[_rank_within(cols[order]) < cap]
+    return cols[keep], keys[keep], rows[keep]
 
 
 def thresholds(
@@ -392,11 +357,11 @@ def candidate_bounds(ncol: int, cap: int) -> list[tuple[int, int]]:
 
     A merged list holds at most ``cap`` entries per column of its range, so
     a range of ``entries // cap`` columns bounds every merge task (its
-    ``split-every`` inputs, the running result and the next) by the panel,
-    whatever the number of users and items.
+    ``split-every`` inputs and their sort) by the panel, whatever the
+    number of users and items. On a cluster, ``split-every`` lists fit
+    :func:`task_bytes` at :data:`MERGE_BYTES` an entry.
     """
-    held = _split_every() + 2
-    entries = _entries("candidate-entries", CANDIDATE_ENTRIES, CANDIDATE_BYTES, held)
+    entries = _entries("candidate-entries", CANDIDATE_ENTRIES, MERGE_BYTES, _split_every())
     width = max(1, entries // max(1, cap))
     return [(s, min(s + width, ncol)) for s in range(0, ncol, width)] or [(0, 0)]
 
