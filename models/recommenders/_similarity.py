@@ -119,13 +119,12 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
        the row kept, ties to the lower item index.
 
     Every panel of every action is computed by one ``dask.compute``. Memory
-    per task: one row block, or ``split-every`` + 1 panels of counts, or
-    ``split-every`` + 2 lists of column-cap candidates of a panel of items
+    per task: one row block, ``split-every`` + 1 panels of counts, or
+    ``split-every`` lists of column-cap candidates of a panel of items
     (Dask config ``dlinalg.models.similarity.candidate-entries``); never
     the number of users, and the item x item matrix is never formed. On a
-    cluster both panels are cut to an eighth of a worker's memory, so
-    512 MiB workers fit a click log 4x their memory
-    (``asv_bench/measure_larger_than_memory.py --only sparse``). On the benchmark matrix
+    cluster both kinds of panel are cut to fit an eighth of a worker's
+    memory. On the benchmark matrix
     (``asv_bench/benchmarks/similarity.py``: 100,000 users x 20,000 items,
     4.3M power-law interactions, ``A'A`` 44% dense after downsampling) a fit
     takes about 12 s on a LocalCluster of 2 single-threaded workers, at
