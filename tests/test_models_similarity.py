@@ -19,13 +19,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from dask.callbacks import Callback
 from dlinalg.models import CosineSimilarity, Interactions, ItemSimilarity, RowSimilarity
 from dlinalg.models.recommenders._cooccurrence import (
+    CANDIDATE_ENTRIES,
+    PANEL_ENTRIES,
     SALT_COLS,
     SALT_ROWS,
+    candidate_bounds,
     count_panel,
     downsample,
+    merge_candidates,
+    panel_bounds,
     priority,
+    task_bytes,
 )
 from sklearn.metrics.pairwise import cosine_similarity
 
@@ -33,6 +40,7 @@ import dlinalg as dl
 from dlinalg.functions import compute_plan
 
 PANELS = "dlinalg.models.similarity.panel-entries"
+CANDIDATES = "dlinalg.models.similarity.candidate-entries"
 
 
 # ---------------------------------------------------------------------------
@@ -202,6 +210,108 @@ def test_downsampling_caps_exactly_and_ignores_chunking(chunks):
     assert (got.sum(axis=1)[(X != 0).sum(axis=1) > 9] > 0).all()
     other = downsample(A, cap_rows=9, cap_cols=15, seed=5, name="A").matrix.compute()
     assert (other.toarray() != got).any()
+
+
+class _LargestResult(Callback):
+    """The largest result (entries of its first array) of the tasks whose key starts with ``prefix``."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix, self.largest, self.calls = prefix, 0, 0
+
+    def _posttask(self, key, result, dsk, state, id):
+        name = key[0] if isinstance(key, tuple) else key
+        if str(name).startswith(self.prefix):
+            self.calls += 1
+            self.largest = max(self.largest, len(result[0]))
+
+
+def test_column_cap_candidates_are_bounded_by_a_panel_not_by_the_items():
+    """Issue 18: the column-cap merge held items x cap candidates (KilledWorker at 512 MiB).
+
+    200 items of ~200 users each, cap 20: one merge over all columns holds
+    200 x 20 = 4000 candidates. With a budget of 200 entries the columns are
+    cut into panels of 10 and no candidate list, a block's or a merge's,
+    holds more than 200; the sample is the reference's exactly.
+    """
+    X = sp.random_array((2000, 200), density=0.1, random_state=8, format="csr")
+    X.data[:] = 1
+    A = dl.from_array(X, chunks=100)  # 20 row blocks: a merge tree of 3 levels
+    cap = 20
+    assert candidate_bounds(200, cap)[:2] == [(0, 200)]  # default budget: one panel
+    with dask.config.set({CANDIDATES: 200}):
+        assert candidate_bounds(200, cap) == [(s, s + 10) for s in range(0, 200, 10)]
+        sampled = downsample(A, cap_rows=None, cap_cols=cap, seed=3, name="A")
+        with _LargestResult("merge_candidates") as merges, _LargestResult("candidates") as leaves:
+            (got,) = compute_plan([sampled.matrix._node], scheduler="sync")
+    assert 0 < merges.largest <= 200  # 4000 when one merge held every column
+    assert 0 < leaves.largest <= 200
+    assert merges.calls >= 20 * 2  # a tree per panel of columns
+    np.testing.assert_array_equal(got.toarray(), ref_downsample(X.toarray(), None, cap, 3))
+
+
+def test_merge_candidates_keeps_the_best_per_column_in_order():
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        cols = rng.integers(0, 5, n)
+        rows = rng.choice(10**6, n, replace=False)
+        keys = rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False)
+        keys[::7] = 12345  # ties on the key: the lower row wins
+        order = np.lexsort((rows, keys, cols))
+        return cols[order], keys[order], rows[order]
+
+    parts = [part(n) for n in (40, 0, 17, 33)]
+    got = merge_candidates(6, *parts)
+    cols, keys, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    order = np.lexsort((rows, keys, cols))
+    want = [[], [], []]
+    for c in range(5):
+        sel = order[cols[order] == c][:6]
+        for w, a in zip(want, (cols, keys, rows), strict=True):
+            w.extend(a[sel])
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, np.array(w, dtype=g.dtype))
+
+
+def test_panels_fit_an_eighth_of_the_workers_memory(client):
+    """Issue 18: 2**23-count panels got 512 MiB workers killed in ``sum_parts``.
+
+    The task summing ``split-every`` (8) partial panels holds 9 panels of 8
+    bytes a count; a candidate merge 8 lists at ~96 bytes an entry. On a
+    cluster both fit dlinalg's group budget (an eighth of a worker's memory:
+    64 MiB for 512 MiB workers); in this process the ceilings hold.
+    """
+    budget = 64 * 2**20
+    with client.as_current(), dask.config.set({"dlinalg.group-bytes": budget}):
+        assert task_bytes() == budget
+        width = max(e - s for s, e in panel_bounds(20_000, 20_000))
+        assert 9 * width * 20_000 * 8 <= budget < 9 * (width + 1) * 20_000 * 8
+        width = max(e - s for s, e in candidate_bounds(20_000, 500))
+        assert 8 * width * 500 * 96 <= budget
+        with dask.config.set({PANELS: 50, CANDIDATES: 36}):  # the config wins
+            assert panel_bounds(10, 25)[0] == (0, 2)
+            assert candidate_bounds(10, 12)[0] == (0, 3)
+    assert task_bytes() == 0
+    assert panel_bounds(20_000, 20_000)[0] == (0, PANEL_ENTRIES // 20_000)
+    assert candidate_bounds(20_000, 500)[0] == (0, CANDIDATE_ENTRIES // 500)
+
+
+@pytest.mark.parametrize(
+    ("chunks", "candidates"),
+    [
+        pytest.param(7, 36, id="three-columns-many-blocks"),  # cap 12: 9 trees of 9 blocks
+        pytest.param(25, 12, id="one-column-uneven-blocks"),  # 25 trees of 25, 25, 10 rows
+        pytest.param(None, 10**6, id="one-panel"),
+    ],
+)
+def test_candidate_panels_leave_the_indicators_unchanged(chunks, candidates, scheduler):
+    with dask.config.set({CANDIDATES: candidates}):
+        model = ItemSimilarity(**PARAMS).fit(
+            as_kind(A0, "drm", chunks), as_kind(B0, "drm", chunks)
+        )
+    for got, want in zip(model.indicators_, REF, strict=True):
+        np.testing.assert_array_equal(got.toarray(), want)
 
 
 # ---------------------------------------------------------------------------

@@ -11,8 +11,12 @@ drops every row above the cap), the caps are exact.
 
 Row caps are local to a row block. Column caps need one global number per
 heavy column, the priority of its ``cap``-th kept entry: every block sends
-the ``cap`` best entries of each heavy column up a merge tree, and the root
-turns them into thresholds that every block then applies.
+the ``cap`` best entries of each column up a merge tree, and the root turns
+them into thresholds that every block then applies. The columns are cut into
+panels of at most ``candidate-entries / cap`` columns, each with its own
+merge tree (:func:`candidate_bounds`), so a merge holds at most
+``split_every`` lists of ``candidate-entries`` entries, whatever the number
+of users or items.
 
 :func:`llr_panels` computes ``A'B`` with dlinalg's ``AtB`` plan one panel
 of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
@@ -22,7 +26,7 @@ with the LLR and keeps its top ``k`` per row in the same task
 Everything here is stated in the plan, so one ``compute_plan`` runs a fit
 and :func:`dlinalg.explain` shows it: the row and column caps are
 :class:`~dlinalg.plan.blockmap.BlockMap` nodes (with each block's first row),
-the column counts and the caps' merge tree
+the column counts and the caps' merge trees (one per panel of columns)
 :class:`~dlinalg.plan.blockreduce.BlockReduce` nodes, the thresholds and each
 scored panel :class:`~dlinalg.plan.blockmap.Apply` nodes.
 """
@@ -38,7 +42,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from dlinalg import DRM
+from dlinalg.cluster import executor_for
 from dlinalg.physical.kernels import sum_parts
+from dlinalg.physical.reduce import DEFAULT_SPLIT_EVERY
 from dlinalg.plan.blockmap import Apply, BlockMap
 from dlinalg.plan.blockreduce import BlockReduce
 from dlinalg.plan.nodes import Node
@@ -51,9 +57,12 @@ COUNTS_HINT = "; interactions are counts: round them, or threshold them to 0/1"
 
 __all__ = [
     "PANEL_ENTRIES",
+    "CANDIDATE_ENTRIES",
     "Sampled",
     "priority",
     "downsample",
+    "task_bytes",
+    "candidate_bounds",
     "panel_bounds",
     "count_panel",
     "llr_panels",
@@ -61,10 +70,24 @@ __all__ = [
     "stack_panels",
 ]
 
-#: Counts one panel task may hold (rows x columns of the panel), unless the Dask
-#: config ``dlinalg.models.similarity.panel-entries`` says otherwise: 2**23 int32 counts
-#: with their column indices are at most 64 MiB even when the panel is dense.
+#: Counts one panel of output may hold at most (rows x columns of the panel), unless
+#: the Dask config ``dlinalg.models.similarity.panel-entries`` says otherwise: 2**23
+#: int32 counts with their column indices are at most 64 MiB even when the panel is
+#: dense. On a cluster the panel is also cut to :func:`task_bytes`: the task summing
+#: ``dlinalg.split-every`` partial panels holds that many plus its result.
 PANEL_ENTRIES = 2**23
+#: Entries one merged list of column-cap candidates may hold at most (``cap``
+#: entries per column of its panel), unless the Dask config
+#: ``dlinalg.models.similarity.candidate-entries`` says otherwise; an entry is 24
+#: bytes (column, priority, row), 96 at the peak of a merge. On a cluster also cut
+#: to :func:`task_bytes`.
+CANDIDATE_ENTRIES = 2**21
+#: Bytes of one count in a panel (int32 value and int32 column index).
+COUNT_BYTES = 8
+#: Peak bytes of :func:`merge_candidates` per input entry: the inputs (column,
+#: priority, row: 24), their concatenation (24), the sort order and its
+#: temporaries (48).
+MERGE_BYTES = 96
 #: Hash salts: the row caps and the column caps draw independent priorities.
 SALT_ROWS, SALT_COLS = 1, 2
 
@@ -173,31 +196,59 @@ def _best_per_column(cols: np.ndarray, keys: np.ndarray, rows: np.ndarray, cap: 
     return cols[keep], keys[keep], rows[keep]
 
 
-def candidates_block(x: sp.csr_array, row0: int, counts: np.ndarray, cap: int, seed: int) -> tuple:
-    """This block's best ``cap`` entries of every column holding more than ``cap`` in total."""
+def candidates_block(
+    x: sp.csr_array, row0: int, start: int, stop: int, cap: int, seed: int
+) -> tuple:
+    """This block's best ``cap`` entries of each column ``start <= j < stop``.
+
+    Sorted by (column, priority, row); at most ``min(nnz, (stop - start) * cap)``
+    entries. Columns with ``cap`` entries or fewer in all are sent too (they
+    cannot exceed ``cap`` here either); :func:`thresholds` leaves them whole.
+    """
     cols = x.indices.astype(np.int64)
-    sel = counts[cols] > cap
+    sel = (cols >= start) & (cols < stop)
     rows = _rows_of(x)[sel] + row0
     cols = cols[sel]
     return _best_per_column(cols, priority(seed, rows, cols, SALT_COLS), rows, cap)
 
 
 def merge_candidates(cap: int, *parts: tuple) -> tuple:
-    """Merge candidate lists, keeping the best ``cap`` per column."""
+    """Merge candidate lists, keeping the best ``cap`` per column.
+
+    Plain numpy (no compiled code, so a worker that only downsamples never
+    loads numba's ~55 MiB): about 96 bytes per input entry at the peak,
+    inputs included (:data:`MERGE_BYTES`).
+    """
     cols, keys, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    return _best_per_column(cols, keys, rows, cap)
+    order = np.lexsort((rows, keys, cols))
+    keep = order[_rank_within(cols[order]) < cap]
+    return cols[keep], keys[keep], rows[keep]
 
 
-def thresholds(merged: tuple, ncol: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the (key, row) of the last entry kept; row -1 keeps every entry."""
+def thresholds(
+    merged: tuple, start: int, stop: int, counts: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per column ``start <= j < stop``, the (key, row) of the last entry kept.
+
+    Row -1 keeps every entry: the columns of ``cap`` entries or fewer.
+    """
     cols, keys, rows = merged
-    thr_key = np.zeros(ncol, dtype=np.uint64)
-    thr_row = np.full(ncol, -1, dtype=np.int64)
+    width = stop - start
+    thr_key = np.zeros(width, dtype=np.uint64)
+    thr_row = np.full(width, -1, dtype=np.int64)
     if cols.size:
         last = np.flatnonzero(np.r_[cols[1:] != cols[:-1], True])
-        thr_key[cols[last]] = keys[last]
-        thr_row[cols[last]] = rows[last]
+        thr_key[cols[last] - start] = keys[last]
+        thr_row[cols[last] - start] = rows[last]
+    light = np.asarray(counts)[start:stop] <= cap
+    thr_key[light] = 0
+    thr_row[light] = -1
     return thr_key, thr_row
+
+
+def join_thresholds(*parts: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The panels' thresholds, left to right, as one pair of arrays over all columns."""
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def cap_cols_block(x: sp.csr_array, row0: int, thr: tuple, seed: int) -> sp.csr_array:
@@ -257,14 +308,16 @@ def downsample(
     )
     counts = BlockReduce((stage,), col_counts_block, sum_parts)
     if cap_cols is not None:
-        merged = BlockReduce(
-            (stage,),
-            functools.partial(candidates_block, cap=cap_cols, seed=seed),
-            functools.partial(merge_candidates, cap_cols),
-            (counts,),
-            offsets=True,
-        )
-        thr = Apply(thresholds, (merged, ncol))
+        panels = []
+        for s, e in candidate_bounds(ncol, cap_cols):
+            merged = BlockReduce(
+                (stage,),
+                functools.partial(candidates_block, start=s, stop=e, cap=cap_cols, seed=seed),
+                functools.partial(merge_candidates, cap_cols),
+                offsets=True,
+            )
+            panels.append(Apply(thresholds, (merged, s, e, counts, cap_cols)))
+        thr = Apply(join_thresholds, tuple(panels))
         stage = block_map(stage, functools.partial(cap_cols_block, seed=seed), thr)
         counts = Apply(_minimum, (counts, cap_cols))
     rows = BlockReduce((stage,), row_counts_block, _concatenate)
@@ -272,9 +325,54 @@ def downsample(
     return Sampled(matrix, counts, rows)
 
 
+def task_bytes() -> int:
+    """Bytes of data one task of a fit may hold: 0 for no limit.
+
+    On a distributed cluster, dlinalg's group budget
+    (:meth:`~dlinalg.cluster.ClusterExecutor.group_bytes`: an eighth of the
+    smallest worker memory per thread, or ``dlinalg.group-bytes``); in
+    this process, no limit. Only how the work is cut depends on it, never
+    the result: counts are integers and candidates are merged exactly.
+    """
+    run = executor_for()
+    group_bytes = getattr(run, "group_bytes", None)
+    return int(group_bytes()) if group_bytes is not None else 0
+
+
+def _entries(key: str, ceiling: int, entry_bytes: int, held: int) -> int:
+    """Entries per panel: the config ``key``, else ``ceiling`` cut so ``held`` panels fit."""
+    configured = dask.config.get(f"dlinalg.models.similarity.{key}", None)
+    if configured is not None:
+        return int(configured)
+    budget = task_bytes()
+    return min(ceiling, budget // (entry_bytes * held)) if budget else ceiling
+
+
+def _split_every() -> int:
+    return int(dask.config.get("dlinalg.split-every", DEFAULT_SPLIT_EVERY))
+
+
+def candidate_bounds(ncol: int, cap: int) -> list[tuple[int, int]]:
+    """Column ranges of the column-cap merges, each list at most ``candidate-entries`` long.
+
+    A merged list holds at most ``cap`` entries per column of its range, so
+    a range of ``entries // cap`` columns bounds every merge task (its
+    ``split-every`` inputs and their sort) by the panel, whatever the
+    number of users and items. On a cluster, ``split-every`` lists fit
+    :func:`task_bytes` at :data:`MERGE_BYTES` an entry.
+    """
+    entries = _entries("candidate-entries", CANDIDATE_ENTRIES, MERGE_BYTES, _split_every())
+    width = max(1, entries // max(1, cap))
+    return [(s, min(s + width, ncol)) for s in range(0, ncol, width)] or [(0, 0)]
+
+
 def panel_bounds(nrow: int, ncol: int) -> list[tuple[int, int]]:
-    """Row ranges of the output panels: at most ``panel-entries`` counts per panel."""
-    entries = int(dask.config.get("dlinalg.models.similarity.panel-entries", PANEL_ENTRIES))
+    """Row ranges of the output panels: at most ``panel-entries`` counts per panel.
+
+    On a cluster, ``split-every`` partial panels and their sum fit
+    :func:`task_bytes`.
+    """
+    entries = _entries("panel-entries", PANEL_ENTRIES, COUNT_BYTES, _split_every() + 1)
     width = max(1, entries // max(1, ncol))
     return [(s, min(s + width, nrow)) for s in range(0, nrow, width)]
 

@@ -104,7 +104,9 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
        and users above the cap are sampled, not dropped.
     2. Co-occurrence counts ``A'A`` and ``A'B`` with dlinalg's ``AtB`` plan
        on sparse row blocks, in panels of rows of at most 2**23 counts (Dask
-       config ``dlinalg.models.similarity.panel-entries``); a panel's rows ``s:e``
+       config ``dlinalg.models.similarity.panel-entries``), fewer on a
+       cluster where ``split-every`` + 1 panels would not fit an eighth of
+       a worker's memory; a panel's rows ``s:e``
        of ``A'B`` are computed as their transpose ``B.T @ A[:, s:e]``, the
        orientation in which no block of B needs converting.
     3. In the task that summed a panel: for each non-zero count k11 of
@@ -117,8 +119,12 @@ class ItemSimilarity(SimilarityRecommender, BaseEstimator):
        the row kept, ties to the lower item index.
 
     Every panel of every action is computed by one ``dask.compute``. Memory
-    per task: one panel of counts plus the downsampled row blocks; the
-    item x item matrix is never formed. On the benchmark matrix
+    per task: one row block, ``split-every`` + 1 panels of counts, or
+    ``split-every`` lists of column-cap candidates of a panel of items
+    (Dask config ``dlinalg.models.similarity.candidate-entries``); never
+    the number of users, and the item x item matrix is never formed. On a
+    cluster both kinds of panel are cut to fit an eighth of a worker's
+    memory. On the benchmark matrix
     (``asv_bench/benchmarks/similarity.py``: 100,000 users x 20,000 items,
     4.3M power-law interactions, ``A'A`` 44% dense after downsampling) a fit
     takes about 12 s on a LocalCluster of 2 single-threaded workers, at
