@@ -344,12 +344,14 @@ def _running_local_cluster(
     from distributed.deploy.spec import SpecCluster
 
     existing = set(SpecCluster._instances)
+    silenced: dict[str, int] = {}
     try:
         with _cluster_and_client(n_workers, threads_per_worker, memory_limit, dashboard, quiet,
-                                 kwargs) as client:  # fmt: skip
+                                 kwargs, silenced) as client:  # fmt: skip
             yield client
     finally:  # ours, also one interrupted while starting: only these are stopped on Ctrl-C
         _STARTED.update(set(SpecCluster._instances) - existing)
+        restore_cluster_logs(silenced)  # closed: a notebook's kernel gets its logs back
 
 
 #: The clusters :func:`local_cluster` started (weakly): what Ctrl-C's cleanup may stop.
@@ -364,7 +366,10 @@ def _cluster_and_client(
     dashboard: bool,
     quiet: bool,
     kwargs: dict[str, Any],
+    silenced: dict[str, int],
 ) -> Iterator[Client]:
+    """The cluster and its client; on Ctrl-C the logs are silenced (the previous
+    levels go into ``silenced``) and the workers killed before both close."""
     from distributed import Client, LocalCluster
 
     with (
@@ -392,7 +397,7 @@ def _cluster_and_client(
             # Ctrl-C: nothing the workers hold is worth waiting for. A graceful close
             # waits for each nanny to stop its worker (4 s of a 5 s exit, measured);
             # killing the worker processes first makes it return at once.
-            silence_cluster_logs()
+            silenced.update(silence_cluster_logs())
             _kill_worker_processes(cluster)
             raise
 
@@ -1013,16 +1018,32 @@ def executor_for(
     return LocalExecutor() if client is None else ClusterExecutor(client)
 
 
-def silence_cluster_logs() -> None:
+#: The loggers :func:`silence_cluster_logs` silences.
+CLUSTER_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+def silence_cluster_logs() -> dict[str, int]:
     """No more log lines from distributed, tornado or asyncio (the run is being interrupted).
 
     Closing a client whose gathers were cut short makes asyncio report each of
     them ("Task exception was never retrieved", ``AllExit``).
-    """
-    import logging
 
-    for name in ("distributed", "tornado", "asyncio"):
+    Returns
+    -------
+    dict
+        The loggers' previous levels, for :func:`restore_cluster_logs` (a
+        process that goes on, such as a notebook's kernel, wants them back).
+    """
+    levels = {name: logging.getLogger(name).level for name in CLUSTER_LOGGERS}
+    for name in CLUSTER_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    return levels
+
+
+def restore_cluster_logs(levels: dict[str, int]) -> None:
+    """Give the loggers back the levels :func:`silence_cluster_logs` returned."""
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 class _CancelledGatherFilter(logging.Filter):
@@ -1059,9 +1080,9 @@ def stop_local_clusters_quietly() -> None:
 
     An interrupt can land while a LocalCluster is still starting its workers;
     distributed's own exit hook then fails on them (``AssertionError:
-    Status.init``) and prints a traceback. Here the logs are silenced, each
-    cluster is closed with a short timeout, and the hook is taken off, so the
-    command ends with its one line.
+    Status.init``) and prints a traceback. Here the logs are silenced (for
+    good: the process is ending), each cluster is closed with a short timeout,
+    and the hook is taken off, so the command ends with its one line.
     """
     import atexit
 

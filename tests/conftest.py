@@ -61,6 +61,19 @@ def _no_run_spec_conflict():
         pytest.fail("the scheduler logged a key with two task definitions:\n" + found[0][:2000])
 
 
+@pytest.fixture(autouse=True)
+def _cluster_log_levels():
+    """A test that runs the command line's Ctrl-C path in this process silences
+    distributed's logs for good (the command is ending): give them back, or the
+    detector above would hear nothing for the rest of the session."""
+    from dlinalg.cluster import CLUSTER_LOGGERS
+
+    levels = {name: logging.getLogger(name).level for name in CLUSTER_LOGGERS}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 @pytest.fixture
 def run_spec_conflicts() -> _RunSpecConflicts:
     """The detector itself, for the test that proves it sees a conflict."""

@@ -622,3 +622,19 @@ def test_ctrl_c_cleanup_leaves_a_cluster_it_did_not_start(client):
         raise KeyboardInterrupt
     stop_local_clusters_quietly()
     assert client.submit(sum, [1, 2], pure=False).result(timeout=30) == 3
+
+
+def test_ctrl_c_in_a_local_cluster_block_gives_the_logs_back():
+    """A notebook's kernel goes on after an interrupted cell: distributed's logs are
+    silenced while the cluster closes, then back at their levels."""
+    import logging
+
+    before = logging.getLogger("distributed").level
+
+    def interrupted() -> None:
+        with local_cluster(n_workers=1, quiet=True):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert logging.getLogger("distributed").level == before
