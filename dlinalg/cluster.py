@@ -1075,6 +1075,20 @@ def _kill_worker_processes(cluster: Any) -> None:
             process.kill()
 
 
+def kill_local_cluster_workers() -> None:
+    """SIGKILL the worker processes of every LocalCluster of this process, at once.
+
+    For a program about to end by ``os._exit`` (the command line's forced
+    exit after Ctrl-C): its workers must not outlive it.
+    """
+    try:
+        from distributed.deploy import spec
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return
+    for cluster in list(spec.SpecCluster._instances):
+        _kill_worker_processes(cluster)
+
+
 def stop_local_clusters_quietly() -> None:
     """After Ctrl-C: stop any LocalCluster this process started, without logs or tracebacks.
 

@@ -742,3 +742,39 @@ def test_no_progress_line_for_a_quick_run_or_with_quiet(tmp_path, capsys):
                  "--scheduler", "synchronous", "--quiet"]) == 0  # fmt: skip
     time.sleep(1.2)  # a stage's timer, had one been left running, would have fired
     assert capsys.readouterr().err == ""
+
+
+def test_a_lost_ctrl_c_still_ends_the_command(tmp_path):
+    """Python can lose a KeyboardInterrupt (raised in a finalizer): the command ends anyway,
+    FORCED_EXIT_AFTER seconds later, with exit 130 and its one line."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "from dlinalg.models.recommenders import cli\n"
+        "cli.FORCED_EXIT_AFTER = 0.5\n"
+        "def swallowing(args):\n"
+        "    print('running', flush=True)\n"
+        "    while True:\n"
+        "        try:\n"
+        "            time.sleep(0.05)\n"
+        "        except KeyboardInterrupt:\n"
+        "            pass  # lost, as in a finalizer\n"
+        "cli._run_itemsimilarity = swallowing\n"
+        "sys.exit(cli.main())\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", start, "itemsimilarity", "-i", "in.csv", "-o", "out"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err.strip() == "dlinalg itemsimilarity: interrupted; no output written"

@@ -67,7 +67,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 import dlinalg as dl
-from dlinalg.cluster import silence_cluster_logs, stop_local_clusters_quietly
+from dlinalg.cluster import (
+    kill_local_cluster_workers,
+    silence_cluster_logs,
+    stop_local_clusters_quietly,
+)
 from dlinalg.io._atomic import commit, remove_stale_leftovers, temp_sibling
 
 from . import _cli_io as files
@@ -739,7 +743,7 @@ def _object_storage(args: argparse.Namespace) -> Iterator[None]:
             args.shown_as[args.output] = out
         yield
         if out is not None:
-            args.uploading = out  # Ctrl-C from here on leaves part of an output
+            args.uploading = _Interrupt.uploading = out  # Ctrl-C now leaves part of an output
             try:
                 _upload(Path(args.output), ofs, oroot)
             except OSError as exc:
@@ -812,6 +816,65 @@ class _Stages:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+
+#: Seconds after Ctrl-C before the command ends by force. Python can lose a
+#: KeyboardInterrupt (one raised inside a finalizer is only reported), and the
+#: command would then wait forever on a cluster whose workers the same Ctrl-C
+#: stopped (seen once in about 30 runs).
+FORCED_EXIT_AFTER = 5.0
+
+
+class _Interrupt:
+    """What the forced exit says: set by :func:`main` as the run goes."""
+
+    prog = "dlinalg"
+    uploading: str | None = None
+    reported = threading.Event()  # main printed its own line
+
+
+def _interrupted_line(prog: str, uploading: str | None) -> str:
+    if uploading:
+        return (
+            f"{prog}: interrupted while uploading to {uploading}; what was uploaded has "
+            "no top-level _SUCCESS marker; run again with --overwrite"
+        )
+    return f"{prog}: interrupted; no output written"
+
+
+def _forced_exit() -> None:
+    time.sleep(FORCED_EXIT_AFTER)
+    kill_local_cluster_workers()
+    if not _Interrupt.reported.is_set():
+        print(_interrupted_line(_Interrupt.prog, _Interrupt.uploading), file=sys.stderr)
+        sys.stderr.flush()
+    os._exit(130)
+
+
+@contextmanager
+def _sure_exit_on_ctrl_c(as_program: bool) -> Iterator[None]:
+    """As the program (not a call from a notebook): Ctrl-C also arms :func:`_forced_exit`."""
+    import signal
+
+    if not (
+        as_program
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: plain
+        threading.Thread(target=_forced_exit, name="dlinalg-forced-exit", daemon=True).start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @contextmanager
@@ -1029,13 +1092,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ['a\\tb:1.046496287529096', 'b\\ta:1.046496287529096', 'c']
     """
     parser = build_parser()
+    as_program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     # scopt's long form of -D:key=value is --define:key=value
     argv = [f"-D{a[len('--define') :]}" if a.startswith("--define:") else a for a in argv]
     args = parser.parse_args(argv)
     prog = f"dlinalg {args.command}"
+    _Interrupt.prog = prog
     try:
-        with _object_storage(args):
+        with _sure_exit_on_ctrl_c(as_program), _object_storage(args):
             try:
                 summary = args.run(args)
             finally:  # a stage's line never follows the summary or the error
@@ -1043,15 +1108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.stages.done()
     except KeyboardInterrupt:
         stop_local_clusters_quietly()
-        uploading = getattr(args, "uploading", None)
-        if uploading:
-            print(
-                f"{prog}: interrupted while uploading to {uploading}; what was uploaded has "
-                "no top-level _SUCCESS marker; run again with --overwrite",
-                file=sys.stderr,
-            )
-        else:
-            print(f"{prog}: interrupted; no output written", file=sys.stderr)
+        print(_interrupted_line(prog, getattr(args, "uploading", None)), file=sys.stderr)
+        _Interrupt.reported.set()
         return 130
     except (UsageError, files.InputError, FileNotFoundError, FileExistsError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
