@@ -743,7 +743,7 @@ def _object_storage(args: argparse.Namespace) -> Iterator[None]:
             args.shown_as[args.output] = out
         yield
         if out is not None:
-            args.uploading = _Interrupt.uploading = out  # Ctrl-C now leaves part of an output
+            args.uploading = out  # Ctrl-C from here on leaves part of an output
             try:
                 _upload(Path(args.output), ofs, oroot)
             except OSError as exc:
@@ -784,10 +784,9 @@ class _Stages:
     when stderr is a terminal.
     """
 
-    def __init__(self, args: argparse.Namespace, after: float | None = None):
+    def __init__(self, args: argparse.Namespace):
         self.prog, self.quiet = f"dlinalg {args.command}", bool(args.quiet)
         self.shown = getattr(args, "shown_as", {})
-        self.after = PROGRESS_AFTER if after is None else after
         self.start = time.perf_counter()
         self.timer: threading.Timer | None = None
 
@@ -807,7 +806,7 @@ class _Stages:
             return
         for local, url in self.shown.items():
             text = text.replace(local, url)
-        self.timer = threading.Timer(self.after, self._print, (text,))
+        self.timer = threading.Timer(PROGRESS_AFTER, self._print, (text,))
         self.timer.daemon = True
         self.timer.start()
 
@@ -825,14 +824,6 @@ class _Stages:
 FORCED_EXIT_AFTER = 5.0
 
 
-class _Interrupt:
-    """What the forced exit says: set by :func:`main` as the run goes."""
-
-    prog = "dlinalg"
-    uploading: str | None = None
-    reported = threading.Event()  # main printed its own line
-
-
 def _interrupted_line(prog: str, uploading: str | None) -> str:
     if uploading:
         return (
@@ -842,17 +833,18 @@ def _interrupted_line(prog: str, uploading: str | None) -> str:
     return f"{prog}: interrupted; no output written"
 
 
-def _forced_exit() -> None:
+def _forced_exit(args: argparse.Namespace) -> None:
+    """End the program :data:`FORCED_EXIT_AFTER` s after Ctrl-C, whatever it is doing."""
     time.sleep(FORCED_EXIT_AFTER)
     kill_local_cluster_workers()
-    if not _Interrupt.reported.is_set():
-        print(_interrupted_line(_Interrupt.prog, _Interrupt.uploading), file=sys.stderr)
-        sys.stderr.flush()
+    if not args.reported.is_set():
+        line = _interrupted_line(f"dlinalg {args.command}", getattr(args, "uploading", None))
+        print(line, file=sys.stderr, flush=True)
     os._exit(130)
 
 
 @contextmanager
-def _sure_exit_on_ctrl_c(as_program: bool) -> Iterator[None]:
+def _sure_exit_on_ctrl_c(as_program: bool, args: argparse.Namespace) -> Iterator[None]:
     """As the program (not a call from a notebook): Ctrl-C also arms :func:`_forced_exit`."""
     import signal
 
@@ -866,7 +858,9 @@ def _sure_exit_on_ctrl_c(as_program: bool) -> Iterator[None]:
 
     def on_sigint(signum: int, frame: Any) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: plain
-        threading.Thread(target=_forced_exit, name="dlinalg-forced-exit", daemon=True).start()
+        threading.Thread(
+            target=_forced_exit, args=(args,), name="dlinalg-forced-exit", daemon=True
+        ).start()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, on_sigint)
@@ -1098,9 +1092,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [f"-D{a[len('--define') :]}" if a.startswith("--define:") else a for a in argv]
     args = parser.parse_args(argv)
     prog = f"dlinalg {args.command}"
-    _Interrupt.prog = prog
+    args.reported = threading.Event()  # main printed its interrupted line itself
     try:
-        with _sure_exit_on_ctrl_c(as_program), _object_storage(args):
+        with _sure_exit_on_ctrl_c(as_program, args), _object_storage(args):
             try:
                 summary = args.run(args)
             finally:  # a stage's line never follows the summary or the error
@@ -1109,7 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         stop_local_clusters_quietly()
         print(_interrupted_line(prog, getattr(args, "uploading", None)), file=sys.stderr)
-        _Interrupt.reported.set()
+        args.reported.set()
         return 130
     except (UsageError, files.InputError, FileNotFoundError, FileExistsError) as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
