@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from dlinalg.models import log_likelihood_ratio
-from dlinalg.models.recommenders._topk import _xlogx_tables, llr_topk_panel
+from dlinalg.models.recommenders._topk import _xlogx_tables, llr_topk_panel, llr_topk_rows
 from scipy.stats import chi2_contingency
 
 
@@ -135,8 +135,31 @@ def test_panel_kernel_scores_equal_the_public_function_bitwise():
     rcount = rng.integers(1, 300, size=w)
     ccount = rng.integers(1, 300, size=m)
     counts = np.minimum(rng.integers(0, 40, size=(w, m)), np.minimum.outer(rcount, ccount))
-    got = llr_topk_panel(sp.csr_array(counts.T), 0, rcount, ccount, n, False, m, -np.inf)
     want = log_likelihood_ratio(counts, rcount[:, None] - counts, ccount - counts,
                                 n - rcount[:, None] - ccount + counts)  # fmt: skip
     want[counts == 0] = 0
-    np.testing.assert_array_equal(got.toarray(), want)
+    # the panel given transposed (row similarity), as rows in CSR, and dense
+    for got in (
+        llr_topk_panel(sp.csr_array(counts.T), 0, rcount, ccount, n, False, m, -np.inf),
+        llr_topk_rows(sp.csr_array(counts), 0, rcount, ccount, n, False, m, -np.inf),
+        llr_topk_rows(counts.astype(np.int32), 0, rcount, ccount, n, False, m, -np.inf),
+    ):
+        np.testing.assert_array_equal(got.toarray(), want)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr", "transposed"])
+def test_panel_kernel_top_k_ties_go_to_the_lower_column(layout):
+    """Equal scores: the lower column is kept, whatever layout the counts come in."""
+    rcount = np.array([10, 10, 10])
+    ccount = np.full(8, 10)
+    counts = np.array(
+        [[3, 0, 3, 3, 1, 3, 0, 3], [0, 2, 0, 2, 2, 0, 2, 0], [5, 5, 5, 5, 5, 5, 5, 5]]
+    )
+    panel = {"dense": counts.astype(np.int32), "csr": sp.csr_array(counts)}.get(layout)
+    args = (1, rcount, ccount, 100, True, 3, -np.inf)  # rows 1..3 of all: column 1 + i is self
+    if layout == "transposed":
+        got = llr_topk_panel(sp.csr_array(counts.T), *args)
+    else:
+        got = llr_topk_rows(panel, *args)
+    kept = [list(got.indices[got.indptr[i] : got.indptr[i + 1]]) for i in range(3)]
+    assert kept == [[0, 2, 3], [1, 3, 4], [0, 1, 2]]  # row 2 skips itself (column 3)

@@ -21,6 +21,7 @@ import pytest
 import scipy.sparse as sp
 from dask.callbacks import Callback
 from dlinalg.models import CosineSimilarity, Interactions, ItemSimilarity, RowSimilarity
+from dlinalg.models.recommenders import _cooccurrence
 from dlinalg.models.recommenders._cooccurrence import (
     CANDIDATE_ENTRIES,
     PANEL_ENTRIES,
@@ -34,6 +35,7 @@ from dlinalg.models.recommenders._cooccurrence import (
     priority,
     task_bytes,
 )
+from dlinalg.models.recommenders._panel_counts import add_counts, count_block
 from sklearn.metrics.pairwise import cosine_similarity
 
 import dlinalg as dl
@@ -41,6 +43,7 @@ from dlinalg.functions import compute_plan
 
 PANELS = "dlinalg.models.similarity.panel-entries"
 CANDIDATES = "dlinalg.models.similarity.candidate-entries"
+DENSE_FILL = "dlinalg.models.similarity.dense-fill"
 
 
 # ---------------------------------------------------------------------------
@@ -181,6 +184,87 @@ def test_counts_use_the_atb_and_abt_plans():
     rows = count_panel(A, A, 3, 9, rows_of_a=True)
     assert rows.chunks == (60,)  # the panel is one block
     np.testing.assert_array_equal(rows.compute().toarray(), (A0 @ A0.T)[:, 3:9])
+
+
+# How a row block's part of a panel's counts is held: dense whatever its fill,
+# sparse whatever its fill (the default rule picks by fill, tested above).
+FILLS = [pytest.param(0.0, id="always-dense"), pytest.param(math.inf, id="always-sparse")]
+
+
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize(("chunks", "entries"), CHUNKINGS)
+def test_indicators_equal_reference_with_dense_or_sparse_counts(fill, chunks, entries, scheduler):
+    with dask.config.set({PANELS: entries, DENSE_FILL: fill}):
+        model = ItemSimilarity(**PARAMS).fit(
+            as_kind(A0, "drm", chunks), as_kind(B0, "drm", chunks)
+        )
+    for got, want in zip(model.indicators_, REF, strict=True):
+        np.testing.assert_array_equal(got.toarray(), want)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("fill", FILLS)
+@pytest.mark.parametrize(
+    ("rows", "start", "stop"),
+    [
+        (slice(None), 0, 25),  # every item, every user
+        (slice(0, 7), 3, 9),  # a small row block, a middle panel
+        (slice(50, 60), 24, 25),  # the last item alone
+        (slice(None), 7, 7),  # an empty panel
+        (slice(10, 10), 0, 25),  # a block without users
+    ],
+)
+def test_count_block_equals_scipy(rows, start, stop, fill, dtype):
+    a = sp.csr_array((A0[rows] != 0).astype(np.int32))
+    b = sp.csr_array((B0[rows] != 0).astype(np.int32))
+    got = count_block(a, b, start=start, stop=stop, dtype=dtype, dense_fill=fill)
+    want = (a[:, start:stop].T @ b).toarray()
+    assert sp.issparse(got) == (fill == math.inf)
+    assert got.shape == want.shape == (stop - start, 18)
+    assert got.dtype == dtype
+    if sp.issparse(got):
+        assert got.has_sorted_indices
+        got = got.toarray()
+    np.testing.assert_array_equal(got, want)
+
+
+def test_add_counts_of_dense_and_sparse_parts_is_their_sum():
+    rng = np.random.default_rng(4)
+    parts = [rng.integers(0, 3, (4, 6)) * (rng.random((4, 6)) < 0.3) for _ in range(4)]
+    want = sum(parts)
+    sparse = [sp.csr_array(p) for p in parts]
+    got = add_counts(*sparse)
+    assert sp.issparse(got)
+    assert got.has_sorted_indices
+    np.testing.assert_array_equal(got.toarray(), want)
+    for mixed in ([parts[0], *sparse[1:]], [*sparse[:3], parts[3]], parts):
+        got = add_counts(*mixed)
+        assert isinstance(got, np.ndarray)
+        np.testing.assert_array_equal(got, want)
+    assert not np.shares_memory(add_counts(parts[0], sparse[1]), parts[0])  # inputs untouched
+
+
+def test_ties_of_priority_go_to_the_lower_index(monkeypatch):
+    """The caps rank by (hash, column) in a row and (hash, row) in a column.
+
+    Hashes are 64 bits, so real ties all but never happen; here the priority
+    takes 3 values, so most entries tie. The row caps must keep the lower
+    columns and the column caps (leaves and merges of the candidates) the
+    lower rows, as the reference's sort does.
+    """
+    hashed = _cooccurrence.priority
+
+    def coarse(seed, rows, cols, salt):
+        return hashed(seed, rows, cols, salt) % np.uint64(3)
+
+    monkeypatch.setattr(_cooccurrence, "priority", coarse)
+    monkeypatch.setitem(globals(), "priority", coarse)  # the reference's hash too
+    X = interactions(seed=3, density=0.5)
+    for chunks in (None, 7):
+        A = dl.from_array(sp.csr_array(X), chunks=chunks)
+        s = downsample(A, cap_rows=9, cap_cols=15, seed=4, name="A")
+        (got,) = compute_plan([s.matrix._node], scheduler="sync")
+        np.testing.assert_array_equal(got.toarray(), ref_downsample(X, 9, 15, 4))
 
 
 def test_graph_keys_are_deterministic():
@@ -566,7 +650,7 @@ def _power_law(n_users, n_items, nnz, seed):
 def _panel_done(dask_scheduler=None) -> int:
     """How many top-k panel tasks have finished."""
     return sum(
-        str(ts.key).startswith("llr_topk_panel") and ts.state == "memory"
+        str(ts.key).startswith("llr_topk_rows") and ts.state == "memory"
         for ts in dask_scheduler.tasks.values()
     )
 

@@ -251,7 +251,8 @@ def test_explain_item_similarity_fit():
     # downsampling, counts and scored panels: one pass of plan nodes
     assert [p.kind for p in got.passes] == ["plan"]
     text = str(got)
-    for part in ("Apply llr_topk_panel", "AtB", "BlockMap cap_rows_block, with row offsets",
+    for part in ("Apply llr_topk_rows", "BlockReduce count_block, combined by add_counts",
+                 "BlockMap cap_rows_block, with row offsets",
                  "BlockReduce col_counts_block"):  # fmt: skip
         assert part in text
 

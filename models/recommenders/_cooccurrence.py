@@ -18,10 +18,12 @@ merge tree (:func:`candidate_bounds`), so a merge holds at most
 ``split_every`` lists of ``candidate-entries`` entries, whatever the number
 of users or items.
 
-:func:`llr_panels` computes ``A'B`` with dlinalg's ``AtB`` plan one panel
-of rows at a time (as its transpose ``B.T @ A[:, s:e]``), scores each panel
-with the LLR and keeps its top ``k`` per row in the same task
-(:mod:`dlinalg.models.recommenders._topk`), so no task ever holds more than one panel of counts.
+:func:`llr_panels` computes ``A'B`` one panel of rows at a time, each row
+block's part in one compiled pass, dense where the counts are
+(:mod:`dlinalg.models.recommenders._panel_counts`), the parts summed in the
+fixed tree; it scores each panel with the LLR and keeps its top ``k`` per
+row in the task that summed it (:mod:`dlinalg.models.recommenders._topk`),
+so no task ever holds more than ``split-every`` + 1 panels of counts.
 
 Everything here is stated in the plan, so one ``compute_plan`` runs a fit
 and :func:`dlinalg.explain` shows it: the row and column caps are
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -50,7 +53,8 @@ from dlinalg.plan.blockreduce import BlockReduce
 from dlinalg.plan.nodes import Node
 
 from ._counts import check_counts
-from ._topk import cosine_panel, llr_topk_panel
+from ._panel_counts import DENSE_FILL, add_counts, count_block
+from ._topk import cosine_panel, llr_topk_panel, llr_topk_rows
 
 #: Appended to the error for fractional counts.
 COUNTS_HINT = "; interactions are counts: round them, or threshold them to 0/1"
@@ -65,6 +69,7 @@ __all__ = [
     "candidate_bounds",
     "panel_bounds",
     "count_panel",
+    "count_panel_node",
     "llr_panels",
     "cosine_panels",
     "stack_panels",
@@ -152,30 +157,71 @@ def _rank_within(groups: np.ndarray) -> np.ndarray:
     return np.arange(groups.size) - np.repeat(starts, lengths)
 
 
-def _from_entries(rows: np.ndarray, cols: np.ndarray, shape: tuple) -> sp.csr_array:
-    out = sp.csr_array((np.ones(rows.size, dtype=np.int32), (rows, cols)), shape=shape)
-    out.sum_duplicates()
+def _kept(x: sp.csr_array, keep: np.ndarray) -> sp.csr_array:
+    """The entries of canonical 0/1 CSR ``x`` where ``keep`` is True, still canonical."""
+    indptr = np.r_[0, np.cumsum(keep)][x.indptr]
+    return sp.csr_array((x.data[keep], x.indices[keep], indptr), shape=x.shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _stable_buckets(groups, n):  # pragma: no cover - compiled
+    """Counting sort of ``groups`` (0 <= g < n): group pointers and the stable order."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for g in groups:
+        ptr[g + 1] += 1
+    for g in range(n):
+        ptr[g + 1] += ptr[g]
+    fill = ptr[:-1].copy()
+    order = np.empty(groups.shape[0], dtype=np.int64)
+    for t in range(groups.shape[0]):
+        g = groups[t]
+        order[fill[g]] = t
+        fill[g] += 1
+    return ptr, order
+
+
+@numba.njit(cache=True, nogil=True)
+def _lowest_per_group(ptr, keys, cap):  # pragma: no cover - compiled
+    """Positions of the ``cap`` lowest keys of each group ``ptr[g]:ptr[g + 1]``.
+
+    Ordered by (group, key, position): a stable sort, so equal keys keep
+    the order they come in (the caller's tie-break).
+    """
+    sizes = np.minimum(ptr[1:] - ptr[:-1], cap)
+    out = np.empty(sizes.sum(), dtype=np.int64)
+    n = 0
+    for g in range(ptr.shape[0] - 1):
+        lo, hi = ptr[g], ptr[g + 1]
+        order = np.argsort(keys[lo:hi], kind="mergesort")[: sizes[g]]
+        out[n : n + order.shape[0]] = lo + order
+        n += order.shape[0]
     return out
 
 
 def cap_rows_block(x: Any, row0: int, cap: int | None, seed: int, name: str) -> sp.csr_array:
-    """Binarize one row block and keep at most ``cap`` entries per row (lowest priority)."""
+    """Binarize one row block and keep at most ``cap`` entries per row (lowest priority).
+
+    Ties of priority (64-bit hashes, so all but never) go to the lower column.
+    """
     x = _binary(x, name)
     if cap is None:
         return x
     per_row = np.diff(x.indptr)
-    heavy = per_row > cap
-    if not heavy.any():
+    heavy = np.flatnonzero(per_row > cap)
+    if not heavy.size:
         return x
-    rows, cols = _rows_of(x), x.indices.astype(np.int64)
-    sel = heavy[rows]
-    hr, hc = rows[sel], cols[sel]
-    keys = priority(seed, hr + row0, hc, SALT_ROWS)
-    order = np.lexsort((hc, keys, hr))
-    kept = order[_rank_within(hr[order]) < cap]
-    rows = np.concatenate([rows[~sel], hr[kept]])
-    cols = np.concatenate([cols[~sel], hc[kept]])
-    return _from_entries(rows, cols, x.shape)
+    # the heavy rows' entries, row by row, columns ascending (canonical CSR)
+    lengths = per_row[heavy]
+    ptr = np.zeros(heavy.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    pos = np.repeat(x.indptr[heavy] - ptr[:-1], lengths) + np.arange(ptr[-1])
+    hr = np.repeat(heavy, lengths)
+    hc = x.indices[pos].astype(np.int64)
+    kept = _lowest_per_group(ptr, priority(seed, hr + row0, hc, SALT_ROWS), cap)
+    keep = np.ones(x.nnz, dtype=bool)
+    keep[pos] = False
+    keep[pos[kept]] = True
+    return _kept(x, keep)
 
 
 def col_counts_block(x: sp.csr_array) -> np.ndarray:
@@ -189,10 +235,14 @@ def row_counts_block(x: sp.csr_array) -> np.ndarray:
 
 
 def _best_per_column(cols: np.ndarray, keys: np.ndarray, rows: np.ndarray, cap: int) -> tuple:
-    """The ``cap`` lowest (key, row) of each column, sorted by (column, key, row)."""
-    order = np.lexsort((rows, keys, cols))
-    cols, keys, rows = cols[order], keys[order], rows[order]
-    keep = _rank_within(cols) < cap
+    """The ``cap`` lowest (key, row) of each column, sorted by (column, key, row).
+
+    ``rows`` must be ascending (a block's entries in row order): the
+    stable sort by column keeps them so, and ties of key go to the lower row.
+    """
+    first = int(cols.min()) if cols.size else 0
+    ptr, order = _stable_buckets(cols - first, int(cols.max()) + 1 - first if cols.size else 0)
+    keep = order[_lowest_per_group(ptr, keys[order], cap)]
     return cols[keep], keys[keep], rows[keep]
 
 
@@ -265,7 +315,7 @@ def cap_cols_block(x: sp.csr_array, row0: int, thr: tuple, seed: int) -> sp.csr_
     ok = (keys < tk) | ((keys == tk) & (hr <= tr))
     keep = ~heavy
     keep[np.flatnonzero(heavy)[ok]] = True
-    return _from_entries(rows[keep], cols[keep], x.shape)
+    return _kept(x, keep)
 
 
 def _minimum(counts: np.ndarray, cap: int) -> np.ndarray:
@@ -391,6 +441,18 @@ def count_panel(A: DRM, B: DRM, start: int, stop: int, rows_of_a: bool = False) 
     return B.T @ A[:, start:stop]
 
 
+def count_panel_node(A: DRM, B: DRM, start: int, stop: int) -> BlockReduce:
+    """Counts of rows ``start:stop`` of ``A'B`` (binary A and B), dense or CSR, as a plan node.
+
+    One :func:`~dlinalg.models.recommenders._panel_counts.count_block` per
+    row block of A and B (zipped), the parts summed in the fixed tree.
+    """
+    dtype = np.int32 if A.shape[0] < 2**31 else np.int64
+    fill = float(dask.config.get("dlinalg.models.similarity.dense-fill", DENSE_FILL))
+    block = functools.partial(count_block, start=start, stop=stop, dtype=dtype, dense_fill=fill)
+    return BlockReduce((A._node, B._node), block, add_counts)
+
+
 def llr_panels(
     A: Sampled,
     B: Sampled,
@@ -403,22 +465,25 @@ def llr_panels(
 ) -> list[Apply]:
     """Top-``k`` LLR panels of ``A'B`` (or of ``A A'`` with ``rows_of_a``), as plan nodes.
 
-    The counts of output rows ``s:e`` come transposed from
-    :func:`count_panel`: ``B.T @ A[:, s:e]``, dlinalg's ``AtB`` plan (one
-    zipped pass over the row blocks, partial products tree-summed); for row
-    similarity (``rows_of_a``, B is A) ``A @ A[s:e, :].T``, the ``ABt`` plan
-    with the panel's rows gathered once. Each panel is scored and cut to its
-    top ``k`` in the task that receives its counts.
+    The counts of output rows ``s:e`` of ``A'B`` come from
+    :func:`count_panel_node`: one compiled pass over the zipped row blocks,
+    dense where the counts are (:mod:`~dlinalg.models.recommenders._panel_counts`),
+    parts tree-summed; for row similarity (``rows_of_a``, B is A) transposed
+    from :func:`count_panel`, ``A @ A[s:e, :].T``, the ``ABt`` plan with the
+    panel's rows gathered once. Each panel is scored and cut to its top
+    ``k`` in the task that receives its counts.
     """
     if rows_of_a:
         nout, ncol = A.matrix.shape[0], A.matrix.shape[0]
-        rcount = ccount = A.row_counts
-    else:
-        nout, ncol = A.matrix.shape[1], B.matrix.shape[1]
-        rcount, ccount = A.col_counts, B.col_counts
-    args = (rcount, ccount, n, exclude_self, k, min_llr)
+        args = (A.row_counts, A.row_counts, n, exclude_self, k, min_llr)
+        return [
+            Apply(llr_topk_panel, (count_panel(A.matrix, A.matrix, s, e, True)._node, s, *args))
+            for s, e in panel_bounds(nout, ncol)
+        ]
+    nout, ncol = A.matrix.shape[1], B.matrix.shape[1]
+    args = (A.col_counts, B.col_counts, n, exclude_self, k, min_llr)
     return [
-        Apply(llr_topk_panel, (count_panel(A.matrix, B.matrix, s, e, rows_of_a)._node, s, *args))
+        Apply(llr_topk_rows, (count_panel_node(A.matrix, B.matrix, s, e), s, *args))
         for s, e in panel_bounds(nout, ncol)
     ]
 

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from ._llr import llr_from_entropies
 
-__all__ = ["llr_topk_panel", "cosine_panel", "top_k_order"]
+__all__ = ["llr_topk_rows", "llr_topk_panel", "cosine_panel", "top_k_order"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -96,44 +96,58 @@ def _push(hv, hj, size, k, v, j):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _llr_topk(
-    indptr, indices, counts, row0, width, rcount, ccount, n, exclude_self, k, min_llr
+    is_dense, dense, indptr, indices, counts, row0, rcount, ccount, n, exclude_self, k, min_llr
 ):  # pragma: no cover - compiled
-    """Scan a transposed panel (row j: other item, column i: item ``row0 + i``) once.
+    """Scan a panel of counts once, row by row (row i: item ``row0 + i``), dense or CSR.
 
-    Every non-zero is offered to the heap of its column; the heaps of all
-    ``width`` items live side by side (``width x k``).
+    Each row's non-zeros are scored and offered to one bounded heap of ``k``.
     """
-    nother = indptr.shape[0] - 1
+    width, ncol = indptr.shape[0] - 1, ccount.shape[0]
     m = 0
     for i in range(width):
         m = max(m, rcount[row0 + i])
-    for j in range(nother):
+    for j in range(ncol):
         m = max(m, ccount[j])
     low, high = _xlogx_tables(n, m)
     xn = high[0]
-    row_ent = np.empty(width)
-    for i in range(width):
-        r = rcount[row0 + i]
-        row_ent[i] = xn - low[r] - high[r]  # Mahout's entropy(k11 + k12, k21 + k22)
+    col_ent = np.empty(ncol)
+    for j in range(ncol):
+        s = ccount[j]
+        col_ent[j] = xn - low[s] - high[s]  # entropy(k11 + k21, k12 + k22)
     hv = np.empty((width, k))
     hj = np.empty((width, k), dtype=np.int64)
     size = np.zeros(width, dtype=np.int64)
-    for j in range(nother):
-        s = ccount[j]
-        col_ent = xn - low[s] - high[s]  # entropy(k11 + k21, k12 + k22)
-        for p in range(indptr[j], indptr[j + 1]):
-            c = counts[p]
-            i = indices[p]
-            if c <= 0 or (exclude_self and j == row0 + i):
+    row_nz = np.empty(ncol if is_dense else 0, dtype=np.int64)
+    for i in range(width):
+        r = rcount[row0 + i]
+        row_ent = xn - low[r] - high[r]  # Mahout's entropy(k11 + k12, k21 + k22)
+        self_j = row0 + i if exclude_self else -1
+        hvi, hji, sz = hv[i], hj[i], 0
+        if is_dense:  # the row's non-zeros first, branch-free: a dense panel is half zeros
+            row, nz = dense[i], 0
+            for j in range(ncol):
+                row_nz[nz] = j
+                nz += row[j] > 0
+            lo, hi = 0, nz
+        else:
+            lo, hi = indptr[i], indptr[i + 1]
+        for p in range(lo, hi):
+            if is_dense:
+                j = row_nz[p]
+                c = row[j]
+            else:
+                j, c = indices[p], counts[p]
+            if c <= 0 or j == self_j:
                 continue
-            r = rcount[row0 + i]
+            s = ccount[j]
             # entropy(k11, k12, k21, k22): xLogX(N) - xLogX(k11) - xLogX(k12) - ...
             mat = xn - low[c] - low[r - c] - low[s - c] - high[r + s - c]
-            v = llr_from_entropies(row_ent[i], col_ent, mat)
-            sz = size[i]
-            if v <= 0.0 or v < min_llr or (sz == k and not _better(v, j, hv[i, 0], hj[i, 0])):
+            v = llr_from_entropies(row_ent, col_ent[j], mat)
+            # ascending columns: a tie with the worst kept loses
+            if v <= 0.0 or v < min_llr or (sz == k and not v > hvi[0]):
                 continue
-            size[i] = _push(hv[i], hj[i], sz, k, v, j)
+            sz = _push(hvi, hji, sz, k, v, j)
+        size[i] = sz
     out_ptr = np.zeros(width + 1, dtype=np.int64)
     out_ptr[1:] = np.cumsum(size)
     out_idx = np.empty(out_ptr[width], dtype=np.int64)
@@ -146,8 +160,8 @@ def _llr_topk(
     return out_ptr, out_idx, out_val
 
 
-def llr_topk_panel(
-    counts: sp.csr_array,
+def llr_topk_rows(
+    counts: np.ndarray | sp.csr_array,
     row0: int,
     rcount: np.ndarray,
     ccount: np.ndarray,
@@ -156,14 +170,13 @@ def llr_topk_panel(
     k: int,
     min_llr: float,
 ) -> sp.csr_array:
-    """LLR-scored top ``k`` of each item of one panel of co-occurrence counts.
+    """LLR-scored top ``k`` of each row of one panel of co-occurrence counts.
 
     Parameters
     ----------
-    counts : scipy.sparse.csr_array of shape (n_cols, w)
-        Columns ``row0 .. row0 + w`` of ``B'A`` (users in common), i.e. the
-        transpose of rows ``row0 .. row0 + w`` of ``A'B``: the layout the
-        ``AtB`` plan returns for ``B.T @ A[:, s:e]``.
+    counts : ndarray or scipy.sparse.csr_array of shape (w, n_cols)
+        Rows ``row0 .. row0 + w`` of ``A'B`` (users in common), dense or
+        CSR (:func:`~dlinalg.models.recommenders._panel_counts.add_counts`).
     row0 : int
         Index of the panel's first row among all rows.
     rcount, ccount : ndarray of int
@@ -185,14 +198,22 @@ def llr_topk_panel(
         Scores of 0 (independent items) are never stored, as in Mahout's
         sparse output.
     """
-    counts = sp.csr_array(counts)
-    ncol, width = counts.shape
+    width, ncol = counts.shape
+    if sp.issparse(counts):
+        counts = sp.csr_array(counts)
+        dense = np.zeros((0, 0), dtype=np.int64)
+        indptr, indices, data = counts.indptr, counts.indices, counts.data
+    else:
+        dense = np.ascontiguousarray(counts)
+        indptr = np.zeros(width + 1, dtype=np.int64)
+        indices, data = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=dense.dtype)
     ptr, idx, val = _llr_topk(
-        counts.indptr.astype(np.int64, copy=False),
-        counts.indices.astype(np.int64, copy=False),
-        counts.data.astype(np.int64, copy=False),
+        not sp.issparse(counts),
+        dense,
+        indptr.astype(np.int64, copy=False),
+        indices.astype(np.int64, copy=False),
+        data.astype(np.int64, copy=False),
         int(row0),
-        width,
         np.asarray(rcount, dtype=np.int64),
         np.asarray(ccount, dtype=np.int64),
         int(n),
@@ -201,6 +222,26 @@ def llr_topk_panel(
         float(min_llr),
     )
     return sp.csr_array((val, idx, ptr), shape=(width, ncol))
+
+
+def llr_topk_panel(
+    counts: sp.csr_array,
+    row0: int,
+    rcount: np.ndarray,
+    ccount: np.ndarray,
+    n: int,
+    exclude_self: bool,
+    k: int,
+    min_llr: float,
+) -> sp.csr_array:
+    """:func:`llr_topk_rows` of a panel given transposed, ``(n_cols, w)``.
+
+    The layout the ``AtB`` and ``ABt`` plans return for ``B.T @ A[:, s:e]``
+    and ``A @ A[s:e, :].T`` (row similarity).
+    """
+    return llr_topk_rows(
+        sp.csr_array(sp.csr_array(counts).T), row0, rcount, ccount, n, exclude_self, k, min_llr
+    )
 
 
 def cosine_panel(
