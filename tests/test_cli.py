@@ -661,6 +661,28 @@ def test_cli_writes_the_fitted_indicators(tmp_path):
             assert np.all(np.diff(np.array([float(s) for _, s in entries])) <= 0)
 
 
+def test_the_program_flushes_its_summary_and_status_before_it_leaves(tmp_path):
+    """Run as a program, the command ends with ``os._exit`` (no interpreter teardown).
+
+    What it printed still arrives through a pipe, the output is complete, and
+    the status is the command's: 0, then 2 for a missing input.
+    """
+    (tmp_path / "in.csv").write_text("u1,a\nu1,b\nu2,a\nu3,c\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    run = [sys.executable, "-m", "dlinalg.models.cli", "itemsimilarity", "-o", "out"]
+    ok = subprocess.run([*run, "-i", "in.csv"], check=False, cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr.startswith("dlinalg itemsimilarity: read 4 interactions of 3 users")
+    assert (tmp_path / "out" / "similarity-matrix" / "part-00000").read_text().splitlines() == [
+        "a\tb:1.046496287529096", "b\ta:1.046496287529096", "c"]  # fmt: skip
+    bad = subprocess.run([*run, "-i", "missing.csv", "--overwrite"], check=False, cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr == "dlinalg itemsimilarity: error: input not found: missing.csv\n"
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_a_local_cluster_ends_with_one_line(tmp_path):
     """Ctrl-C while a LocalCluster computes: exit 130, one line, no traceback, nothing written.
