@@ -35,7 +35,11 @@ from dlinalg.models.recommenders._cooccurrence import (
     priority,
     task_bytes,
 )
+from dlinalg.models.recommenders._panel_counts import DENSE_FILL as DENSE_FILL_DEFAULT
 from dlinalg.models.recommenders._panel_counts import add_counts, count_block
+from dlinalg.models.recommenders._topk import llr_topk_panel, llr_topk_rows
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics.pairwise import cosine_similarity
 
 import dlinalg as dl
@@ -675,3 +679,39 @@ def test_worker_kill_mid_fit_gives_identical_indicators(fresh_cluster, killing_a
     assert victim not in client.run(os.getpid).values(), "the worker was not killed"
     for g, r in zip(got.indicators_, ref.indicators_, strict=True):
         assert (g != r).nnz == 0
+
+
+# ---------------------------------------------------------------------------
+# Property: a panel's counts and its top k, however they are held
+# ---------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),  # users
+    st.integers(1, 12),  # items of A
+    st.integers(1, 12),  # items of B
+    st.floats(0.0, 1.0),  # density
+    st.data(),
+)
+def test_count_and_score_any_panel_any_way(n, ma, mb, density, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    a = sp.csr_array((rng.random((n, ma)) < density).astype(np.int32))
+    b = sp.csr_array((rng.random((n, mb)) < density).astype(np.int32))
+    start = data.draw(st.integers(0, ma))
+    stop = data.draw(st.integers(start, ma))
+    cut = data.draw(st.integers(0, n))  # two row blocks: parts summed
+    want = (a[:, start:stop].T @ b).toarray()
+    rcount, ccount = a.sum(axis=0), b.sum(axis=0)
+    k = data.draw(st.integers(1, mb))
+    scored = []
+    for fill in (0.0, DENSE_FILL_DEFAULT, math.inf):
+        parts = [count_block(x, y, start=start, stop=stop, dense_fill=fill)
+                 for x, y in ((a[:cut], b[:cut]), (a[cut:], b[cut:]))]  # fmt: skip
+        got = add_counts(*parts)
+        np.testing.assert_array_equal(got.toarray() if sp.issparse(got) else got, want)
+        scored.append(llr_topk_rows(got, start, rcount, ccount, n, False, k, -np.inf))
+    scored.append(
+        llr_topk_panel(sp.csr_array(want.T), start, rcount, ccount, n, False, k, -np.inf)
+    )
+    for other in scored[1:]:
+        assert (other != scored[0]).nnz == 0
+    assert all(np.diff(scored[0].indptr) <= k)
