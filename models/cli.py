@@ -1,6 +1,6 @@
 """The ``dlinalg`` command line, at the path the console script and ``python -m`` use.
 
-``dlinalg = "dlinalg.models.cli:main"`` in ``pyproject.toml`` and
+``dlinalg = "dlinalg.models.cli:run"`` in ``pyproject.toml`` and
 ``python -m dlinalg.models.cli --help`` both start here; the command line
 itself lives with the recommenders it drives, in
 :mod:`dlinalg.models.recommenders.cli`.
@@ -8,11 +8,9 @@ itself lives with the recommenders it drives, in
 
 from __future__ import annotations
 
-import sys
+from .recommenders.cli import build_parser, main, run
 
-from .recommenders.cli import build_parser, main
-
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "run", "build_parser"]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -683,6 +683,29 @@ def test_the_program_flushes_its_summary_and_status_before_it_leaves(tmp_path):
     assert bad.stderr == "dlinalg itemsimilarity: error: input not found: missing.csv\n"
 
 
+def test_main_returns_and_run_raises_system_exit_in_ipython(tmp_path, monkeypatch):
+    """Only the program leaves with ``os._exit``: ``main()`` always returns its status
+    (also with ``argv`` None, as a harness running the module as ``__main__`` calls
+    it), and ``run()`` in an IPython session (``%run -m``) raises ``SystemExit``."""
+    import types
+
+    from dlinalg.models.cli import run
+
+    (tmp_path / "in.csv").write_text("u1,a\nu1,b\nu2,a\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["dlinalg", "itemsimilarity", "-i", "in.csv", "--scheduler", "synchronous", "-q"]
+    monkeypatch.setattr(sys, "argv", [*argv, "-o", "out1"])
+    assert main() == 0
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: None  # a terminal IPython, not a notebook
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setattr(sys, "argv", [*argv, "-o", "out2"])
+    with pytest.raises(SystemExit) as info:
+        run()
+    assert info.value.code == 0
+    assert (tmp_path / "out2" / "similarity-matrix" / "part-00000").exists()
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_a_local_cluster_ends_with_one_line(tmp_path):
     """Ctrl-C while a LocalCluster computes: exit 130, one line, no traceback, nothing written.

@@ -163,3 +163,11 @@ def test_panel_kernel_top_k_ties_go_to_the_lower_column(layout):
         got = llr_topk_rows(panel, *args)
     kept = [list(got.indices[got.indptr[i] : got.indptr[i + 1]]) for i in range(3)]
     assert kept == [[0, 2, 3], [1, 3, 4], [0, 1, 2]]  # row 2 skips itself (column 3)
+
+
+def test_panel_kernel_ties_do_not_depend_on_the_order_of_a_csr_row():
+    counts = sp.csr_array((np.full(3, 3), np.array([2, 0, 1]), np.array([0, 3])), shape=(1, 3))
+    assert not counts.has_sorted_indices
+    args = (0, np.array([10]), np.full(3, 10), 100, False, 1, -np.inf)
+    assert list(llr_topk_rows(counts, *args).indices) == [0]
+    assert list(llr_topk_rows(counts.toarray(), *args).indices) == [0]

@@ -119,9 +119,10 @@ def count_block(
 ) -> np.ndarray | sp.csr_array:
     """Counts ``A[:, start:stop]' B`` of one row block: dense or CSR, ``(stop - start, ncol_b)``.
 
-    ``a`` and ``b`` are the same users' binary, canonical CSR blocks (the
-    output of :func:`~dlinalg.models.recommenders._cooccurrence.downsample`);
-    only their patterns are read. ``dtype`` holds the largest count (the
+    ``a`` and ``b`` are the same users' binary, canonical CSR blocks
+    (sorted indices, no explicit zeros: the output of
+    :func:`~dlinalg.models.recommenders._cooccurrence.downsample`); only
+    their patterns are read. ``dtype`` holds the largest count (the
     number of users). The part is dense when its increments reach
     ``dense_fill * (stop - start) * ncol_b``.
 

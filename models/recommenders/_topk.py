@@ -1,7 +1,7 @@
 """Per-panel kernels: scores of co-occurrence counts, then the top k of every row.
 
-A panel is a ``csr_array`` of counts, ``w`` rows of the item x item (or
-item x other-item) co-occurrence matrix by all its columns. The kernels turn
+A panel holds counts, ``w`` rows of the item x item (or item x other-item)
+co-occurrence matrix by all its columns: a dense array or a ``csr_array``. The kernels turn
 one panel into the rows of the indicator matrix that it covers, in one
 compiled sweep: score each non-zero, drop what the filters reject, keep the
 best ``k`` of each row in a bounded heap. Nothing here knows about Dask.
@@ -143,8 +143,7 @@ def _llr_topk(
             # entropy(k11, k12, k21, k22): xLogX(N) - xLogX(k11) - xLogX(k12) - ...
             mat = xn - low[c] - low[r - c] - low[s - c] - high[r + s - c]
             v = llr_from_entropies(row_ent, col_ent[j], mat)
-            # ascending columns: a tie with the worst kept loses
-            if v <= 0.0 or v < min_llr or (sz == k and not v > hvi[0]):
+            if v <= 0.0 or v < min_llr or (sz == k and not _better(v, j, hvi[0], hji[0])):
                 continue
             sz = _push(hvi, hji, sz, k, v, j)
         size[i] = sz

@@ -59,7 +59,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -78,7 +78,7 @@ from . import _cli_io as files
 from ._interactions import Interactions
 from ._similarity import ItemSimilarity, RowSimilarity
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "run", "build_parser"]
 
 #: Interactions up to which the default runs in this process (threads) rather than
 #: starting a LocalCluster: its start-up (worker processes importing numpy, SciPy,
@@ -1102,26 +1102,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> (d / "out" / "similarity-matrix" / "part-00000").read_text().splitlines()
     ['a\\tb:1.046496287529096', 'b\\ta:1.046496287529096', 'c']
     """
-    status = _main(argv)
-    if argv is None:  # the program itself, not a call from Python
-        _leave(status)
-    return status
+    return _main(argv)
 
 
-def _leave(status: int) -> NoReturn:
-    """End the program now with ``status``, skipping the interpreter's teardown.
+def run() -> NoReturn:
+    """The ``dlinalg`` program: :func:`main`, then exit at once with its status.
 
+    The console script and ``python -m dlinalg.models.cli`` start here.
     Freeing the modules that dask, pandas, scikit-learn and numba loaded
-    takes 0.4-0.8 s at exit, a quarter of a small log's run. Everything the
-    command opened is closed by the time it returns (files, clusters,
-    temporary directories), so only the standard streams and logging need
-    flushing.
+    takes 0.4-0.8 s at exit, a quarter of a small log's run, so the program
+    flushes the standard streams and logging and ends with ``os._exit``:
+    everything the command opened is closed by the time :func:`main`
+    returns (files, clusters, temporary directories, uploads). In an
+    IPython session (``%run -m dlinalg.models.cli``) it raises
+    ``SystemExit`` instead, as ``sys.exit`` would. Python calls should use
+    :func:`main`, which returns the status.
     """
+    status = main()
+    if "IPython" in sys.modules:
+        sys.exit(status)
     import logging
 
     for stream in (sys.stdout, sys.stderr):
-        with suppress(Exception):
+        try:
             stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: the status Python gives
+            status = status or 120
     logging.shutdown()
     os._exit(status)
 
