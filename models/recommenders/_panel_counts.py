@@ -27,6 +27,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from dlinalg.physical.kernels import sum_parts
+
 __all__ = ["DENSE_FILL", "count_block", "add_counts"]
 
 #: A part is dense when its increments reach this fraction of ``width * ncol``:
@@ -172,10 +174,7 @@ def add_counts(*parts: np.ndarray | sp.csr_array) -> np.ndarray | sp.csr_array:
     """
     dense = [p for p in parts if not sp.issparse(p)]
     if not dense:
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p
-        total = sp.csr_array(total)
+        total = sum_parts(*parts)
         total.sort_indices()
         return total
     out = dense[0].copy()

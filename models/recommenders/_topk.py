@@ -19,6 +19,7 @@ the command line's output order).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
@@ -223,24 +224,13 @@ def llr_topk_rows(
     return sp.csr_array((val, idx, ptr), shape=(width, ncol))
 
 
-def llr_topk_panel(
-    counts: sp.csr_array,
-    row0: int,
-    rcount: np.ndarray,
-    ccount: np.ndarray,
-    n: int,
-    exclude_self: bool,
-    k: int,
-    min_llr: float,
-) -> sp.csr_array:
-    """:func:`llr_topk_rows` of a panel given transposed, ``(n_cols, w)``.
+def llr_topk_panel(counts: sp.csr_array, row0: int, *scoring: Any) -> sp.csr_array:
+    """:func:`llr_topk_rows` (same ``scoring`` arguments) of a panel given transposed.
 
-    The layout the ``AtB`` and ``ABt`` plans return for ``B.T @ A[:, s:e]``
-    and ``A @ A[s:e, :].T`` (row similarity).
+    ``counts`` is ``(n_cols, w)``: the layout the ``ABt`` plan returns for
+    ``A @ A[s:e, :].T`` (row similarity).
     """
-    return llr_topk_rows(
-        sp.csr_array(sp.csr_array(counts).T), row0, rcount, ccount, n, exclude_self, k, min_llr
-    )
+    return llr_topk_rows(sp.csr_array(sp.csr_array(counts).T), row0, *scoring)
 
 
 def cosine_panel(

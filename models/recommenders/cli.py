@@ -58,7 +58,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
@@ -650,21 +650,6 @@ def _check_execution(args: argparse.Namespace) -> tuple[str, object]:
     return where
 
 
-def _local_get(name: str) -> Callable[..., Any]:
-    """The ``get`` function of Dask's single-machine scheduler ``name``."""
-    if name == "synchronous":
-        from dask.local import get_sync
-
-        return get_sync
-    if name == "threads":
-        from dask.threaded import get
-
-        return get
-    from dask.multiprocessing import get
-
-    return get
-
-
 @contextmanager
 def _scheduler(where: tuple[str, object], quiet: bool, n_rows: int) -> Iterator[None]:
     """Run the block where :func:`_execution` says; start a LocalCluster only for ``local``.
@@ -684,7 +669,9 @@ def _scheduler(where: tuple[str, object], quiet: bool, n_rows: int) -> Iterator[
     if kind == "dask":
         # the scheduler's function, not its name: dask imports distributed
         # (0.35 s) to resolve a name, and an in-process run never needs it
-        with dask.config.set(scheduler=_local_get(str(value))):
+        from dask.base import named_schedulers
+
+        with dask.config.set(scheduler=named_schedulers[str(value)]):
             yield
     elif kind == "address":
         with dl.connect(str(value)), _quiet_interrupt():
