@@ -12,18 +12,28 @@ Examples
 (3, 3)
 """
 
+from typing import Any
+
 from dlinalg import errors
+from dlinalg._deferred_imports import deferred_attribute
 from dlinalg._version import __version__ as __version__
 from dlinalg.cluster import connect, local_cluster
 from dlinalg.construct import eye, from_array, ones, random, zeros
 from dlinalg.decomp import eigh_gram, lstsq, qr, spca, ssvd, svd
 from dlinalg.functions import cbind, compute, crossprod, rbind, tcrossprod
-from dlinalg.io.zarr import verify_zarr
 from dlinalg.matrix import DRM, LazyResult
 from dlinalg.optimize import OptimizeResult, lbfgs, linprog, newton_cg, proximal_gradient
 from dlinalg.plans import Explanation, explain
-from dlinalg.readers import from_xarray, read_zarr
 from dlinalg.solvers import cg, cgls, eigsh, gd, lsmr, lsqr, plot_convergence, svds
+
+#: Imported on first use (PEP 562), so that ``import dlinalg`` does not pay for
+#: zarr (0.16 s) where no store is read: the command line on a small log, a
+#: worker that only multiplies blocks.
+_DEFERRED = {
+    "read_zarr": "dlinalg.readers",
+    "from_xarray": "dlinalg.readers",
+    "verify_zarr": "dlinalg.io.zarr",
+}
 
 __all__ = [
     # construction
@@ -73,3 +83,11 @@ __all__ = [
     "connect",
     "errors",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return deferred_attribute(__name__, name, _DEFERRED)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

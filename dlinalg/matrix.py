@@ -28,8 +28,6 @@ from dlinalg._validation import (
 from dlinalg.cluster import persist_collections
 from dlinalg.elementwise import ElementwiseMixin
 from dlinalg.errors import OperandTypeError, OutOfBoundsError, ParameterError, ShapeError
-from dlinalg.io.xarray import to_xarray
-from dlinalg.io.zarr import write_zarr
 from dlinalg.lazy import LazyResult, _Lazy
 from dlinalg.physical.kernels import is_sparse_block
 from dlinalg.plan import nodes as N
@@ -577,6 +575,8 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         >>> np.allclose(S.to_xarray(dense=True).values, X)
         True
         """
+        from dlinalg.io.xarray import to_xarray  # xarray on first use
+
         return to_xarray(self, name=name, dense=dense)
 
     def to_zarr(
@@ -642,6 +642,8 @@ class DRM(ElementwiseMixin, StatisticsMixin, _Lazy):
         ...     print(B.chunks, B.col_labels, np.allclose(B.compute(), X))
         (2, 1) ('x', 'y') True
         """
+        from dlinalg.io.zarr import write_zarr  # zarr on first use
+
         write_zarr(
             self, path, component=component, overwrite=overwrite, storage_options=storage_options
         )

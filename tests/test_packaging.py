@@ -87,6 +87,39 @@ def test_every_package_folder_is_listed_in_pyproject():
     assert listed == on_disk
 
 
+def test_importing_dlinalg_or_the_command_line_leaves_zarr_and_dask_dataframe_unloaded():
+    """The command line on a small log pays only for what it runs.
+
+    zarr (0.16 s), xarray's stores and dask.dataframe (0.27 s) load on first
+    use; the names that need them still resolve, and ``from dlinalg import *``
+    binds every public name.
+    """
+    done = _run(
+        """
+        import sys
+        import dlinalg, dlinalg.io, dlinalg.models.recommenders.cli
+        print(sorted(m for m in ("zarr", "dask.dataframe") if m in sys.modules))
+        import dlinalg as dl
+        names = {}
+        exec("from dlinalg import *", names)
+        print(sorted(set(dl.__all__) - set(names)), "read_zarr" in dir(dl))
+        print(dl.read_zarr.__module__, dl.verify_zarr.__module__, dlinalg.io.to_xarray.__module__)
+        try:
+            dl.no_such_name
+        except AttributeError as exc:
+            print(exc)
+        """,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[]",
+        "[] True",
+        "dlinalg.readers dlinalg.io.zarr dlinalg.io.xarray",
+        "module 'dlinalg' has no attribute 'no_such_name'",
+    ]
+
+
 def test_dlinalg_never_imports_its_estimators():
     """The algebra knows nothing of estimators (DESIGN.md's invariant)."""
     done = _run(
