@@ -578,7 +578,7 @@ def test_argparse_errors_exit_2(capsys):
 
 
 def test_default_scheduler_is_a_local_cluster_for_a_large_log(tmp_path, monkeypatch):
-    """Without --scheduler nor $DASK_SCHEDULER_ADDRESS a log above IN_PROCESS_ROWS runs a LocalCluster."""
+    """Without --scheduler nor $DASK_SCHEDULER_ADDRESS a log above IN_PROCESS_BYTES runs a LocalCluster."""
     from contextlib import contextmanager
 
     import dask
@@ -597,7 +597,7 @@ def test_default_scheduler_is_a_local_cluster_for_a_large_log(tmp_path, monkeypa
 
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     monkeypatch.setattr(dlinalg, "local_cluster", fake_local_cluster)
-    monkeypatch.setattr(cli, "IN_PROCESS_ROWS", 2)
+    monkeypatch.setattr(cli, "IN_PROCESS_BYTES", 2)
     src = _write(tmp_path / "in.csv", MIXED_LOG)
     assert main(["itemsimilarity", "-i", str(src), "-o", str(tmp_path / "out"), "-q"]) == 0
     assert started == [{"quiet": True}]

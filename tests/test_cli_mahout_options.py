@@ -352,7 +352,7 @@ def test_default_runs_a_small_log_in_this_process(items, cluster, monkeypatch):
     small = _run("itemsimilarity", items, sync=False)
     assert cluster == []
     assert seen == [dask.threaded.get]  # the function: its name would import distributed
-    monkeypatch.setattr(cli, "IN_PROCESS_ROWS", 3)  # the log has more interactions than that
+    monkeypatch.setattr(cli, "IN_PROCESS_BYTES", 3)  # the log has more bytes than that
     large = _run("itemsimilarity", items, sync=False)
     assert cluster == [("local", {})]
     assert _lines(small) == _lines(large)
@@ -361,7 +361,9 @@ def test_default_runs_a_small_log_in_this_process(items, cluster, monkeypatch):
 def test_help_says_how_the_default_decides(capsys):
     with pytest.raises(SystemExit):
         main(["itemsimilarity", "--help"])
-    assert "200,000 interactions" in " ".join(capsys.readouterr().out.split())
+    text = " ".join(capsys.readouterr().out.split())
+    assert "input files of up to 8 MiB (about 200,000 lines" in text
+    assert "the workers read the input" in text
 
 
 @pytest.mark.parametrize("spelling", ["-sem", "--sparkExecutorMem"])

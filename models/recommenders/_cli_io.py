@@ -31,8 +31,11 @@ __all__ = [
     "column_key",
     "splitter",
     "list_files",
+    "is_parquet",
     "is_parquet_input",
     "read_table",
+    "parse_text",
+    "read_parquet_file",
     "read_rows",
     "select",
     "stack_actions",
@@ -100,7 +103,7 @@ def list_files(path: str, spec: ReadSpec, option: str) -> list[Path]:
     return files
 
 
-def _is_parquet(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
     with path.open("rb") as fh:
         return fh.read(4) == _PARQUET_MAGIC
 
@@ -108,7 +111,7 @@ def _is_parquet(path: Path) -> bool:
 def is_parquet_input(path: str, spec: ReadSpec) -> bool:
     """True when the first input file is a Parquet file."""
     files = list_files(path, spec, "--input")
-    return _is_parquet(files[0])
+    return is_parquet(files[0])
 
 
 def _position(spec: str) -> int | None:
@@ -122,12 +125,21 @@ def column_key(spec: str) -> int | str:
     return spec.strip() if pos is None else pos
 
 
-def _read_text(path: Path, columns: dict[str, str], delim: str) -> pd.DataFrame:
+def parse_text(
+    text: Path | str, columns: dict[str, str], delim: str, where: Path | str
+) -> pd.DataFrame:
+    """The ``columns`` of a text file (a path) or of its lines (a str), as strings.
+
+    Mahout's layout when every column is a position (no header, no quoting),
+    else the first line is the header. ``where`` names the text in errors: a
+    file, or a block of one read on a worker.
+    """
     char, extra = splitter(delim)
-    source: Path | io.StringIO = path
+    path = where
+    source: Path | io.StringIO = text if isinstance(text, Path) else io.StringIO(text)
     if char and extra:  # a character class: map every member onto one character
         try:
-            raw = path.read_text(encoding="utf-8-sig")
+            raw = text.read_text(encoding="utf-8-sig") if isinstance(text, Path) else text
         except UnicodeDecodeError as exc:
             raise InputError(f"{path} is not UTF-8 text (nor a Parquet file)") from exc
         used = [c for c in char + extra if c in raw]
@@ -176,7 +188,10 @@ def _split_lines(source: Path | io.StringIO, sep: str, *, regex: bool) -> pd.Dat
 
 
 def _named(
-    frame: pd.DataFrame, columns: dict[str, str], positions: dict[str, int | None], path: Path
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    positions: dict[str, int | None],
+    path: Path | str,
 ) -> pd.DataFrame:
     present = [str(c) for c in frame.columns]
     out = {}
@@ -194,7 +209,7 @@ def _named(
     return pd.DataFrame(out, columns=list(columns))
 
 
-def _read_parquet(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def read_parquet_file(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     present = pq.read_schema(path).names
@@ -231,10 +246,10 @@ def read_table(path: str, columns: dict[str, str], spec: ReadSpec, option: str) 
     """
     frames = []
     for file in list_files(path, spec, option):
-        if _is_parquet(file):
-            frames.append(_read_parquet(file, columns))
+        if is_parquet(file):
+            frames.append(read_parquet_file(file, columns))
         else:
-            frames.append(_read_text(file, columns, spec.delim))
+            frames.append(parse_text(file, columns, spec.delim, file))
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty:
         raise InputError(f"{option} {path} has no rows")
@@ -294,6 +309,8 @@ def select(
     """Rows whose action equals ``value`` (all rows when ``value`` is None), as (user, item)."""
     if value is None:
         return frame[["user", "item"]]
+    if not isinstance(frame, pd.DataFrame):  # a Dask DataFrame read on the workers: lazy,
+        return frame.loc[frame["action"] == value, ["user", "item"]]  # checked when counted
     mask = (frame["action"] == value).to_numpy()
     if not mask.any():
         present = pd.unique(frame["action"])
@@ -323,6 +340,10 @@ def stack_actions(
             actions = [first]
         parts.append(secondary.assign(action=second))
         actions.append(second)
+    if not isinstance(primary, pd.DataFrame):  # Dask DataFrames read on the workers
+        import dask.dataframe as dd
+
+        return dd.concat(parts) if len(parts) > 1 else parts[0], actions
     return pd.concat(parts, ignore_index=True), actions
 
 

@@ -23,17 +23,23 @@ runtime's executor (:func:`dlinalg.cluster.executor_for`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 import dask
+import dask.array as da
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from dask._task_spec import Task, TaskRef
+from dask.base import tokenize
 from dask.delayed import delayed
+from dask.highlevelgraph import HighLevelGraph
 
+from dlinalg.construct import default_row_chunks
 from dlinalg.errors import ParameterError
-from dlinalg.physical.reduce import tree_reduce
+from dlinalg.physical.reduce import empty_meta, tree_reduce
 
 from ._interaction_checks import (
     DEFAULT_ACTION,
@@ -43,7 +49,7 @@ from ._interaction_checks import (
     _codes,
 )
 
-__all__ = ["dask_matrices"]
+__all__ = ["dask_matrices", "dask_row_blocks"]
 
 _ROLES = ("user", "item", "action")
 
@@ -150,23 +156,26 @@ def _add(*parts: dict[Hashable, sp.csr_array]) -> dict[Hashable, sp.csr_array]:
     return total
 
 
-def dask_matrices(
-    df: Any,
-    cols: dict[str, Hashable | None],
-    actions: Sequence[Hashable] | None,
-    select: Any,
-) -> tuple[pd.Index, dict[Hashable, sp.csr_array], dict[Hashable, pd.Index]]:
-    """``(users, matrices, items)`` of a Dask DataFrame, computed on the current scheduler.
+class _Passes(NamedTuple):
+    """What the first pass leaves: the partitions and the dictionaries."""
 
-    ``select(present, actions, col)`` is the caller's rule turning the action
-    values present (first appearance order) and ``actions=`` into the list
-    of selected actions, raising on a bad selection.
-    """
+    parts: list[Any]
+    names: list[Hashable]
+    users: pd.Index
+    items: dict[Hashable, pd.Index]
+    rows: int
+
+
+def _first_pass(
+    df: Any, cols: dict[str, Hashable | None], actions: Sequence[Hashable] | None, select: Any
+) -> _Passes:
+    """Persist the needed columns, check them and merge the dictionaries (pass 1)."""
     (frame,) = dask.persist(df[list(dict.fromkeys(c for c in cols.values() if c is not None))])
     parts = frame.to_delayed()  # read once, for both passes
     selected = None if actions is None else list(actions)
     summaries = dask.compute(*[delayed(_summarize, pure=True)(p, cols, selected) for p in parts])
-    if sum(s.rows for s in summaries) == 0:
+    rows = sum(s.rows for s in summaries)
+    if rows == 0:
         raise ValueError("the interaction table is empty (no rows)")
     for i, role in enumerate(_ROLES):
         if any(s.missing[i] for s in summaries):
@@ -190,8 +199,68 @@ def dask_matrices(
         a: _dictionary([s.items[a] for s in summaries if a in s.items], "item", cols["item"])
         for a in names
     }
-    shared = delayed((users, items), pure=True)
-    matrices = tree_reduce(
-        [delayed(_part_matrices, pure=True)(p, cols, names, shared) for p in parts], _add
-    ).compute()
-    return users, {a: matrices[a] for a in names}, items
+    return _Passes(parts, names, users, items, rows)
+
+
+def _summed(passes: _Passes, cols: dict[str, Hashable | None]) -> Any:
+    """Pass 2, lazy: every partition's count matrices, summed in a fixed tree."""
+    shared = delayed((passes.users, passes.items), pure=True)
+    return tree_reduce(
+        [delayed(_part_matrices, pure=True)(p, cols, passes.names, shared) for p in passes.parts],
+        _add,
+    )
+
+
+def dask_matrices(
+    df: Any,
+    cols: dict[str, Hashable | None],
+    actions: Sequence[Hashable] | None,
+    select: Any,
+) -> tuple[pd.Index, dict[Hashable, sp.csr_array], dict[Hashable, pd.Index]]:
+    """``(users, matrices, items)`` of a Dask DataFrame, computed on the current scheduler.
+
+    ``select(present, actions, col)`` is the caller's rule turning the action
+    values present (first appearance order) and ``actions=`` into the list
+    of selected actions, raising on a bad selection.
+    """
+    passes = _first_pass(df, cols, actions, select)
+    matrices = _summed(passes, cols).compute()
+    return passes.users, {a: matrices[a] for a in passes.names}, passes.items
+
+
+def _action_rows(matrices: dict[Hashable, sp.csr_array], action: Hashable, start: int, stop: int):
+    return matrices[action][start:stop]
+
+
+def dask_row_blocks(
+    df: Any,
+    cols: dict[str, Hashable | None],
+    actions: Sequence[Hashable] | None,
+    select: Any,
+) -> tuple[pd.Index, dict[Hashable, da.Array], dict[Hashable, pd.Index], int]:
+    """``(users, matrices, items, rows)`` with the matrices left on the cluster.
+
+    As :func:`dask_matrices`, but each action's count matrix is a Dask array
+    of CSR row blocks (:func:`dlinalg.construct.default_row_chunks` rows
+    each) sliced on the workers from the summed matrix: only the
+    dictionaries reach this process, and a graph built on the matrices
+    carries keys, not data. ``rows`` is the table's row count.
+    """
+    passes = _first_pass(df, cols, actions, select)
+    total = _summed(passes, cols)
+    n = len(passes.users)
+    out = {}
+    for a in passes.names:
+        shape = (n, len(passes.items[a]))
+        density = min(1.0, passes.rows / max(1, shape[0] * shape[1]))
+        step = default_row_chunks(shape, np.dtype(np.int64).itemsize, density)
+        bounds = [*range(0, n, step), n]
+        name = f"interaction-rows-{tokenize(total.key, a, bounds)}"
+        dsk = {
+            (name, i, 0): Task((name, i, 0), _action_rows, TaskRef(total.key), a, lo, hi)
+            for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
+        }
+        graph = HighLevelGraph.from_collections(name, dsk, dependencies=[total])
+        chunks = (tuple(np.diff(bounds).tolist()), (shape[1],))
+        out[a] = da.Array(graph, name, chunks, meta=empty_meta(np.dtype(np.int64), True))
+    return passes.users, out, passes.items, passes.rows

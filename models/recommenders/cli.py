@@ -61,7 +61,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import pandas as pd
 import scipy.sparse as sp
@@ -74,16 +74,20 @@ from dlinalg.cluster import (
 )
 from dlinalg.io._atomic import commit, remove_stale_leftovers, temp_sibling
 
+from . import _cli_dask_input as dask_input
 from . import _cli_io as files
 from ._interactions import Interactions
+from ._interactions_dask import dask_row_blocks
 from ._similarity import ItemSimilarity, RowSimilarity
 
 __all__ = ["main", "run", "build_parser"]
 
-#: Interactions up to which the default runs in this process (threads) rather than
+#: Input bytes up to which the default runs in this process (threads) rather than
 #: starting a LocalCluster: its start-up (worker processes importing numpy, SciPy,
-#: numba; 5-10 s on 2 cores) would dominate a small log's run of well under a second.
-IN_PROCESS_ROWS = 200_000
+#: numba; 5-10 s on 2 cores) would dominate a small log's run of well under a
+#: second. 8 MiB is about 200,000 lines of a typical log. Decided before reading:
+#: on a cluster the input is read on the workers.
+IN_PROCESS_BYTES = 8 * 2**20
 
 
 #: --scheduler values naming one of Dask's single-machine schedulers.
@@ -240,9 +244,10 @@ def _add_common(p: argparse.ArgumentParser, *, element_input: bool) -> None:
         metavar="ADDRESS",
         default=None,
         help="Dask scheduler address (tcp://host:8786), or synchronous|threads|processes; "
-        "default: $DASK_SCHEDULER_ADDRESS if set, else this process's threads for up to "
-        f"{IN_PROCESS_ROWS:,} interactions (a small log answers at once) and a LocalCluster "
-        "on this machine above that",
+        "default: $DASK_SCHEDULER_ADDRESS if set, else this process's threads for input "
+        f"files of up to {IN_PROCESS_BYTES // 2**20} MiB (about 200,000 lines: a small log "
+        "answers at once) and a LocalCluster on this machine above that; on a cluster the "
+        "workers read the input",
     )
     g.add_argument(
         "-sem",
@@ -650,22 +655,24 @@ def _check_execution(args: argparse.Namespace) -> tuple[str, object]:
     return where
 
 
-@contextmanager
-def _scheduler(where: tuple[str, object], quiet: bool, n_rows: int) -> Iterator[None]:
-    """Run the block where :func:`_execution` says; start a LocalCluster only for ``local``.
+def _placement(where: tuple[str, object], n_bytes: int) -> tuple[str, object]:
+    """Where :func:`_execution`'s choice runs; the default decides by input size.
 
     The default (no ``-ma``, no ``--scheduler``, no ``$DASK_SCHEDULER_ADDRESS``)
-    decides by size: up to :data:`IN_PROCESS_ROWS` interactions run on this
-    process's threads, more on a LocalCluster sized to the machine.
+    runs input files of up to :data:`IN_PROCESS_BYTES` on this process's
+    threads, larger ones on a LocalCluster sized to the machine.
     """
+    if where[0] != "default":
+        return where
+    return ("dask", "threads") if n_bytes <= IN_PROCESS_BYTES else ("local", {})
+
+
+@contextmanager
+def _scheduler(placement: tuple[str, object], quiet: bool) -> Iterator[None]:
+    """Run the block where :func:`_placement` says; start a LocalCluster only for ``local``."""
     import dask
 
-    kind, value = where
-    if kind == "default":
-        if n_rows <= IN_PROCESS_ROWS:
-            kind, value = "dask", "threads"
-        else:
-            kind, value = "local", {}
+    kind, value = placement
     if kind == "dask":
         # the scheduler's function, not its name: dask imports distributed
         # (0.35 s) to resolve a name, and an in-process run never needs it
@@ -972,35 +979,30 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     stage = args.stages = _Stages(args)
     files.list_files(args.input, spec, "--input")  # a missing input: its error, no progress
-    stage(f"reading {args.input}" + ("" if same_input else f" and {args.input2}"))
-    first = files.read_table(args.input, columns, spec, option="--input")
-    second = first
-    if args.input2 is not None and not same_input:
-        second = files.read_table(args.input2, columns, spec, option="--input2")
-    primary = files.select(first, args.filter1, "--filter1", args.input, filter_column)
-    secondary = None
-    if args.filter2 is not None:
-        secondary = files.select(second, args.filter2, "--filter2", args.input2 or args.input,
-                              filter_column)  # fmt: skip
-    elif args.input2 is not None:
-        secondary = second[["user", "item"]]
-    frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
-
-    start = time.perf_counter()
-    data = Interactions.from_dataframe(frame, user="user", item="item", action="action",
-                                       actions=actions)  # fmt: skip
+    n_bytes = dask_input.input_bytes([args.input, args.input2], spec, ["--input", "--input2"])
+    placement = _placement(where, n_bytes)
+    on_workers = placement[0] != "dask"
+    read = _read_on_workers if on_workers else _read_here
     model = ItemSimilarity(
         max_similar_items=args.max_similarities_per_item,
         max_interactions_per_user=args.max_prefs,
         max_interactions_per_item=args.max_prefs,
         seed=args.seed,
     )
-    stage(
-        f"counting co-occurrences and their LLR: {len(frame):,} interactions of "
-        f"{data.n_users:,} users, {len(actions)} action(s)"
-    )
-    with _scheduler(where, args.quiet, len(frame)):
-        model.fit(data, show_progress=stage.bar)
+    with _scheduler(placement, args.quiet):
+        stage(
+            f"reading {args.input}"
+            + ("" if same_input else f" and {args.input2}")
+            + (" on the workers" if on_workers else "")
+        )
+        start = time.perf_counter()
+        inputs = read(args, columns, spec, filter_column, same_input)
+        stage(
+            f"counting co-occurrences and their LLR: {inputs.rows:,} interactions of "
+            f"{inputs.users:,} users, {len(inputs.matrices)} action(s)"
+        )
+        model.fit(*inputs.matrices, show_progress=stage.bar)
+        datasets = inputs.datasets() if args.write_all_datasets else {}
     names = ["similarity-matrix", "cross-similarity-matrix"]  # one or two actions
     written = []
     stage(f"writing {args.output}")
@@ -1011,13 +1013,110 @@ def _run_itemsimilarity(args: argparse.Namespace) -> str:
             n = _write_matrix(tmp / name, indicator, model.item_labels_[0], labels, args)
             written.append(f"{name} ({n} items)")
         if args.write_all_datasets:
-            datasets = {"primary-interactions": primary, "secondary-interactions": secondary}
             _write_input_datasets(tmp / "input-datasets", datasets, args)
             written.append("input-datasets")
     return (
-        f"read {len(frame)} interactions of {data.n_users} users; wrote {args.output}: "
+        f"read {inputs.rows} interactions of {inputs.users} users; wrote {args.output}: "
         f"{', '.join(written)} in {time.perf_counter() - start:.1f} s"
     )
+
+
+class _Inputs(NamedTuple):
+    """What ``fit`` gets (one matrix per action, users x items) and what the summary says."""
+
+    matrices: list[Any]
+    rows: int
+    users: int
+    datasets: Any  # () -> {"primary-interactions": frame, "secondary-interactions": frame}
+
+
+def _filters(
+    args: argparse.Namespace, filter_column: str | None, same_input: bool, first: Any, second: Any
+) -> tuple[Any, Any]:
+    """The primary and secondary (user, item) rows, as Mahout's filters select them."""
+    primary = files.select(first, args.filter1, "--filter1", args.input, filter_column)
+    secondary = None
+    if args.filter2 is not None:
+        secondary = files.select(second, args.filter2, "--filter2", args.input2 or args.input,
+                                 filter_column)  # fmt: skip
+    elif args.input2 is not None:
+        secondary = second[["user", "item"]]
+    return primary, secondary
+
+
+def _read_here(
+    args: argparse.Namespace,
+    columns: dict[str, str],
+    spec: files.ReadSpec,
+    filter_column: str | None,
+    same_input: bool,
+) -> _Inputs:
+    """Read the input in this process; the matrices are scipy.sparse, labelled."""
+    first = files.read_table(args.input, columns, spec, option="--input")
+    second = first
+    if args.input2 is not None and not same_input:
+        second = files.read_table(args.input2, columns, spec, option="--input2")
+    primary, secondary = _filters(args, filter_column, same_input, first, second)
+    frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
+    data = Interactions.from_dataframe(frame, user="user", item="item", action="action",
+                                       actions=actions)  # fmt: skip
+    datasets = {"primary-interactions": primary, "secondary-interactions": secondary}
+    return _Inputs([data], len(frame), data.n_users, lambda: datasets)
+
+
+def _read_on_workers(
+    args: argparse.Namespace,
+    columns: dict[str, str],
+    spec: files.ReadSpec,
+    filter_column: str | None,
+    same_input: bool,
+) -> _Inputs:
+    """Read the input on the workers; the count matrices stay there as row blocks.
+
+    Only the dictionaries (distinct users and items) come to this process, so
+    a 2M-line log is not shipped back to the cluster inside a graph.
+    """
+    import dask
+
+    with dask.config.set({"dataframe.convert-string": False}):  # object labels, as in process
+        first = dask_input.read_frame(args.input, columns, spec, "--input")
+        second = first
+        if args.input2 is not None and not same_input:
+            second = dask_input.read_frame(args.input2, columns, spec, "--input2")
+        primary, secondary = _filters(args, filter_column, same_input, first, second)
+        frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
+        sources = dict(zip(actions, [  # one or two actions
+            ("--filter1", args.filter1, args.input, first),
+            ("--filter2", args.filter2, args.input2 or args.input, second),
+        ], strict=False))  # fmt: skip
+
+        def selected(present: list, wanted: list, col: str) -> list:
+            for action in wanted:  # a filter that matched no row: the in-process message
+                option, value, path, raw = sources[action]
+                if action not in present and value is not None:
+                    files.select(raw[["action"]].compute(), value, option, path, filter_column)
+            return list(wanted)
+
+        cols = {"user": "user", "item": "item", "action": "action", "weight": None}
+        try:
+            users, blocks, items, rows = dask_row_blocks(frame, cols, actions, selected)
+        except files.InputError:
+            raise
+        except ValueError as exc:  # no row at all: a filter's error, or the input's
+            if "empty" not in str(exc):
+                raise
+            selected([], actions, "action")
+            raise files.InputError(f"--input {args.input} has no rows") from None
+        # rows pair by position: every action's rows are the same users dictionary
+        matrices = [dl.from_array(blocks[a], col_labels=items[a]) for a in actions]
+
+        def datasets() -> dict[str, Any]:
+            computed = dask.compute(primary, secondary)
+            return dict(
+                zip(["primary-interactions", "secondary-interactions"], computed, strict=True)
+            )
+
+    return _Inputs(matrices, rows, len(users), datasets)
 
 
 def _run_rowsimilarity(args: argparse.Namespace) -> str:
@@ -1035,6 +1134,7 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
     spec = files.ReadSpec(args.in_delim, args.filename_pattern, args.recursive)
     stage = args.stages = _Stages(args)
     files.list_files(args.input, spec, "--input")  # a missing input: its error, no progress
+    placement = _placement(where, dask_input.input_bytes([args.input], spec, ["--input"]))
     stage(f"reading {args.input}")
     if args.item_id_column is not None or files.is_parquet_input(args.input, spec):
         columns = table_columns
@@ -1051,7 +1151,7 @@ def _run_rowsimilarity(args: argparse.Namespace) -> str:
         seed=args.seed,
     )
     stage(f"counting co-occurrences and their LLR: {matrix.nnz:,} entries of {len(rows):,} rows")
-    with _scheduler(where, args.quiet, matrix.nnz):
+    with _scheduler(placement, args.quiet):
         model.fit(matrix, show_progress=stage.bar)
     stage(f"writing {args.output}")
     with _atomic_output(target, args.overwrite) as tmp:
