@@ -16,24 +16,33 @@ The estimators are grouped by family as scikit-learn's are:
 families share (the input boundary ``validate_input`` and the parameter checks).
 """
 
-from . import datasets, evaluation, metrics
-from .decomposition import PCA, TruncatedSVD
-from .linear_model import (
-    ElasticNet,
-    Lasso,
-    LinearRegression,
-    LogisticRegression,
-    PoissonRegressor,
-    Ridge,
-)
-from .recommenders import (
-    ALS,
-    CosineSimilarity,
-    Interactions,
-    ItemSimilarity,
-    RowSimilarity,
-    log_likelihood_ratio,
-)
+from __future__ import annotations
+
+from typing import Any
+
+from dlinalg._deferred_imports import deferred_attribute
+
+_RECOMMENDERS = f"{__name__}.recommenders"
+_LINEAR = ["LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegression",
+           "PoissonRegressor"]  # fmt: skip
+_RECOMMENDER_NAMES = ["log_likelihood_ratio", "Interactions", "ItemSimilarity", "RowSimilarity",
+                      "CosineSimilarity", "ALS"]  # fmt: skip
+
+#: Imported on first use (PEP 562): a worker that runs one estimator's kernel
+#: imports this ``__init__`` on the way, and does not load every family (and
+#: scikit-learn) with it; ``import dlinalg.models`` stays cheap.
+_DEFERRED: dict[str, str | None] = {
+    "PCA": f"{__name__}.decomposition",
+    "TruncatedSVD": f"{__name__}.decomposition",
+    **dict.fromkeys(_LINEAR, f"{__name__}.linear_model"),
+    **dict.fromkeys(_RECOMMENDER_NAMES, _RECOMMENDERS),
+    "metrics": None,
+    "evaluation": None,
+    "datasets": None,
+    "decomposition": None,
+    "linear_model": None,
+    "recommenders": None,
+}
 
 __all__ = [
     # decomposition
@@ -57,3 +66,11 @@ __all__ = [
     "evaluation",
     "datasets",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    return deferred_attribute(__name__, name, _DEFERRED)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

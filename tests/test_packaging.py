@@ -120,6 +120,34 @@ def test_importing_dlinalg_or_the_command_line_leaves_zarr_and_dask_dataframe_un
     ]
 
 
+def test_a_worker_running_one_kernel_does_not_load_every_estimator():
+    """``dlinalg.models`` and its families import their names on first use.
+
+    A Dask worker unpickling a recommender kernel imports the packages on the
+    way (their ``__init__``); scikit-learn, xarray and the other estimators
+    stay out of its memory, and every public name still resolves.
+    """
+    done = _run(
+        """
+        import sys
+        import dlinalg.models.recommenders._panel_counts, dlinalg.models.recommenders._topk
+        print(sorted(m for m in ("sklearn", "xarray", "zarr", "pandas") if m in sys.modules))
+        import dlinalg.models as models
+        names = {}
+        exec("from dlinalg.models import *", names)
+        print(sorted(set(models.__all__) - set(names)), sorted(set(models.__all__) - set(dir(models))))
+        print(models.ALS is models.recommenders.ALS, models.metrics.__name__)
+        """,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[]",
+        "[] []",
+        "True dlinalg.models.metrics",
+    ]
+
+
 def test_dlinalg_never_imports_its_estimators():
     """The algebra knows nothing of estimators (DESIGN.md's invariant)."""
     done = _run(
