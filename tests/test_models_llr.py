@@ -150,7 +150,7 @@ def test_panel_kernel_scores_equal_the_public_function_bitwise():
 @pytest.mark.parametrize("layout", ["dense", "csr", "transposed"])
 def test_panel_kernel_top_k_ties_go_to_the_lower_column(layout):
     """Equal scores: the lower column is kept, whatever layout the counts come in."""
-    rcount = np.array([10, 10, 10])
+    rcount = np.full(4, 10)  # users per row item, all rows: the panel is rows 1..3
     ccount = np.full(8, 10)
     counts = np.array(
         [[3, 0, 3, 3, 1, 3, 0, 3], [0, 2, 0, 2, 2, 0, 2, 0], [5, 5, 5, 5, 5, 5, 5, 5]]
@@ -163,6 +163,19 @@ def test_panel_kernel_top_k_ties_go_to_the_lower_column(layout):
         got = llr_topk_rows(panel, *args)
     kept = [list(got.indices[got.indptr[i] : got.indptr[i + 1]]) for i in range(3)]
     assert kept == [[0, 2, 3], [1, 3, 4], [0, 1, 2]]  # row 2 skips itself (column 3)
+
+
+def test_panel_kernel_refuses_counts_that_do_not_cover_its_rows_and_columns():
+    """The compiled kernel does not check bounds: short count vectors are refused before it.
+
+    (A test once passed 3 row counts for rows 1..3; the kernel read past the
+    end and allocated from the garbage.)
+    """
+    counts = np.ones((3, 8), dtype=np.int32)
+    with pytest.raises(ValueError, match=r"rcount has 3 entries; rows 1\.\.3 need 4"):
+        llr_topk_rows(counts, 1, np.full(3, 10), np.full(8, 10), 100, True, 3, -np.inf)
+    with pytest.raises(ValueError, match="ccount has 7 entries; the panel has 8 columns"):
+        llr_topk_rows(counts, 0, np.full(3, 10), np.full(7, 10), 100, True, 3, -np.inf)
 
 
 def test_panel_kernel_ties_do_not_depend_on_the_order_of_a_csr_row():

@@ -199,6 +199,14 @@ def llr_topk_rows(
         sparse output.
     """
     width, ncol = counts.shape
+    # the compiled kernel does not check bounds: a short vector would be read past its end
+    if len(rcount) < row0 + width:
+        raise ValueError(
+            f"rcount has {len(rcount)} entries; rows {row0}..{row0 + width - 1} need "
+            f"{row0 + width}"
+        )
+    if len(ccount) != ncol:
+        raise ValueError(f"ccount has {len(ccount)} entries; the panel has {ncol} columns")
     if sp.issparse(counts):
         counts = sp.csr_array(counts)
         dense = np.zeros((0, 0), dtype=np.int64)
