@@ -25,6 +25,13 @@ from dlinalg.errors import (
 DEFAULT_ACTION = "interaction"
 
 
+class EmptyTableError(ValueError):
+    """The interaction table has no rows (a caller may say which input or filter emptied it)."""
+
+    def __init__(self) -> None:
+        super().__init__("the interaction table is empty (no rows)")
+
+
 def _check_roles(wanted: dict[str, Hashable | None], actions: Any) -> None:
     """One column per role, and ``actions`` a list of values: checked before the table is read."""
     seen: dict[Hashable, str] = {}

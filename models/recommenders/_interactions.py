@@ -22,6 +22,7 @@ from dlinalg.cluster import executor_for
 
 from ._interaction_checks import (
     DEFAULT_ACTION,
+    EmptyTableError,
     _check_columns,
     _check_label_types,
     _check_roles,
@@ -186,7 +187,7 @@ class Interactions:
             df = df[list(dict.fromkeys(c for c in wanted.values() if c is not None))].compute()
         table = _collect(df, wanted)
         if len(table) == 0:
-            raise ValueError("the interaction table is empty (no rows)")
+            raise EmptyTableError
         for role, col in (("user", user), ("item", item), ("action", action)):
             if col is not None and table[col].isna().any():
                 raise ValueError(

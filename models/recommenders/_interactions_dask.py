@@ -44,6 +44,7 @@ from dlinalg.physical.reduce import empty_meta, tree_reduce
 from ._interaction_checks import (
     DEFAULT_ACTION,
     MAX_TOTAL_WEIGHT,
+    EmptyTableError,
     _check_label_types,
     _check_weights,
     _codes,
@@ -176,7 +177,7 @@ def _first_pass(
     summaries = dask.compute(*[delayed(_summarize, pure=True)(p, cols, selected) for p in parts])
     rows = sum(s.rows for s in summaries)
     if rows == 0:
-        raise ValueError("the interaction table is empty (no rows)")
+        raise EmptyTableError
     for i, role in enumerate(_ROLES):
         if any(s.missing[i] for s in summaries):
             raise ValueError(

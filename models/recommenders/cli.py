@@ -76,6 +76,7 @@ from dlinalg.io._atomic import commit, remove_stale_leftovers, temp_sibling
 
 from . import _cli_dask_input as dask_input
 from . import _cli_io as files
+from ._interaction_checks import EmptyTableError
 from ._interactions import Interactions
 from ._interactions_dask import dask_row_blocks
 from ._similarity import ItemSimilarity, RowSimilarity
@@ -1031,7 +1032,7 @@ class _Inputs(NamedTuple):
 
 
 def _filters(
-    args: argparse.Namespace, filter_column: str | None, same_input: bool, first: Any, second: Any
+    args: argparse.Namespace, filter_column: str | None, first: Any, second: Any
 ) -> tuple[Any, Any]:
     """The primary and secondary (user, item) rows, as Mahout's filters select them."""
     primary = files.select(first, args.filter1, "--filter1", args.input, filter_column)
@@ -1056,7 +1057,7 @@ def _read_here(
     second = first
     if args.input2 is not None and not same_input:
         second = files.read_table(args.input2, columns, spec, option="--input2")
-    primary, secondary = _filters(args, filter_column, same_input, first, second)
+    primary, secondary = _filters(args, filter_column, first, second)
     frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
     data = Interactions.from_dataframe(frame, user="user", item="item", action="action",
                                        actions=actions)  # fmt: skip
@@ -1083,7 +1084,7 @@ def _read_on_workers(
         second = first
         if args.input2 is not None and not same_input:
             second = dask_input.read_frame(args.input2, columns, spec, "--input2")
-        primary, secondary = _filters(args, filter_column, same_input, first, second)
+        primary, secondary = _filters(args, filter_column, first, second)
         frame, actions = files.stack_actions(primary, secondary, args.filter1, args.filter2)
         sources = dict(zip(actions, [  # one or two actions
             ("--filter1", args.filter1, args.input, first),
@@ -1100,11 +1101,7 @@ def _read_on_workers(
         cols = {"user": "user", "item": "item", "action": "action", "weight": None}
         try:
             users, blocks, items, rows = dask_row_blocks(frame, cols, actions, selected)
-        except files.InputError:
-            raise
-        except ValueError as exc:  # no row at all: a filter's error, or the input's
-            if "empty" not in str(exc):
-                raise
+        except EmptyTableError:  # no row at all: a filter's error, or the input's
             selected([], actions, "action")
             raise files.InputError(f"--input {args.input} has no rows") from None
         # rows pair by position: every action's rows are the same users dictionary
