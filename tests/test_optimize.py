@@ -539,31 +539,92 @@ def test_the_loss_layer_matches_numpy():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("loss", ["logistic", "multinomial", "huber"])
-def test_the_tiled_gradient_kernel_equals_numpy(monkeypatch, loss, dtype):
-    """Dense blocks larger than a tile are read tile by tile (one read per pass): the
-    value and gradient are numpy's, uneven last tile, weights and intercepts included."""
+def test_the_tiled_gradient_kernel_equals_numpy(monkeypatch, dtype):
+    """Dense multinomial blocks larger than a tile are read tile by tile (one read per
+    pass): the value and gradient are numpy's, uneven last tile, weights and intercepts
+    included. (The ``K = 1`` losses take the compiled sweep, tested below.)"""
     import dlinalg.physical.glm as G
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1000, 5)).astype(dtype)
     s = rng.random(1000)
-    K = 3 if loss == "multinomial" else 1
-    y = rng.integers(0, K if K > 1 else 2, 1000).astype(float)
-    W, b = rng.standard_normal((5, K)), rng.standard_normal(K)
-    whole = G.glm_block(x, y, s, W, b, loss, 1.0, "grad")
+    y = rng.integers(0, 3, 1000).astype(float)
+    W, b = rng.standard_normal((5, 3)), rng.standard_normal(3)
+    whole = G.glm_block(x, y, s, W, b, "multinomial", 1.0, "grad")
     monkeypatch.setattr(G, "TILE_BYTES", 8 * 5 * 96)  # 96-row tiles, the last one of 40
     assert G._tile_rows(x) == 96
-    tiled = G.glm_block(x, y, s, W, b, loss, 1.0, "grad")
+    tiled = G.glm_block(x, y, s, W, b, "multinomial", 1.0, "grad")
     np.testing.assert_allclose(tiled.normsq, whole.normsq, rtol=1e-12)
     np.testing.assert_allclose(tiled.atu, whole.atu, rtol=1e-12, atol=1e-12)
     X = x.astype(np.float64)
     Z = X @ W + b
+    want = s @ (logsumexp(Z, axis=1) - Z[np.arange(1000), y.astype(int)])
+    np.testing.assert_allclose(tiled.normsq, want, rtol=1e-12)
+
+
+def _closed_form(loss, z, y, huber=1.0):
+    """``l(z, y)`` and ``l'(z, y)`` written out with numpy, overflow-free."""
     if loss == "logistic":
-        dZ = s * (expit(Z[:, 0]) - y)
-        np.testing.assert_allclose(tiled.atu[:5], X.T @ dZ, rtol=1e-12)
-        np.testing.assert_allclose(tiled.normsq, s @ (np.logaddexp(0, Z[:, 0]) - y * Z[:, 0]),
-                                   rtol=1e-12)  # fmt: skip
+        return np.logaddexp(0, z) - y * z, expit(z) - y
+    if loss == "poisson":
+        return np.exp(z) - y * z, np.exp(z) - y
+    r = z - y
+    if loss == "squared":
+        return 0.5 * r * r, r
+    inside = np.abs(r) <= huber
+    return (np.where(inside, 0.5 * r * r, huber * np.abs(r) - 0.5 * huber**2),
+            np.clip(r, -huber, huber))  # fmt: skip
+
+
+# the compiled sweep's inputs: dtype, row weights, predictor scale (300: the logistic
+# loss at |z| ~ 1e3, where e^z overflows unless computed in the stable form), and the
+# block's memory layout (a Fortran-ordered block is made C-contiguous first)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("scale", [0.3, 300.0])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
+def test_the_compiled_gradient_kernel_equals_numpy(loss, dtype, weighted, scale, order):
+    """The ``K = 1`` losses' value and gradient over a dense block (one compiled read):
+    numpy's closed forms in float64, intercept included, 1003 rows x 13 columns (not a
+    multiple of the eight partial sums)."""
+    import dlinalg.physical.glm as G
+
+    rng = np.random.default_rng(11)
+    x = np.asarray(rng.standard_normal((1003, 13)).astype(dtype), order=order)
+    y = rng.integers(0, 2 if loss == "logistic" else 4, 1003).astype(float)
+    s = rng.random(1003) if weighted else None
+    scale = min(scale, 1.0) if loss == "poisson" else scale  # e^z overflows for large z
+    W, b = scale * rng.standard_normal((13, 1)) / 10, np.array([0.4])
+    X = x.astype(np.float64)
+    z = X @ W[:, 0] + b[0]
+    ell, d1 = _closed_form(loss, z, y)
+    sw = np.ones(1003) if s is None else s
+    value = G.glm_block(x, y, s, W, b, loss, 1.0, "value")
+    grad = G.glm_block(x, y, s, W, b, loss, 1.0, "grad")
+    assert value.atu.shape == (0,)
+    assert grad.atu.shape == (14,)
+    np.testing.assert_allclose(value.normsq, sw @ ell, rtol=1e-12)
+    np.testing.assert_allclose(grad.normsq, sw @ ell, rtol=1e-12)
+    np.testing.assert_allclose(grad.atu[:13], X.T @ (sw * d1), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(grad.atu[13], (sw * d1).sum(), rtol=1e-11, atol=1e-11)
+    assert np.isfinite(grad.normsq)
+
+
+def test_the_compiled_gradient_kernel_is_deterministic_and_propagates_nan():
+    """The same block gives the same bits (a recomputed task after a lost worker), and
+    a non-finite predictor gives a non-finite loss for the caller to refuse."""
+    import dlinalg.physical.glm as G
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((500, 9))
+    y = (rng.random(500) < 0.5).astype(float)
+    W, b = rng.standard_normal((9, 1)), np.array([0.1])
+    one, two = (G.glm_block(x.copy(), y, None, W, b, "logistic", 0.0, "grad") for _ in range(2))
+    assert one.normsq == two.normsq
+    assert np.array_equal(one.atu, two.atu)
+    x[7, 3] = np.nan
+    assert np.isnan(G.glm_block(x, y, None, W, b, "logistic", 0.0, "grad").normsq)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -14,6 +14,12 @@ whatever its dtype:
 * with ``want="hessp"`` the Hessian-vector product ``x^T (H_z (x v + v_b))``
   (Newton-CG for many features).
 
+The value and gradient of the ``K = 1`` losses over a dense block (the pass
+of every L-BFGS iteration and line-search trial) are one compiled sweep,
+:func:`_glm_rows`: each row's ``z_i = x_i . w + b``, its loss and derivative,
+and ``dz_i x_i`` added into the gradient while the row is in the L1 cache,
+as :func:`dlinalg.physical.matvec._dense_rows` does for least squares.
+
 All of it travels as one flat :class:`~dlinalg.physical.matvec.MatvecParts`
 (``atu`` the concatenated sums, ``normsq`` the loss), summed in the solvers'
 fixed tree, so a block recomputed after a lost worker gives the same bits.
@@ -21,13 +27,16 @@ fixed tree, so a block recomputed after a lost worker gives the same bits.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 from scipy.special import expit, logsumexp, softmax
 
+from dlinalg.physical.kernels import aligned
 from dlinalg.physical.matvec import MatvecParts
 
 __all__ = ["LOSSES", "at_group", "at_restart_group", "glm_block", "glm_group", "loss_derivatives"]
@@ -124,6 +133,8 @@ def glm_block(
         ``x^T D x`` (``n^2``), ``x^T d`` (``n``) and ``sum d``; for
         ``"hessp"`` (instead of the gradient) ``x^T (H u)`` and ``sum H u``.
     """
+    if Z is None and want in ("value", "grad") and _compiled(x, W, loss):
+        return _compiled_block(x, y, s, W, b, loss, param, want == "grad")
     with np.errstate(all="ignore"):  # a non-finite loss is refused by the caller, with a message
         rows = _tile_rows(x) if want in ("grad", "hess") and Z is None else 0
         if not rows or x.shape[0] <= rows:
@@ -142,6 +153,101 @@ def glm_block(
             atu = part.atu if atu is None else atu + part.atu
             value += part.normsq
         return MatvecParts(atu, value)
+
+
+#: The ``K = 1`` losses by their code in :func:`_glm_rows`.
+_LOSS_CODES = {"squared": 0, "logistic": 1, "poisson": 2, "huber": 3}
+_EMPTY = np.zeros(0)
+
+
+def _compiled(x: Any, W: np.ndarray, loss: str) -> bool:
+    """Whether :func:`_glm_rows` computes this block's value and gradient."""
+    return not sp.issparse(x) and W.shape[1] == 1 and loss in _LOSS_CODES
+
+
+def _compiled_block(x, y, s, W, b, loss, param, transpose) -> MatvecParts:
+    """:func:`glm_block`'s ``"value"`` / ``"grad"`` by the compiled sweep."""
+    x = aligned(np.asarray(x))
+    if x.dtype not in (np.float64, np.float32) or not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x, dtype=np.float64)
+    n = x.shape[1]
+    atu = np.zeros(n + 1 if transpose else 0)
+    value = _glm_rows(
+        x,
+        np.ascontiguousarray(W[:, 0], dtype=np.float64),
+        float(b[0]),
+        np.asarray(y, dtype=np.float64),
+        _EMPTY if s is None else np.asarray(s, dtype=np.float64),
+        s is not None,
+        _LOSS_CODES[loss],
+        float(param),
+        transpose,
+        atu,
+    )
+    return MatvecParts(atu if transpose else np.zeros(0), value)
+
+
+@numba.njit(cache=True, nogil=True)
+def _glm_rows(x, w, b, y, s, has_s, loss, param, transpose, atu):  # pragma: no cover - compiled
+    """One sweep over a dense block's rows: the weighted loss, ``x^T dz`` and ``sum dz``.
+
+    Row ``i``: ``z = x_i . w + b`` (eight partial sums in a fixed order, as in
+    :func:`dlinalg.physical.matvec._dense_rows`), the loss ``l(z, y_i)`` and
+    ``dz = s_i l'(z, y_i)`` by the formulas of :func:`loss_derivatives` (the
+    logistic ones in their overflow-free forms, as ``logaddexp`` and ``expit``
+    compute them), then ``atu[:n] += dz x_i`` while the row is in L1 and
+    ``atu[n] += dz``. Everything accumulates in float64 whatever the block's
+    dtype, in row order, so a recomputed block gives the same bits.
+    """
+    m, n = x.shape
+    n8 = n - n % 8
+    value = 0.0
+    for i in range(m):
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for j in range(0, n8, 8):
+            a0 += x[i, j] * w[j]
+            a1 += x[i, j + 1] * w[j + 1]
+            a2 += x[i, j + 2] * w[j + 2]
+            a3 += x[i, j + 3] * w[j + 3]
+            a4 += x[i, j + 4] * w[j + 4]
+            a5 += x[i, j + 5] * w[j + 5]
+            a6 += x[i, j + 6] * w[j + 6]
+            a7 += x[i, j + 7] * w[j + 7]
+        z = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        for j in range(n8, n):
+            z += x[i, j] * w[j]
+        z += b
+        yi = y[i]
+        if loss == 1:  # logistic: log(1 + e^z) - y z and expit(z) - y
+            if z > 0.0:
+                e = math.exp(-z)
+                ell = z + math.log1p(e) - yi * z
+                d1 = 1.0 / (1.0 + e) - yi
+            else:
+                e = math.exp(z)
+                ell = math.log1p(e) - yi * z
+                d1 = e / (1.0 + e) - yi
+        elif loss == 2:  # poisson: e^z - y z
+            ez = math.exp(z)
+            ell = ez - yi * z
+            d1 = ez - yi
+        else:  # squared, and huber with threshold param
+            r = z - yi
+            if loss == 0 or abs(r) <= param:
+                ell = 0.5 * r * r
+                d1 = r
+            else:
+                ell = param * abs(r) - 0.5 * param * param
+                d1 = param if r > 0.0 else -param
+        if has_s:
+            ell *= s[i]
+            d1 *= s[i]
+        value += ell
+        if transpose:
+            for j in range(n):
+                atu[j] += d1 * x[i, j]
+            atu[n] += d1
+    return value
 
 
 #: Bytes of a dense block's row tile in the gradient kernel (fits the L2 cache).
