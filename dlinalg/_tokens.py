@@ -64,7 +64,40 @@ def cull_only(dsk: Any, keys: Any, **kwargs: Any) -> HighLevelGraph:
     """
     if not isinstance(dsk, HighLevelGraph):
         dsk = HighLevelGraph.from_collections(str(id(dsk)), dsk, dependencies=())
-    return dsk.cull(set(flatten(keys)))
+    return _cull(dsk, set(flatten(keys)))
+
+
+def _cull(graph: HighLevelGraph, keys: set) -> HighLevelGraph:
+    """``HighLevelGraph.cull``, asking each layer only for keys it holds.
+
+    dask's cull hands every layer the whole set of wanted keys, and its
+    task-spec ``cull`` returns a layer untouched when asked for as many keys
+    as the layer has tasks, whether they are its keys or not (dask 2026.11,
+    ``dask._task_spec.cull``). A layer of 4 block tasks that nothing needs was
+    kept, and computed, whenever 4 keys of other layers were wanted at that
+    point. It also keeps the dependencies between the layers it keeps (dask's
+    loses them to its renaming).
+    """
+    tok = tokenize(keys)
+    legacy = any(layer.has_legacy_tasks for layer in graph.layers.values())
+    external = graph.get_all_external_keys() if legacy else set()
+    layers, renamed = {}, {}
+    for name in reversed(graph._toposort_layers()):
+        layer = graph.layers[name]
+        wanted = keys.intersection(layer.get_output_keys())
+        if not wanted:
+            continue
+        culled, deps = layer.cull(wanted, external)
+        for key, needs in deps.items():
+            keys |= needs
+            keys.discard(key)
+        renamed[name] = f"{name}-{tok}"
+        layers[renamed[name]] = culled
+    dependencies = {
+        renamed[name]: {renamed[d] for d in graph.dependencies[name] if d in renamed}
+        for name in renamed
+    }
+    return HighLevelGraph(layers, dependencies)
 
 
 @contextlib.contextmanager

@@ -324,6 +324,30 @@ def test_dask_compute_reads_each_block_once_in_one_reduction():
     np.testing.assert_allclose(v, X.var(axis=0))
 
 
+def test_culling_drops_a_layer_nothing_needs_whatever_its_size():
+    """dask's ``_task_spec.cull`` returns a layer whole when asked for as many keys as it
+    has tasks, even keys of other layers (dask 2026.11): a 4-task layer that nothing
+    needed was computed whenever 4 other keys were wanted. dlinalg's cull asks each
+    layer only for its own keys."""
+    from dask._task_spec import Task, TaskRef
+    from dask.highlevelgraph import HighLevelGraph
+
+    from dlinalg._tokens import cull_only
+
+    unused = {("unused", i): Task(("unused", i), float, i) for i in range(4)}
+    used = {("used", i): Task(("used", i), float, i) for i in range(4)}
+    top = {("top", i): Task(("top", i), abs, TaskRef(("used", i))) for i in range(4)}
+    graph = HighLevelGraph(
+        {"unused": unused, "used": used, "top": top},
+        {"unused": set(), "used": set(), "top": {"used"}},
+    )
+    culled = cull_only(graph, list(top))
+    assert set(dict(culled)) == set(top) | set(used)
+    (top_layer,) = (name for name in culled.layers if name.startswith("top"))
+    assert [d.split("-")[0] for d in culled.dependencies[top_layer]] == ["used"]
+    assert dask.get(culled, [("top", 3)]) == (3.0,)
+
+
 def test_dask_compute_pass_shows_in_explain():
     _, A = make((43, 6), 10, np.float64, False)
     seen = dl.explain(dask.compute, A.T @ A, A.col_means(), scheduler="sync")
