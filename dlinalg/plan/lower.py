@@ -173,14 +173,8 @@ class Lowering:
                 chunks=(arr.chunks[0], (node.ncol,)), name=f"mapblocks-{node.token}",
             )  # fmt: skip
         if isinstance(node, BlockMap):
-            calls, chunks = self._block_calls(
-                node.block, node.inputs, node.local_inputs, node.offsets
-            )
-            parts = [
-                da.from_delayed(c, shape=(rows, node.ncol), dtype=node.dtype, meta=meta)
-                for c, rows in zip(calls, chunks, strict=True)
-            ]
-            return da.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
+            tasks = self._block_calls(node.block, node.inputs, node.local_inputs, node.offsets)
+            return tasks.array(node.ncol, node.dtype, meta)
         if isinstance(node, C.RowMap):
             arr = self.rows(node.a)
             return arr.map_blocks(
@@ -203,19 +197,12 @@ class Lowering:
 
     def _block_calls(
         self, block: Any, inputs: tuple, local_inputs: tuple, offsets: bool
-    ) -> tuple[list[Delayed], tuple[int, ...]]:
-        """``block(*row blocks i, [row0_i,] *local values)`` per row block, and the row chunks."""
+    ) -> R.RowBlockTasks:
+        """``block(*row blocks i, [row0_i,] *local values)`` per row block, in one layer."""
         first = self.rows(inputs[0])
-        chunks = first.chunks[0]
-        columns = [R.blocks_of(first)]
-        columns += [R.blocks_of(self.aligned(i, chunks)) for i in inputs[1:]]
+        arrays = [first, *(self.aligned(i, first.chunks[0]) for i in inputs[1:])]
         values = [self.local(i) for i in local_inputs]
-        starts = np.cumsum((0, *chunks[:-1])).tolist()
-        calls = [
-            delayed(block, pure=True)(*b, *([int(r0)] if offsets else []), *values)
-            for b, r0 in zip(zip(*columns, strict=True), starts, strict=True)
-        ]
-        return calls, chunks
+        return R.map_row_blocks(block, arrays, values, offsets)
 
     def _value(self, node: N.Node) -> Any:
         """A node's whole value in memory: a local value, or a matrix as its one row block."""
@@ -250,8 +237,8 @@ class Lowering:
         if isinstance(node, O.ColStats):
             return R.col_stats(self.rows(node.a), node.stats)
         if isinstance(node, BlockReduce):
-            parts, _ = self._block_calls(node.block, node.inputs, node.local_inputs, node.offsets)
-            return R.tree_reduce(parts, node.combine)
+            tasks = self._block_calls(node.block, node.inputs, node.local_inputs, node.offsets)
+            return R.tree_reduce(tasks, node.combine)
         if isinstance(node, Apply):
             args = [self._value(a) if isinstance(a, N.Node) else a for a in node.args]
             return delayed(node.func, pure=True)(*args)
