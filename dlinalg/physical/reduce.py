@@ -141,7 +141,8 @@ def tree_reduce(
     The tree shape depends only on the number of parts and ``split_every``,
     and each combine sums its inputs left to right, so the floating-point
     result is fixed for a given chunking. The combines are one graph layer
-    (levels ``(name, level, j)``), whatever the number of parts.
+    (keys ``(name, j)`` in the order :func:`fold_tree` makes them), whatever
+    the number of parts.
     """
     split_every = split_every or dask.config.get("dlinalg.split-every", DEFAULT_SPLIT_EVERY)
     if split_every < 2:
@@ -155,17 +156,16 @@ def tree_reduce(
         if len(keys) == 1:
             return parts[0]
     name = f"{funcname(combine)}-{tokenize(combine, keys, split_every)}"
-    layer = {}
-    level = 0
-    while len(keys) > 1:
-        joined = []
-        for j, i in enumerate(range(0, len(keys), split_every)):
-            key = (name, level, j)
-            layer[key] = Task(key, combine, *[TaskRef(k) for k in keys[i : i + split_every]])
-            joined.append(key)
-        keys, level = joined, level + 1
+    layer: dict = {}
+
+    def combined(*group: Any) -> tuple[str, int]:
+        key = (name, len(layer))
+        layer[key] = Task(key, combine, *[TaskRef(k) for k in group])
+        return key
+
+    root = fold_tree(keys, combined, split_every)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
-    return Delayed(keys[0], graph, layer=name)
+    return Delayed(root, graph, layer=name)
 
 
 def fold_tree(parts: list[Any], combine: Callable[..., Any], split_every: int) -> Any:
