@@ -110,15 +110,21 @@ CHUNKINGS = [
 ]
 
 
+# the memory budget of a summing task on a cluster: the workers' (one range of users), or
+# 1 kB (a range per row block: every block's counts summed by its own tree)
+@pytest.mark.parametrize("budget", [None, "1kB"], ids=["one-range", "many-ranges"])
 @pytest.mark.parametrize(("partitions", "chunk"), CHUNKINGS)
-def test_row_blocks_hold_the_counts_interactions_builds_in_process(scheduler, partitions, chunk):
+def test_row_blocks_hold_the_counts_interactions_builds_in_process(scheduler, partitions, chunk,
+                                                                   budget):  # fmt: skip
     import dask.dataframe as dd
 
     frame = pd.DataFrame([line.split(",") for line in _log(3000, 0)],
                          columns=["user", "action", "item"])  # fmt: skip
     want = Interactions.from_dataframe(frame, action="action")
     cols = {"user": "user", "item": "item", "action": "action", "weight": None}
-    with dask.config.set({"array.chunk-size": chunk, "dataframe.convert-string": False}):
+    config = {"array.chunk-size": chunk, "dataframe.convert-string": False,
+              "dlinalg.group-bytes": budget}  # fmt: skip
+    with dask.config.set(config):
         users, blocks, items, rows = dask_row_blocks(
             dd.from_pandas(frame, npartitions=partitions), cols, None, _select_actions
         )
@@ -132,6 +138,21 @@ def test_row_blocks_hold_the_counts_interactions_builds_in_process(scheduler, pa
         assert got.shape == want.matrix(a).shape
         assert (got != want.matrix(a)).nnz == 0
         assert (len(blocks[a].chunks[0]) > 1) == (chunk != "1MiB")
+
+
+@pytest.mark.parametrize(
+    ("budget", "ranges"),
+    [
+        (0, [0, 35]),  # no memory limit: one range
+        (10**9, [0, 35]),  # all users fit
+        (6400, [0, 20, 35]),  # 160 bytes a user, 3,200 per range: two blocks, then the rest
+        (1, [0, 10, 20, 30, 35]),  # nothing fits: a range per block, never an empty one
+    ],
+)
+def test_user_ranges_fit_half_the_budget(budget, ranges):
+    from dlinalg.models.recommenders._interactions_dask import user_ranges
+
+    assert user_ranges([0, 10, 20, 30, 35], rows=350, users=35, budget=budget) == ranges
 
 
 # ---------------------------------------------------------------- the command line

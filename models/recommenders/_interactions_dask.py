@@ -11,7 +11,8 @@ partitions run there, and only dictionary-sized data reaches the client:
    ``pandas.factorize(sort=True)`` orders them, or in order of first
    appearance when the labels cannot be sorted) and every partition turns its
    rows into one CSR count matrix per action against them; the matrices are
-   summed in a fixed tree.
+   summed in a fixed tree (for matrices left on the cluster, one tree per
+   range of users sized by the workers' memory, so no task holds them all).
 
 The result is the one :meth:`Interactions.from_dataframe` builds from the
 same rows in pandas: the same dictionaries and the same counts.
@@ -23,8 +24,10 @@ runtime's executor (:func:`dlinalg.cluster.executor_for`).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Hashable, Sequence
+from operator import getitem
 from typing import Any, NamedTuple
 
 import dask
@@ -37,6 +40,7 @@ from dask.base import tokenize
 from dask.delayed import delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from dlinalg.cluster import executor_for
 from dlinalg.construct import default_row_chunks
 from dlinalg.errors import ParameterError
 from dlinalg.physical.reduce import empty_meta, tree_reduce
@@ -233,6 +237,39 @@ def _action_rows(matrices: dict[Hashable, sp.csr_array], action: Hashable, start
     return matrices[action][start:stop]
 
 
+def _part_ranges(
+    part: pd.DataFrame,
+    cols: dict[str, Hashable | None],
+    selected: list,
+    dictionaries: tuple[pd.Index, dict[Hashable, pd.Index]],
+    ranges: list[int],
+) -> list[dict[Hashable, sp.csr_array]]:
+    """A partition's count matrices cut into the user ranges ``ranges[r]:ranges[r + 1]``."""
+    whole = _part_matrices(part, cols, selected, dictionaries)
+    return [{a: m[lo:hi] for a, m in whole.items()} for lo, hi in itertools.pairwise(ranges)]
+
+
+#: Bytes one stored count costs in a summed range (int64 value, int32 column, slack).
+COUNT_BYTES = 16
+
+
+def user_ranges(bounds: list[int], rows: int, users: int, budget: int) -> list[int]:
+    """Row-block bounds grouped into user ranges whose counts fit half of ``budget``.
+
+    A range's counts are summed over the partitions by one tree, whose root
+    holds them all; a log with ``rows`` lines has at most ``rows / users``
+    counts per user. ``budget`` 0 (no memory limit): one range.
+    """
+    if not budget:
+        return [bounds[0], bounds[-1]]
+    per_user = COUNT_BYTES * rows / max(1, users)
+    out = [bounds[0]]
+    for lo, hi in itertools.pairwise(bounds):
+        if lo > out[-1] and (hi - out[-1]) * per_user > budget / 2:
+            out.append(lo)
+    return [*out, bounds[-1]]
+
+
 def dask_row_blocks(
     df: Any,
     cols: dict[str, Hashable | None],
@@ -243,25 +280,42 @@ def dask_row_blocks(
 
     As :func:`dask_matrices`, but each action's count matrix is a Dask array
     of CSR row blocks (:func:`dlinalg.construct.default_row_chunks` rows
-    each) sliced on the workers from the summed matrix: only the
+    each, the smallest over the actions) sliced on the workers: only the
     dictionaries reach this process, and a graph built on the matrices
-    carries keys, not data. ``rows`` is the table's row count.
+    carries keys, not data. The counts are summed per range of users
+    (:func:`user_ranges`, sized by the workers' memory), so no task holds
+    the whole matrix. ``rows`` is the table's row count.
     """
     passes = _first_pass(df, cols, actions, select)
-    total = _summed(passes, cols)
     n = len(passes.users)
-    out = {}
+    steps = []
     for a in passes.names:
         shape = (n, len(passes.items[a]))
         density = min(1.0, passes.rows / max(1, shape[0] * shape[1]))
-        step = default_row_chunks(shape, np.dtype(np.int64).itemsize, density)
-        bounds = [*range(0, n, step), n]
-        name = f"interaction-rows-{tokenize(total.key, a, bounds)}"
-        dsk = {
-            (name, i, 0): Task((name, i, 0), _action_rows, TaskRef(total.key), a, lo, hi)
-            for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
-        }
-        graph = HighLevelGraph.from_collections(name, dsk, dependencies=[total])
-        chunks = (tuple(np.diff(bounds).tolist()), (shape[1],))
-        out[a] = da.Array(graph, name, chunks, meta=empty_meta(np.dtype(np.int64), True))
+        steps.append(default_row_chunks(shape, np.dtype(np.int64).itemsize, density))
+    bounds = [*range(0, n, min(steps)), n]
+    run = executor_for(scheduler=None)
+    budget = run.group_bytes() if run.client is not None else 0
+    ranges = user_ranges(bounds, passes.rows, n, budget)
+    shared = delayed((passes.users, passes.items), pure=True)
+    cut = [
+        delayed(_part_ranges, pure=True)(p, cols, passes.names, shared, ranges)
+        for p in passes.parts
+    ]
+    totals = [
+        tree_reduce([delayed(getitem, pure=True)(c, r) for c in cut], _add)
+        for r in range(len(ranges) - 1)
+    ]
+    chunks = (tuple(np.diff(bounds).tolist()),)
+    out = {}
+    for a in passes.names:
+        name = f"interaction-rows-{tokenize([t.key for t in totals], a, bounds)}"
+        dsk = {}
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            r = bisect.bisect_right(ranges, lo) - 1
+            args = (TaskRef(totals[r].key), a, lo - ranges[r], hi - ranges[r])
+            dsk[(name, i, 0)] = Task((name, i, 0), _action_rows, *args)
+        graph = HighLevelGraph.from_collections(name, dsk, dependencies=totals)
+        shape_chunks = (*chunks, (len(passes.items[a]),))
+        out[a] = da.Array(graph, name, shape_chunks, meta=empty_meta(np.dtype(np.int64), True))
     return passes.users, out, passes.items, passes.rows
