@@ -37,7 +37,7 @@ from scipy.linalg.blas import dsyrk
 from scipy.special import expit, logsumexp, softmax
 
 from dlinalg.physical.kernels import aligned
-from dlinalg.physical.matvec import MatvecParts
+from dlinalg.physical.matvec import MatvecParts, row_dot
 
 __all__ = ["LOSSES", "at_group", "at_restart_group", "glm_block", "glm_group", "loss_derivatives"]
 
@@ -191,8 +191,8 @@ def _compiled_block(x, y, s, W, b, loss, param, transpose) -> MatvecParts:
 def _glm_rows(x, w, b, y, s, has_s, loss, param, transpose, atu):  # pragma: no cover - compiled
     """One sweep over a dense block's rows: the weighted loss, ``x^T dz`` and ``sum dz``.
 
-    Row ``i``: ``z = x_i . w + b`` (eight partial sums in a fixed order, as in
-    :func:`dlinalg.physical.matvec._dense_rows`), the loss ``l(z, y_i)`` and
+    Row ``i``: ``z = x_i . w + b`` (:func:`dlinalg.physical.matvec.row_dot`,
+    eight partial sums in a fixed order), the loss ``l(z, y_i)`` and
     ``dz = s_i l'(z, y_i)`` by the formulas of :func:`loss_derivatives` (the
     logistic ones in their overflow-free forms, as ``logaddexp`` and ``expit``
     compute them), then ``atu[:n] += dz x_i`` while the row is in L1 and
@@ -200,23 +200,9 @@ def _glm_rows(x, w, b, y, s, has_s, loss, param, transpose, atu):  # pragma: no 
     dtype, in row order, so a recomputed block gives the same bits.
     """
     m, n = x.shape
-    n8 = n - n % 8
     value = 0.0
     for i in range(m):
-        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-        for j in range(0, n8, 8):
-            a0 += x[i, j] * w[j]
-            a1 += x[i, j + 1] * w[j + 1]
-            a2 += x[i, j + 2] * w[j + 2]
-            a3 += x[i, j + 3] * w[j + 3]
-            a4 += x[i, j + 4] * w[j + 4]
-            a5 += x[i, j + 5] * w[j + 5]
-            a6 += x[i, j + 6] * w[j + 6]
-            a7 += x[i, j + 7] * w[j + 7]
-        z = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-        for j in range(n8, n):
-            z += x[i, j] * w[j]
-        z += b
+        z = row_dot(x, i, w) + b
         yi = y[i]
         if loss == 1:  # logistic: log(1 + e^z) - y z and expit(z) - y
             if z > 0.0:

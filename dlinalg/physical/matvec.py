@@ -37,6 +37,7 @@ __all__ = [
     "rmatvec_group",
     "parts_group",
     "combine_groups",
+    "row_dot",
 ]
 
 
@@ -119,33 +120,43 @@ def _sparse_block(x: Any, v: Any, w: Any, c: float, u: np.ndarray, atu: Any) -> 
         atu += x.T @ u
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def row_dot(x, i, v):  # pragma: no cover - compiled
+    """``x[i] . v`` with eight partial sums added in a fixed order, in float64.
+
+    The compiler vectorises the eight sums; the order is written here, so the
+    rounding does not depend on compiler flags. Shared by every compiled sweep
+    over dense rows (this module's and :mod:`dlinalg.physical.glm`'s).
+    """
+    n = x.shape[1]
+    n8 = n - n % 8
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    for j in range(0, n8, 8):
+        a0 += x[i, j] * v[j]
+        a1 += x[i, j + 1] * v[j + 1]
+        a2 += x[i, j + 2] * v[j + 2]
+        a3 += x[i, j + 3] * v[j + 3]
+        a4 += x[i, j + 4] * v[j + 4]
+        a5 += x[i, j + 5] * v[j + 5]
+        a6 += x[i, j + 6] * v[j + 6]
+        a7 += x[i, j + 7] * v[j + 7]
+    s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for j in range(n8, n):
+        s += x[i, j] * v[j]
+    return s
+
+
 @numba.njit(cache=True, nogil=True)
 def _dense_rows(x, v, w, c, has_v, has_w, transpose, u, atu):  # pragma: no cover - compiled
     """One sweep over the rows: ``u_i = x_i . v + c w_i``, then ``atu += u_i x_i`` (row in L1).
 
-    The dot product keeps eight partial sums (vectorised by the compiler, in a
-    fixed order written here, so the rounding does not depend on compiler
-    flags); everything accumulates in float64 whatever the block's dtype.
+    The dot product is :func:`row_dot`; everything accumulates in float64
+    whatever the block's dtype.
     """
     m, n = x.shape
-    n8 = n - n % 8
     normsq = 0.0
     for i in range(m):
-        s = 0.0
-        if has_v:
-            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
-            for j in range(0, n8, 8):
-                a0 += x[i, j] * v[j]
-                a1 += x[i, j + 1] * v[j + 1]
-                a2 += x[i, j + 2] * v[j + 2]
-                a3 += x[i, j + 3] * v[j + 3]
-                a4 += x[i, j + 4] * v[j + 4]
-                a5 += x[i, j + 5] * v[j + 5]
-                a6 += x[i, j + 6] * v[j + 6]
-                a7 += x[i, j + 7] * v[j + 7]
-            s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
-            for j in range(n8, n):
-                s += x[i, j] * v[j]
+        s = row_dot(x, i, v) if has_v else 0.0
         if has_w:
             s += c * w[i]
         u[i] = s
