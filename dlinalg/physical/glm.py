@@ -139,7 +139,8 @@ def glm_block(
         rows = _tile_rows(x) if want in ("grad", "hess") and Z is None else 0
         if not rows or x.shape[0] <= rows:
             return _glm_block(x, y, s, W, b, loss, param, want, V, vb, Z)
-        # a dense gradient tile by tile: x_t W and x_t^T dZ_t while the tile is in cache,
+        # a dense multinomial gradient tile by tile (the K = 1 losses took the compiled sweep
+        # above): x_t W and x_t^T dZ_t while the tile is in cache,
         # so the pass reads the block from memory once, not twice (both cores share the
         # memory bus: two reads of a 100-column block cost ~2x one). The Hessian's
         # x_t^T D_t x_t too: its scaled copy of the tile stays in cache (a whole
